@@ -1,0 +1,2 @@
+// parq-ts public API: re-exported in one place.
+export {};
