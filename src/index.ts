@@ -1,2 +1,4 @@
-// parq-ts public API: re-exported in one place.
-export {};
+/** parq-ts: quantization-aware training for TensorFlow.js. */
+export * from './quant/index.js';
+export * from './prox/index.js';
+export * from './optim/index.js';

@@ -1,0 +1,38 @@
+/** The `parq` command line: one file per command, each a thin layer over the library. */
+import { Command, CommanderError, Option } from 'commander';
+import { conformanceCommand } from './conformance.js';
+import { useBackend } from './backend-option.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = new Command('parq')
+    .description('Quantization-aware training for TensorFlow.js')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('conformance')
+    .description('run golden conformance vectors through the public API')
+    .argument('<file>', 'a parq-conformance/1 JSON file')
+    .addOption(
+      new Option('--compat <mode>', 'reproduce the PyTorch reference quirks')
+        .choices(['auto', 'reference', 'exact'])
+        .default('auto'),
+    )
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu']).default('cpu'))
+    .option('-v, --verbose', 'list every case')
+    .action(async (file: string, opts) => {
+      await useBackend(opts.backend);
+      code = conformanceCommand(file, opts);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    throw e;
+  }
+  return code;
+}

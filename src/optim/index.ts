@@ -1,0 +1,3 @@
+export * from './quant-optimizer.js';
+export * from './param-groups.js';
+export * from './learning-rate.js';

@@ -1,0 +1,47 @@
+/**
+ * BinaryRelax: a convex combination of the weights and their hard quantization,
+ * whose weight on the quantization grows linearly from 0 at `annealStart` to 1
+ * at `annealEnd`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { hardQuantize, ProxMap } from './proxmap.js';
+import { annealFraction, checkAnneal } from './schedules.js';
+
+export interface ProxBinaryRelaxOptions {
+  annealStart: number;
+  annealEnd: number;
+}
+
+export class ProxBinaryRelax extends ProxMap {
+  readonly className = 'ProxBinaryRelax';
+  readonly annealStart: number;
+  readonly annealEnd: number;
+
+  constructor(options: ProxBinaryRelaxOptions) {
+    super();
+    checkAnneal(options.annealStart, options.annealEnd, 'ProxBinaryRelax');
+    this.annealStart = options.annealStart;
+    this.annealEnd = options.annealEnd;
+  }
+
+  /** `1 - theta`, the weight left on the latent weights. */
+  override inverseSlope(step: number): number {
+    if (step < this.annealStart) return 1;
+    if (step >= this.annealEnd) return 0;
+    return 1 - annealFraction(step, this.annealStart, this.annealEnd);
+  }
+
+  apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D, step: number): tf.Tensor3D | null {
+    if (step < this.annealStart) return null;
+    if (step >= this.annealEnd) return hardQuantize(p, q, Q);
+    const theta = annealFraction(step, this.annealStart, this.annealEnd);
+    return tf.tidy(() => {
+      const hard = hardQuantize(p, q, Q);
+      return tf.add(tf.mul(p, 1 - theta), tf.mul(hard, theta)) as tf.Tensor3D;
+    });
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { annealStart: this.annealStart, annealEnd: this.annealEnd };
+  }
+}

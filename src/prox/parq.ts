@@ -1,0 +1,72 @@
+/**
+ * PARQ's proximal map: piecewise affine between consecutive levels, with slope
+ * `1 / invSlope` around each interval's center, clamped to the interval. The
+ * inverse slope anneals from 1 (identity) to 0 (hard quantization) by the
+ * normalized mirror sigmoid between `annealStart` and `annealEnd`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { bracketLevels } from './levels.js';
+import { hardQuantize, ProxMap } from './proxmap.js';
+import { checkAnneal, normalizedMirrorSigmoid } from './schedules.js';
+import { FLOAT32_TINY } from '../quant/quantizer.js';
+
+export interface ProxPARQOptions {
+  annealStart: number;
+  annealEnd: number;
+  /** Sigmoid steepness, > 0. Default 10. */
+  steepness?: number;
+  /** Center of the sigmoid as a fraction of the annealing window. Default 0.5. */
+  annealCenter?: number;
+}
+
+export class ProxPARQ extends ProxMap {
+  readonly className = 'ProxPARQ';
+  readonly annealStart: number;
+  readonly annealEnd: number;
+  readonly steepness: number;
+  readonly annealCenter: number;
+
+  constructor(options: ProxPARQOptions) {
+    super();
+    checkAnneal(options.annealStart, options.annealEnd, 'ProxPARQ');
+    this.annealStart = options.annealStart;
+    this.annealEnd = options.annealEnd;
+    this.steepness = options.steepness ?? 10;
+    this.annealCenter = options.annealCenter ?? 0.5;
+    if (!(this.steepness > 0)) throw new Error(`ProxPARQ: steepness must be positive, got ${this.steepness}`);
+  }
+
+  override inverseSlope(step: number): number {
+    if (step < this.annealStart) return 1;
+    if (step >= this.annealEnd) return 0;
+    const s = normalizedMirrorSigmoid(
+      step,
+      this.annealStart,
+      this.annealEnd,
+      this.steepness,
+      this.annealCenter,
+    );
+    return Math.max(FLOAT32_TINY, s);
+  }
+
+  apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D, step: number): tf.Tensor3D | null {
+    if (step < this.annealStart) return null;
+    const invSlope = this.inverseSlope(step);
+    if (invSlope === 0) return hardQuantize(p, q, Q);
+    return tf.tidy(() => {
+      const { lower, upper } = bracketLevels(p, Q);
+      const center = tf.mul(tf.add(lower, upper), 0.5);
+      const moved = tf.add(center, tf.div(tf.sub(p, center), invSlope));
+      return tf.minimum(tf.maximum(moved, lower), upper) as tf.Tensor3D;
+    });
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return {
+      annealStart: this.annealStart,
+      annealEnd: this.annealEnd,
+      steepness: this.steepness,
+      annealCenter: this.annealCenter,
+    };
+  }
+}

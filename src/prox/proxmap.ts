@@ -1,0 +1,49 @@
+/**
+ * ProxMap: moves latent weights toward their levels Q, by a schedule over steps.
+ * Maps are pure: `apply` returns the new view (or `null` when the weights stay
+ * as they are), and the schedule is a plain function of the step number.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { nearestLevel } from './levels.js';
+
+export abstract class ProxMap {
+  abstract readonly className: string;
+
+  /**
+   * Map the view `p: [A, M, C]` given levels `Q: [A, k, C]` at `step`. `q` is
+   * the quantizer's own hard quantization when Q was just refreshed, else null
+   * (the map then takes each weight's nearest level where it needs one).
+   * Returns a new tensor, or null when the weights are left unchanged.
+   */
+  abstract apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D, step: number): tf.Tensor3D | null;
+
+  /**
+   * The map's inverse slope at `step` (1 = identity, 0 = hard quantization), for
+   * weight-decay annealing and reports; `undefined` where the map has none.
+   */
+  inverseSlope(_step: number): number | undefined {
+    return undefined;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return {};
+  }
+}
+
+/** Hard quantization for the view: `q` when given, else the nearest level. */
+export function hardQuantize(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D): tf.Tensor3D {
+  return q ? tf.clone(q) : nearestLevel(p, Q);
+}
+
+/** Straight-through estimation: hard quantization at every step. */
+export class ProxHardQuant extends ProxMap {
+  readonly className = 'ProxHardQuant';
+
+  apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D): tf.Tensor3D {
+    return hardQuantize(p, q, Q);
+  }
+
+  override inverseSlope(): number {
+    return 0;
+  }
+}

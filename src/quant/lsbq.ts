@@ -1,0 +1,96 @@
+/**
+ * Least-squares binary quantization (LSBQ): levels `sum_i ±v_i`.
+ *
+ * - greedy b-bit: `v_i = mean |r_{i-1}|`, `r_i = r_{i-1} - sign(r_{i-1}) v_i` (as the reference);
+ * - simple ternary (bits 0): levels `{-v, 0, v}`, `v = ternaryMultiplier * mean|p|`;
+ * - optimal 2-bit and optimal ternary: the exact least-squares optimum, found by
+ *   trying every split of the sorted magnitudes (see optimal-lsbq.ts). Unlike the
+ *   reference's per-channel path, this is optimal per channel too.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  binarySign,
+  Quantized,
+  Quantizer,
+  QuantizerOptions,
+  scaledLevels,
+  sortAxis1,
+  ternaryAssign,
+} from './quantizer.js';
+import { optimalTwoBit, optimalTernary, referenceTernary } from './optimal-lsbq.js';
+
+export interface LSBQuantizerOptions extends QuantizerOptions {
+  /** Exact optimum for 2 bits and ternary (1 bit is optimal already). Default false. */
+  optimal?: boolean;
+  /** Simple ternary: `v = ternaryMultiplier * mean|p|`. Default 1.1. */
+  ternaryMultiplier?: number;
+  /**
+   * Reproduce the reference's per-tensor optimal ternary, whose levels are half
+   * the optimum's (it searches the right thresholds, then returns `±v/2`). Only
+   * for conformance with vectors computed by the reference. Default false.
+   */
+  referenceCompat?: boolean;
+}
+
+export class LSBQuantizer extends Quantizer {
+  readonly className = 'LSBQuantizer';
+  readonly optimal: boolean;
+  readonly ternaryMultiplier: number;
+  readonly referenceCompat: boolean;
+
+  constructor(options: LSBQuantizerOptions = {}) {
+    super(options);
+    this.optimal = options.optimal ?? false;
+    this.ternaryMultiplier = options.ternaryMultiplier ?? 1.1;
+    this.referenceCompat = options.referenceCompat ?? false;
+    if (!(this.ternaryMultiplier > 0)) {
+      throw new Error(`ternaryMultiplier must be positive, got ${this.ternaryMultiplier}`);
+    }
+  }
+
+  quantSize(bits: number): number {
+    return bits > 0 ? 2 ** bits : 3;
+  }
+
+  override checkBits(bits: number): void {
+    super.checkBits(bits);
+    if (this.optimal && bits > 2) {
+      throw new Error(`optimal LSBQ exists for 1 bit, 2 bits and ternary (0), not ${bits} bits`);
+    }
+  }
+
+  protected quantizeCentered(p: tf.Tensor3D, bits: number): Quantized {
+    if (this.optimal && bits === 2) return optimalTwoBit(p);
+    if (this.optimal && bits === 0) {
+      const perTensor = p.shape[0] === 1 && p.shape[2] === 1;
+      return this.referenceCompat && perTensor ? referenceTernary(p) : optimalTernary(p);
+    }
+    if (bits === 0) return simpleTernary(p, this.ternaryMultiplier);
+    return greedy(p, bits);
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return {
+      ...super.getConfig(),
+      optimal: this.optimal,
+      ternaryMultiplier: this.ternaryMultiplier,
+      referenceCompat: this.referenceCompat,
+    };
+  }
+}
+
+function greedy(p: tf.Tensor3D, bits: number): Quantized {
+  let r: tf.Tensor = p;
+  let levels: tf.Tensor = tf.zerosLike(tf.mean(p, 1, true));
+  for (let i = 0; i < bits; i++) {
+    const v = tf.mean(tf.abs(r), 1, true);
+    r = tf.sub(r, tf.mul(binarySign(r), v));
+    levels = tf.concat([tf.sub(levels, v), tf.add(levels, v)], 1);
+  }
+  return { q: tf.sub(p, r) as tf.Tensor3D, Q: sortAxis1(levels as tf.Tensor3D) };
+}
+
+function simpleTernary(p: tf.Tensor3D, multiplier: number): Quantized {
+  const v = tf.mul(tf.mean(tf.abs(p), 1, true), multiplier);
+  return { q: ternaryAssign(p, v), Q: scaledLevels([-1, 0, 1], v) };
+}
