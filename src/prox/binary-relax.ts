@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { hardQuantize, ProxMap } from './proxmap.js';
+import { applyProxMode } from './fused-kernel.js';
 import { annealFraction, checkAnneal } from './schedules.js';
 
 export interface ProxBinaryRelaxOptions {
@@ -35,10 +36,8 @@ export class ProxBinaryRelax extends ProxMap {
     if (step < this.annealStart) return null;
     if (step >= this.annealEnd) return hardQuantize(p, q, Q);
     const theta = annealFraction(step, this.annealStart, this.annealEnd);
-    return tf.tidy(() => {
-      const hard = hardQuantize(p, q, Q);
-      return tf.add(tf.mul(p, 1 - theta), tf.mul(hard, theta)) as tf.Tensor3D;
-    });
+    if (!q) return applyProxMode(p, Q, 'relax', theta);
+    return tf.tidy(() => tf.add(tf.mul(p, 1 - theta), tf.mul(q, theta)) as tf.Tensor3D);
   }
 
   override getConfig(): Record<string, unknown> {

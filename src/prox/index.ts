@@ -6,3 +6,4 @@ export * from './schedules.js';
 export * from './levels.js';
 export * from './registry.js';
 export * from './functional.js';
+export * from './fused-kernel.js';

@@ -5,7 +5,7 @@
  * normalized mirror sigmoid between `annealStart` and `annealEnd`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bracketLevels } from './levels.js';
+import { applyProxMode } from './fused-kernel.js';
 import { hardQuantize, ProxMap } from './proxmap.js';
 import { checkAnneal, normalizedMirrorSigmoid } from './schedules.js';
 import { FLOAT32_TINY } from '../quant/quantizer.js';
@@ -53,12 +53,7 @@ export class ProxPARQ extends ProxMap {
     if (step < this.annealStart) return null;
     const invSlope = this.inverseSlope(step);
     if (invSlope === 0) return hardQuantize(p, q, Q);
-    return tf.tidy(() => {
-      const { lower, upper } = bracketLevels(p, Q);
-      const center = tf.mul(tf.add(lower, upper), 0.5);
-      const moved = tf.add(center, tf.div(tf.sub(p, center), invSlope));
-      return tf.minimum(tf.maximum(moved, lower), upper) as tf.Tensor3D;
-    });
+    return applyProxMode(p, Q, 'parq', invSlope);
   }
 
   override getConfig(): Record<string, unknown> {

@@ -4,7 +4,7 @@
  * as they are), and the schedule is a plain function of the step number.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nearestLevel } from './levels.js';
+import { applyProxMode } from './fused-kernel.js';
 
 export abstract class ProxMap {
   abstract readonly className: string;
@@ -32,7 +32,7 @@ export abstract class ProxMap {
 
 /** Hard quantization for the view: `q` when given, else the nearest level. */
 export function hardQuantize(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D): tf.Tensor3D {
-  return q ? tf.clone(q) : nearestLevel(p, Q);
+  return q ? tf.clone(q) : applyProxMode(p, Q, 'hard');
 }
 
 /** Straight-through estimation: hard quantization at every step. */

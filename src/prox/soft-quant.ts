@@ -4,7 +4,7 @@
  * `annealStart` and `annealEnd`, sharpening into hard quantization.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bracketLevels } from './levels.js';
+import { applyProxMode } from './fused-kernel.js';
 import { hardQuantize, ProxMap } from './proxmap.js';
 import { annealFraction, checkAnneal } from './schedules.js';
 
@@ -48,18 +48,7 @@ export class ProxSoftQuant extends ProxMap {
   apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D, step: number): tf.Tensor3D | null {
     if (step < this.annealStart) return null;
     if (step >= this.annealEnd) return hardQuantize(p, q, Q);
-    const temp = this.temperature(step);
-    const s2 = 1 / (1 + Math.exp(-0.5 * temp));
-    return tf.tidy(() => {
-      const { lower, upper } = bracketLevels(p, Q);
-      const clamped = tf.minimum(tf.maximum(p, lower), upper);
-      const width = tf.sub(upper, lower);
-      const frac = tf.div(tf.sub(clamped, lower), tf.add(width, 1e-12));
-      const sx = tf.sigmoid(tf.mul(tf.sub(frac, 0.5), temp));
-      const norm = tf.div(tf.sub(sx, 0.5), s2 - 0.5);
-      const center = tf.mul(tf.add(upper, lower), 0.5);
-      return tf.add(center, tf.mul(tf.mul(width, 0.5), norm)) as tf.Tensor3D;
-    });
+    return applyProxMode(p, Q, 'soft', this.temperature(step));
   }
 
   override getConfig(): Record<string, unknown> {

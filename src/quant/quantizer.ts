@@ -70,7 +70,8 @@ export abstract class Quantizer {
 
 /** `sign(x)` with 0 mapped to +1, as a float tensor. */
 export function binarySign(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.sub(tf.mul(tf.cast(tf.greaterEqual(x, 0), 'float32'), 2), 1));
+  // sign(sign(x) + 1/2): -1 for x < 0, +1 for x >= 0, with two cheap unary ops
+  return tf.tidy(() => tf.sign(tf.add(tf.sign(x), 0.5)));
 }
 
 /** Sort a view `[A, M, C]` along axis 1, ascending. */
