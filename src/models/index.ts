@@ -1,3 +1,4 @@
+/// <reference types="node" />
 /**
  * Reference models and model files.
  *
@@ -12,8 +13,10 @@
  * - layers have fixed names (fc1, conv1, s2b1_conv1, logits, ...), so weight names
  *   (`weight.originalName`, e.g. 'fc1/kernel') are stable across builds and files.
  */
+import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { lenet5 } from './lenet5.js';
+import { loadModelFromFile } from './load.js';
 import { mlp, type MlpOptions } from './mlp.js';
 import type { ModelOptions } from './options.js';
 import { resnet20 } from './resnet20.js';
@@ -23,6 +26,8 @@ export { lenet5 } from './lenet5.js';
 export { resnet20 } from './resnet20.js';
 export { LayerSeeds, type Initializer } from './init.js';
 export type { ModelOptions } from './options.js';
+export { fileLoadHandler, fileSaveHandler, MODEL_JSON, WEIGHTS_BIN } from './file-io.js';
+export { loadModelFromFile, saveModelToDir } from './load.js';
 
 /** The loss matching the models' softmax output and integer class labels. */
 export const MODEL_LOSS = 'sparseCategoricalCrossentropy';
@@ -54,3 +59,15 @@ export function logitsModel(model: tf.LayersModel): tf.LayersModel {
   return tf.model({ inputs: model.inputs, outputs: logits.output as tf.SymbolicTensor });
 }
 
+/**
+ * A model from a CLI-style spec: a built-in name (built fresh from `opts`), or else a path to
+ * a tfjs model.json or its folder (`opts` unused).
+ */
+export async function resolveModel(spec: string, opts: BuildModelOptions): Promise<tf.LayersModel> {
+  if ((MODEL_NAMES as readonly string[]).includes(spec)) return buildModel(spec, opts);
+  if (existsSync(spec.replace(/^file:\/\//, ''))) return loadModelFromFile(spec);
+  throw new RangeError(
+    `unknown model '${spec}' (expected one of ${MODEL_NAMES.join(', ')}, ` +
+      `or an existing model.json or folder holding one)`,
+  );
+}
