@@ -23,7 +23,7 @@ export function readDataFile(dir: string, name: string): DataFile {
       return { path: gz, bytes: new Uint8Array(gunzipSync(readBytes(gz))) };
     } catch (err) {
       if (err instanceof DataError) throw err;
-      throw new DataError(`${gz}: not a valid gzip file (${errorText(err)})`);
+      throw new DataError(`${gz}: not a valid gzip file (${errorText(err)})`, { cause: err });
     }
   }
   throw new DataError(`${plain}: missing file (also looked for ${name}.gz)`);
@@ -36,8 +36,8 @@ export function readBytes(path: string): Uint8Array {
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DataError(`${path}: missing file`);
-    throw new DataError(`${path}: cannot read (${errorText(err)})`);
+    if (code === 'ENOENT') throw new DataError(`${path}: missing file`, { cause: err });
+    throw new DataError(`${path}: cannot read (${errorText(err)})`, { cause: err });
   }
 }
 

@@ -22,8 +22,8 @@ export interface Dataset {
 
 /** A dataset file that is missing, truncated, or malformed; the message names file and problem. */
 export class DataError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'DataError';
   }
 }
