@@ -80,14 +80,20 @@ export class LSBQuantizer extends Quantizer {
 }
 
 function greedy(p: tf.Tensor3D, bits: number): Quantized {
+  // q is accumulated from the same signed terms, in the same order, as the
+  // levels, so every quantized weight equals its level bit for bit (the
+  // reference's p - r agrees only up to rounding).
   let r: tf.Tensor = p;
+  let q: tf.Tensor = tf.zerosLike(p);
   let levels: tf.Tensor = tf.zerosLike(tf.mean(p, 1, true));
   for (let i = 0; i < bits; i++) {
     const v = tf.mean(tf.abs(r), 1, true);
-    r = tf.sub(r, tf.mul(binarySign(r), v));
-    levels = tf.concat([tf.sub(levels, v), tf.add(levels, v)], 1);
+    const step = tf.mul(binarySign(r), v);
+    r = tf.sub(r, step);
+    q = tf.add(q, step);
+    levels = tf.concat([tf.add(levels, tf.neg(v)), tf.add(levels, v)], 1);
   }
-  return { q: tf.sub(p, r) as tf.Tensor3D, Q: sortAxis1(levels as tf.Tensor3D) };
+  return { q: q as tf.Tensor3D, Q: sortAxis1(levels as tf.Tensor3D) };
 }
 
 function simpleTernary(p: tf.Tensor3D, multiplier: number): Quantized {

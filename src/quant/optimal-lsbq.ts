@@ -30,8 +30,9 @@ function toGroupShape(x: tf.Tensor, p: tf.Tensor3D): tf.Tensor {
 
 /** Pick, per row, the column of `score` `[G, K]` with the largest value; gather from `vals`. */
 function pickBest(score: tf.Tensor2D, ...vals: tf.Tensor2D[]): tf.Tensor[] {
-  const idx = tf.argMax(score, 1);
-  return vals.map((v) => tf.squeeze(tf.gather(v, tf.expandDims(idx, 1), 1, 1), [1]));
+  // a one-hot mask rather than gather with batchDims, which crashes the wasm backend
+  const mask = tf.cast(tf.oneHot(tf.argMax(score, 1), score.shape[1]), 'float32');
+  return vals.map((v) => tf.sum(tf.mul(v, mask), 1));
 }
 
 export function optimalTwoBit(p: tf.Tensor3D): Quantized {
