@@ -20,7 +20,7 @@ export function gatherLevels(Q: tf.Tensor3D, idx: tf.Tensor3D): tf.Tensor3D {
     const [A, k, C] = Q.shape;
     const flatQ = tf.reshape(Q, [A * k * C]);
     let flat: tf.Tensor = idx;
-    if (C > 1) flat = tf.add(tf.mul(flat, C), tf.range(0, C, 1, 'int32'));
+    if (C > 1) flat = tf.add(tf.mul(flat, tf.scalar(C, 'int32')), tf.range(0, C, 1, 'int32'));
     if (A > 1) flat = tf.add(flat, tf.reshape(tf.range(0, A * k * C, k * C, 'int32'), [A, 1, 1]));
     return tf.gather(flatQ, flat) as tf.Tensor3D;
   });
