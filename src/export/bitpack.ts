@@ -1,0 +1,136 @@
+/**
+ * Packing level indices into bytes.
+ *
+ * - `packBits(indices, bits)`: each index takes exactly `bits` (1..8) bits. Index i occupies
+ *   bits `[i * bits, (i + 1) * bits)` of the stream, where stream bit j is bit `j % 8` (least
+ *   significant first) of byte `floor(j / 8)`; an index may straddle two bytes. The last
+ *   byte's unused high bits are zero. Takes `ceil(n * bits / 8)` bytes.
+ * - `packTrits(indices)`: base-3 packing of ternary indices (0, 1, 2), five to a byte:
+ *   `t0 + 3 t1 + 9 t2 + 27 t3 + 81 t4` (byte values 0..242); the last byte's missing trits
+ *   are zero. Takes `ceil(n / 5)` bytes: 1.6 bits an index instead of 2.
+ */
+
+/** Bytes `n` indices take at `bits` bits each. */
+export function packedBitsLength(n: number, bits: number): number {
+  return Math.ceil((n * bits) / 8);
+}
+
+/** Bytes `n` ternary indices take, five to a byte. */
+export function packedTritsLength(n: number): number {
+  return Math.ceil(n / 5);
+}
+
+function checkWidth(bits: number): void {
+  if (!Number.isInteger(bits) || bits < 1 || bits > 8) {
+    throw new RangeError(`bit width must be an integer in 1..8, got ${bits}`);
+  }
+}
+
+/** Packs `indices` (each < 2^bits) at `bits` bits each; throws on an index that does not fit. */
+export function packBits(indices: Uint8Array, bits: number): Uint8Array {
+  checkWidth(bits);
+  const n = indices.length;
+  const out = new Uint8Array(packedBitsLength(n, bits));
+  const limit = 1 << bits;
+  if (bits === 8) {
+    out.set(indices);
+    return out;
+  }
+  if (8 % bits === 0) {
+    // 1, 2 or 4 bits: indices never straddle a byte.
+    const per = 8 / bits;
+    for (let i = 0; i < n; i++) {
+      const v = indices[i];
+      if (v >= limit) throw new RangeError(`index ${v} at ${i} does not fit in ${bits} bits`);
+      out[(i / per) | 0] |= v << ((i % per) * bits);
+    }
+    return out;
+  }
+  let bit = 0;
+  for (let i = 0; i < n; i++, bit += bits) {
+    const v = indices[i];
+    if (v >= limit) throw new RangeError(`index ${v} at ${i} does not fit in ${bits} bits`);
+    const byte = bit >>> 3;
+    const shift = bit & 7;
+    const word = v << shift;
+    out[byte] |= word & 0xff;
+    if (shift + bits > 8) out[byte + 1] |= word >>> 8;
+  }
+  return out;
+}
+
+/** Unpacks `n` indices of `bits` bits each from `bytes` (which must hold at least that many). */
+export function unpackBits(bytes: Uint8Array, n: number, bits: number): Uint8Array {
+  checkWidth(bits);
+  if (bytes.length < packedBitsLength(n, bits)) {
+    throw new RangeError(`${bytes.length} bytes cannot hold ${n} indices of ${bits} bits`);
+  }
+  const out = new Uint8Array(n);
+  if (bits === 8) {
+    out.set(bytes.subarray(0, n));
+    return out;
+  }
+  const mask = (1 << bits) - 1;
+  if (8 % bits === 0) {
+    const per = 8 / bits;
+    for (let i = 0; i < n; i++) out[i] = (bytes[(i / per) | 0] >>> ((i % per) * bits)) & mask;
+    return out;
+  }
+  let bit = 0;
+  for (let i = 0; i < n; i++, bit += bits) {
+    const byte = bit >>> 3;
+    const shift = bit & 7;
+    let word = bytes[byte] >>> shift;
+    if (shift + bits > 8) word |= bytes[byte + 1] << (8 - shift);
+    out[i] = word & mask;
+  }
+  return out;
+}
+
+/** Packs ternary indices (each 0, 1 or 2) five to a byte; throws on an index above 2. */
+export function packTrits(indices: Uint8Array): Uint8Array {
+  const n = indices.length;
+  const out = new Uint8Array(packedTritsLength(n));
+  for (let b = 0, i = 0; i < n; b++) {
+    let v = 0;
+    let mul = 1;
+    for (let t = 0; t < 5 && i < n; t++, i++, mul *= 3) {
+      const x = indices[i];
+      if (x > 2) throw new RangeError(`index ${x} at ${i} is not a ternary index (0, 1, 2)`);
+      v += x * mul;
+    }
+    out[b] = v;
+  }
+  return out;
+}
+
+/** The five trits of each byte value 0..242, least significant first. */
+const TRITS: Uint8Array = (() => {
+  const t = new Uint8Array(243 * 5);
+  for (let v = 0; v < 243; v++) {
+    let r = v;
+    for (let k = 0; k < 5; k++, r = (r / 3) | 0) t[v * 5 + k] = r % 3;
+  }
+  return t;
+})();
+
+/** Unpacks `n` ternary indices; throws on a byte above 242 (not a base-3 group of five). */
+export function unpackTrits(bytes: Uint8Array, n: number): Uint8Array {
+  if (bytes.length < packedTritsLength(n)) {
+    throw new RangeError(`${bytes.length} bytes cannot hold ${n} ternary indices`);
+  }
+  const out = new Uint8Array(n);
+  const full = Math.floor(n / 5);
+  for (let b = 0; b < full; b++) {
+    const v = bytes[b];
+    if (v > 242) throw new RangeError(`byte ${b} holds ${v}, not five trits (at most 242)`);
+    out.set(TRITS.subarray(v * 5, v * 5 + 5), b * 5);
+  }
+  const rest = n - full * 5;
+  if (rest > 0) {
+    const v = bytes[full];
+    if (v > 242) throw new RangeError(`byte ${full} holds ${v}, not five trits (at most 242)`);
+    out.set(TRITS.subarray(v * 5, v * 5 + rest), full * 5);
+  }
+  return out;
+}
