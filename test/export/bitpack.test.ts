@@ -112,7 +112,7 @@ describe('float16', () => {
     const bytes = encodeFloat16(values);
     const ours = decodeFloat16(bytes, values.length);
     const spec = { name: 'w', shape: [values.length], dtype: 'float32' as const };
-    const theirs = tf.io.decodeWeights(bytes.buffer, [
+    const theirs = tf.io.decodeWeights(bytes.buffer as ArrayBuffer, [
       { ...spec, quantization: { dtype: 'float16' } },
     ]);
     expect(Array.from(ours)).toEqual(Array.from(theirs.w.dataSync()));

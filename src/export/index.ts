@@ -1,0 +1,55 @@
+// The packed low-bit file (format, writer, reader), the tfjs-format export, and Node file helpers
+// that load node:fs only when called.
+export {
+  MAGIC,
+  FORMAT_MAJOR,
+  FORMAT_MINOR,
+  FORMAT_NAME,
+  PackedFormatError,
+  type PackedHeader,
+  type TensorEntry,
+  type QuantizedTensorEntry,
+  type FloatTensorEntry,
+  type Packing,
+} from './format.js';
+export { crc32 } from './crc32.js';
+export {
+  packBits,
+  unpackBits,
+  packTrits,
+  unpackTrits,
+  packedBitsLength,
+  packedTritsLength,
+} from './bitpack.js';
+export { toFloat16Bits, fromFloat16Bits, encodeFloat16, decodeFloat16 } from './float16.js';
+export {
+  collectTensors,
+  type CollectOptions,
+  type CollectedTensor,
+  type QuantizedTensor,
+  type FloatTensor,
+} from './collect.js';
+export { exportQuantized, encodePacked, type ExportOptions } from './writer.js';
+export {
+  loadQuantized,
+  parsePacked,
+  decodeTensors,
+  describePacked,
+  formatPackedDescription,
+  isPackedBytes,
+  checkTopology,
+  readPackedSource,
+  sectionSizes,
+  type PackedFile,
+  type PackedSource,
+  type DecodedTensor,
+  type PackedDescription,
+} from './reader.js';
+export {
+  exportTfjs,
+  uniformGrid,
+  type TfjsExport,
+  type TfjsExportOptions,
+  type TfjsTensorReport,
+} from './tfjs-format.js';
+export { writeQuantizedFile, readQuantizedFile, isPackedFile } from './files.js';

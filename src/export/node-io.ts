@@ -1,0 +1,75 @@
+/// <reference types="node" />
+/**
+ * Node-only file IO for packed files. Loaded with a dynamic import (see files.ts), so the rest
+ * of src/export stays browser-safe.
+ */
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { MAGIC } from './format.js';
+
+const plain = (path: string): string => (path.startsWith('file://') ? path.slice(7) : path);
+
+/** The bytes of the file at `path` (`file://` accepted); a one-line error when it cannot be read. */
+export function readQuantizedFile(path: string): Uint8Array {
+  const p = plain(path);
+  try {
+    return readFileSync(p);
+  } catch (e) {
+    throw new Error(describeIoError(p, e, 'read'), { cause: e });
+  }
+}
+
+/**
+ * Writes `bytes` to `path` atomically: to a temporary file beside it, flushed to disk, then
+ * renamed over `path`. On any failure the temporary file is removed and `path` is untouched.
+ */
+export function writeQuantizedFile(path: string, bytes: Uint8Array): void {
+  const p = plain(path);
+  const tmp = join(dirname(p), `.${basename(p)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      let at = 0;
+      while (at < bytes.byteLength) at += writeSync(fd, bytes, at, bytes.byteLength - at);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, p);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new Error(describeIoError(p, e, 'write'), { cause: e });
+  }
+}
+
+/** Whether the file at `path` starts with the packed file's magic (false when unreadable). */
+export function isPackedFile(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(plain(path), 'r');
+    const head = new Uint8Array(MAGIC.length);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return n === MAGIC.length && MAGIC.every((b, i) => head[i] === b);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function describeIoError(path: string, e: unknown, op: 'read' | 'write'): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return op === 'read' ? `${path}: no such file` : `${path}: no such folder`;
+  if (code === 'EISDIR') return `${path}: is a folder, not a file`;
+  if (code === 'EACCES') return `${path}: permission denied`;
+  return `${path}: cannot ${op} (${code ?? (e as Error).message})`;
+}
