@@ -23,7 +23,9 @@ const f32 = Math.fround;
 /**
  * The map over raw arrays: `x` and `out` are a view `[A, M, C]`, `levels` is
  * `[A, k, C]` ascending along k. Float32 rounding is applied where tfjs's
- * float32 ops round, so results match the composed ops.
+ * float32 ops round, so results match the composed ops. Per group, the
+ * interval ends and centers are tabulated by interval index, and the index is
+ * a branch-free count of levels (or midpoints) below the weight.
  */
 export function proxLoop(
   x: Float32Array,
@@ -35,44 +37,69 @@ export function proxLoop(
   out: Float32Array,
 ): void {
   const [A, M, C] = shape;
-  const lv = new Float64Array(k);
-  const mid = new Float64Array(Math.max(k - 1, 0));
-  const s2 = mode === 3 ? 1 / (1 + Math.exp(-0.5 * param)) : 0;
+  const lv = new Float32Array(k);
+  const mid = new Float32Array(Math.max(k - 1, 1));
+  const lower = new Float32Array(k + 1);
+  const upper = new Float32Array(k + 1);
+  const center = new Float32Array(k + 1);
+  const limit = new Float64Array(k + 1);
   // tfjs turns JS numbers into float32 scalars: round the parameters alike
   const p32 = f32(param);
   const keep32 = f32(1 - param);
-  const norm32 = f32(s2 - 0.5);
+  const norm32 = mode === 3 ? f32(1 / (1 + Math.exp(-0.5 * param)) - 0.5) : 0;
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
       const qBase = a * k * C + c;
       for (let j = 0; j < k; j++) lv[j] = levels[qBase + j * C];
       for (let j = 0; j + 1 < k; j++) mid[j] = f32(f32(lv[j] + lv[j + 1]) * 0.5);
-      const xBase = a * M * C + c;
-      for (let m = 0; m < M; m++) {
-        const i = xBase + m * C;
-        const v = x[i];
-        if (mode === 0 || mode === 2) {
+      for (let j = 0; j <= k; j++) {
+        lower[j] = lv[j > 0 ? j - 1 : 0];
+        upper[j] = lv[j < k ? j : k - 1];
+        center[j] = f32(f32(lower[j] + upper[j]) * 0.5);
+        limit[j] = 4 * (upper[j] - lower[j]);
+      }
+      const start = a * M * C + c;
+      const end = start + M * C;
+      if (mode === 0 || mode === 2) {
+        for (let i = start; i < end; i += C) {
+          const v = x[i];
           let j = 0;
-          while (j < k - 1 && v > mid[j]) j++;
-          const hard = lv[j];
-          out[i] = mode === 0 ? hard : f32(f32(v * keep32) + f32(hard * p32));
-          continue;
+          for (let t = 0; t < k - 1; t++) j += v > mid[t] ? 1 : 0;
+          out[i] = mode === 0 ? lv[j] : f32(f32(v * keep32) + f32(lv[j] * p32));
         }
-        let idx = 0; // levels strictly below v
-        while (idx < k && lv[idx] < v) idx++;
-        const lo = lv[idx > 0 ? idx - 1 : 0];
-        const up = lv[idx < k ? idx : k - 1];
-        const center = f32(f32(lo + up) * 0.5);
-        if (mode === 1) {
-          const moved = f32(center + f32(f32(v - center) / p32));
-          out[i] = moved < lo ? lo : moved > up ? up : moved;
-        } else {
+      } else if (mode === 1) {
+        for (let i = start; i < end; i += C) {
+          const v = x[i];
+          let j = 0;
+          for (let t = 0; t < k; t++) j += v > lv[t] ? 1 : 0;
+          const cj = center[j];
+          const q = f32(v - cj) / p32; // in double: finite even for a tiny inverse slope
+          const lo = lower[j];
+          const up = upper[j];
+          const m = cj + q;
+          // clamp(m, lo, up) without a data-dependent branch (it mispredicts
+          // half the time): the abs form is exact to double rounding while
+          // |q| is within a few interval widths; beyond, m is clamped anyway.
+          out[i] =
+            Math.abs(q) <= limit[j]
+              ? (Math.abs(m - lo) - Math.abs(m - up) + lo + up) * 0.5
+              : q > 0
+                ? up
+                : lo;
+        }
+      } else {
+        for (let i = start; i < end; i += C) {
+          const v = x[i];
+          let j = 0;
+          for (let t = 0; t < k; t++) j += v > lv[t] ? 1 : 0;
+          const lo = lower[j];
+          const up = upper[j];
           const clamped = v < lo ? lo : v > up ? up : v;
           const width = f32(up - lo);
           const frac = f32(f32(clamped - lo) / f32(width + 1e-12));
           const sx = 1 / (1 + Math.exp(-f32(f32(frac - 0.5) * p32)));
           const norm = f32(f32(sx - 0.5) / norm32);
-          out[i] = f32(center + f32(f32(width * 0.5) * norm));
+          out[i] = f32(center[j] + f32(f32(width * 0.5) * norm));
         }
       }
     }

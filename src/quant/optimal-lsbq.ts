@@ -12,7 +12,14 @@
  * the optimum. All of it is tfjs ops: one sort, one cumulative sum, one argmax.
  */
 import * as tf from '@tensorflow/tfjs';
-import { binarySign, Quantized, scaledLevels, sortAxis1, ternaryAssign } from './quantizer.js';
+import {
+  binarySign,
+  isAbove,
+  Quantized,
+  scaledLevels,
+  sortAxis1,
+  ternaryAssign,
+} from './quantizer.js';
 
 /** Sorted magnitudes as rows `[G, M]` (G = A * C), their prefix sums, and the view's dims. */
 function sortedRows(p: tf.Tensor3D): { a: tf.Tensor2D; c: tf.Tensor2D } {
@@ -50,7 +57,7 @@ export function optimalTwoBit(p: tf.Tensor3D): Quantized {
   const hi = tf.div(cHigh, tf.sub(M, ks)) as tf.Tensor2D;
   const score = tf.add(tf.mul(cLow, lo), tf.mul(cHigh, hi)) as tf.Tensor2D;
   const [loBest, hiBest] = pickBest(score, lo, hi).map((x) => toGroupShape(x, p));
-  const big = tf.cast(tf.greater(tf.abs(p), tf.mul(tf.add(loBest, hiBest), 0.5)), 'float32');
+  const big = isAbove(tf.abs(p), tf.mul(tf.add(loBest, hiBest), 0.5));
   const mag = tf.add(tf.mul(big, hiBest), tf.mul(tf.sub(1, big), loBest));
   const q = tf.mul(binarySign(p), mag) as tf.Tensor3D;
   const Q = tf.concat([tf.neg(hiBest), tf.neg(loBest), loBest, hiBest], 1) as tf.Tensor3D;

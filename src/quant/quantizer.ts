@@ -68,10 +68,18 @@ export abstract class Quantizer {
   }
 }
 
-/** `sign(x)` with 0 mapped to +1, as a float tensor. */
+/** `sign(x)` with 0 mapped to +1, as a float tensor: `1 - 2 step(-x)`. */
 export function binarySign(x: tf.Tensor): tf.Tensor {
-  // sign(sign(x) + 1/2): -1 for x < 0, +1 for x >= 0, with two cheap unary ops
-  return tf.tidy(() => tf.sign(tf.add(tf.sign(x), 0.5)));
+  return tf.tidy(() => tf.sub(1, tf.mul(tf.step(tf.neg(x)), 2)));
+}
+
+/**
+ * `[x > t]` as 0/1 floats, for a view `x: [A, M, C]` and per-group `t: [A, 1, C]`.
+ * `step(x - t)` is exact (a float difference is positive iff x > t) and, unlike
+ * tfjs's comparison ops, broadcasts on the wasm backend's fast path.
+ */
+export function isAbove(x: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.step(tf.sub(x, t)));
 }
 
 /** Sort a view `[A, M, C]` along axis 1, ascending. */
@@ -95,8 +103,8 @@ export function scaledLevels(values: number[], scale: tf.Tensor): tf.Tensor3D {
 export function ternaryAssign(p: tf.Tensor3D, v: tf.Tensor): tf.Tensor3D {
   return tf.tidy(() => {
     const half = tf.mul(v, 0.5);
-    const up = tf.cast(tf.greater(p, half), 'float32');
-    const down = tf.cast(tf.lessEqual(p, tf.neg(half)), 'float32');
+    const up = isAbove(p, half);
+    const down = tf.sub(1, isAbove(p, tf.neg(half))); // p <= -v/2
     return tf.mul(tf.sub(up, down), v) as tf.Tensor3D;
   });
 }

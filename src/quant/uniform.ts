@@ -25,6 +25,12 @@ function rangeMax(p: tf.Tensor3D, bits: number, method: ScaleMethod): tf.Tensor 
   return tf.maximum(r, FLOAT32_TINY);
 }
 
+/** Round half to even, as tf.round and torch.round. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 function arange(from: number, to: number): number[] {
   const out: number[] = [];
   for (let v = from; v <= to + 1e-5; v += 1) out.push(v);
@@ -64,9 +70,12 @@ export class UnifQuantizer extends Quantizer {
     const qmax = rangeMax(p, bits, this.scaleMethod);
     const rangeAbsMax = 2 ** (bits - 1) - this.intShift;
     const s = tf.div(qmax, rangeAbsMax);
-    const clipped = tf.minimum(tf.maximum(p, tf.neg(qmax)), qmax);
     const zp = this.zeroPoint;
-    const ints = tf.add(tf.round(tf.sub(tf.div(clipped, s), zp)), zp);
+    // The reference clamps p to [-qmax, qmax] first; clamping the integers to
+    // where those ends land is the same map, and avoids a broadcast compare.
+    const lo = roundHalfEven(-rangeAbsMax - zp) + zp;
+    const hi = roundHalfEven(rangeAbsMax - zp) + zp;
+    const ints = tf.clipByValue(tf.add(tf.round(tf.sub(tf.div(p, s), zp)), zp), lo, hi);
     const q = tf.mul(ints, s) as tf.Tensor3D;
     return { q, Q: scaledLevels(arange(-rangeAbsMax, rangeAbsMax), s) };
   }

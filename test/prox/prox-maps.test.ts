@@ -85,6 +85,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
         const modes: [ProxMode, number][] = [
           ['hard', 0],
           ['parq', 0.37],
+          ['parq', 1e-30],
           ['relax', 0.6],
           ['soft', 25],
         ];
