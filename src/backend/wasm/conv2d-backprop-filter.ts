@@ -1,0 +1,224 @@
+// Conv2DBackpropFilter for the wasm backend: the gradient of conv2d with respect to its
+// filter. tfjs-backend-wasm 4.22 has no such kernel, so no convolutional network can be
+// trained there without it.
+//
+// dW[kh, kw, ci, co] = sum over n, oh, ow of x[n, oh*sh + kh - padTop, ow*sw + kw - padLeft, ci]
+//                                           * dy[n, oh, ow, co]
+//
+// Two formulations, both running on the backend's compiled XNNPACK kernels:
+//  - 'conv': the sum above is itself a convolution. Take the input channels as the batch and
+//    the images as the channels: conv2d(x transposed to [C, H, W, N], dy transposed to
+//    [OH, OW, N, CO] as the filter, dilation = the forward stride) gives [C, FH, FW, CO].
+//  - 'im2col': gather the input patches into a [FH*FW*C, N*OH*OW] matrix with a loop over
+//    the wasm heap, then one plain matrix product with dy seen as [N*OH*OW, CO] gives the
+//    gradient directly in the filter's [FH, FW, C, CO] layout.
+// 'im2col' wins when the patch is short (1x1 filters, few input channels); 'conv' wins
+// otherwise (it skips the gather loop).
+import * as tf from '@tensorflow/tfjs';
+import {
+  assertFloat32,
+  callWasmKernel,
+  disposeIntermediate,
+  heapF32,
+  transpose4,
+  WASM,
+  type BackendWasm,
+} from './kernel-utils.js';
+
+export type FilterGradMethod = 'conv' | 'im2col';
+
+/** Longest patch (FH*FW*C) for which the gather + matrix product is the default. */
+const IM2COL_MAX_PATCH = 32;
+
+/** Picks the faster formulation for a convolution (measured on LeNet-5 / ResNet-20 shapes). */
+export function chooseFilterGradMethod(info: tf.backend_util.Conv2DInfo): FilterGradMethod {
+  const patch = info.filterHeight * info.filterWidth * info.inChannels;
+  if (info.filterHeight * info.filterWidth === 1 || patch <= IM2COL_MAX_PATCH) {
+    return 'im2col';
+  }
+  return 'conv';
+}
+
+/** Computes the filter gradient of an NHWC convolution, with the given method. */
+export function conv2dBackpropFilterNHWC(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  method: FilterGradMethod = chooseFilterGradMethod(info),
+): tf.TensorInfo {
+  return method === 'conv' ? viaConvolution(backend, x, dy, info) : viaIm2col(backend, x, dy, info);
+}
+
+function viaConvolution(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  // Padding that makes the inner convolution's output exactly FH x FW. It is negative
+  // when the forward pass never read the last rows/columns of x: then cut them off.
+  const bottom = filterHeight + strideHeight * (outHeight - 1) - inHeight - top;
+  const right = filterWidth + strideWidth * (outWidth - 1) - inWidth - left;
+  let xUsed = x;
+  if (bottom < 0 || right < 0) {
+    const size = [
+      batchSize,
+      inHeight + Math.min(bottom, 0),
+      inWidth + Math.min(right, 0),
+      inChannels,
+    ];
+    xUsed = callWasmKernel('Slice', backend, { x }, { begin: [0, 0, 0, 0], size });
+  }
+  const xT = transpose4(backend, xUsed, [3, 1, 2, 0]); // [C, H, W, N]
+  if (xUsed !== x) disposeIntermediate(backend, xUsed);
+  const dyT = transpose4(backend, dy, [1, 2, 0, 3]); // [OH, OW, N, CO]
+  const pad = [
+    [0, 0],
+    [top, Math.max(bottom, 0)],
+    [left, Math.max(right, 0)],
+    [0, 0],
+  ];
+  const grad = callWasmKernel(
+    'Conv2D',
+    backend,
+    { x: xT, filter: dyT },
+    {
+      strides: [1, 1],
+      pad: pad as unknown as tf.NamedAttrMap[string],
+      dilations: [strideHeight, strideWidth],
+      dataFormat: 'NHWC',
+      dimRoundingMode: null as unknown as tf.NamedAttrMap[string],
+    },
+  ); // [C, FH, FW, CO]
+  disposeIntermediate(backend, xT);
+  disposeIntermediate(backend, dyT);
+  const dW = transpose4(backend, grad, [1, 2, 0, 3]);
+  disposeIntermediate(backend, grad);
+  return dW;
+}
+
+function viaIm2col(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: n, inChannels: c, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const m = n * oh * ow;
+  const k = fh * fw * c;
+  // x with channels first: [C, N, H, W]. For one channel that is x's own memory layout.
+  const xT = c === 1 ? x : transpose4(backend, x, [3, 0, 1, 2]);
+  let patches: tf.TensorInfo;
+  if (fh === 1 && fw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0) {
+    // 1x1, stride 1, no padding: the patches are x itself.
+    patches = callWasmKernel('Reshape', backend, { x: xT }, { shape: [k, m] });
+  } else {
+    patches = backend.makeOutput([k, m], 'float32');
+    gatherPatches(heapF32(backend, xT), heapF32(backend, patches), info);
+  }
+  if (xT !== x) disposeIntermediate(backend, xT);
+  const dy2 = callWasmKernel('Reshape', backend, { x: dy }, { shape: [m, co] });
+  // XNNPACK fully-connected path: no transposes (the transposed variants are much slower).
+  const prod = callWasmKernel(
+    'BatchMatMul',
+    backend,
+    { a: patches, b: dy2 },
+    { transposeA: false, transposeB: false },
+  );
+  disposeIntermediate(backend, patches);
+  disposeIntermediate(backend, dy2);
+  const dW = callWasmKernel('Reshape', backend, { x: prod }, { shape: [fh, fw, c, co] });
+  disposeIntermediate(backend, prod);
+  return dW;
+}
+
+/**
+ * Writes the patch matrix P[(kh*FW + kw)*C + ci, (n*OH + oh)*OW + ow] =
+ * x[ci, n, oh*sh + kh - top, ow*sw + kw - left] (zero outside x), from x laid out [C, N, H, W].
+ */
+function gatherPatches(xv: Float32Array, pv: Float32Array, info: tf.backend_util.Conv2DInfo): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh } = info;
+  const { outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
+  const { strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const m = n * oh * ow;
+  const hw = h * w;
+  for (let kh = 0; kh < fh; kh++) {
+    // Output rows whose input row oh*sh + kh - top lies inside x.
+    const rowLo = Math.min(oh, Math.max(0, Math.ceil((top - kh) / sh)));
+    const rowHi = Math.max(rowLo, Math.min(oh, Math.floor((h - 1 + top - kh) / sh) + 1));
+    for (let kw = 0; kw < fw; kw++) {
+      const colLo = Math.min(ow, Math.max(0, Math.ceil((left - kw) / sw)));
+      const colHi = Math.max(colLo, Math.min(ow, Math.floor((w - 1 + left - kw) / sw) + 1));
+      for (let ci = 0; ci < c; ci++) {
+        let o = ((kh * fw + kw) * c + ci) * m;
+        const channelBase = ci * n * hw;
+        for (let b = 0; b < n; b++) {
+          const imageBase = channelBase + b * hw;
+          pv.fill(0, o, o + rowLo * ow);
+          o += rowLo * ow;
+          for (let r = rowLo; r < rowHi; r++) {
+            const src = imageBase + (r * sh + kh - top) * w + kw - left;
+            pv.fill(0, o, o + colLo);
+            if (sw === 1) {
+              for (let q = colLo; q < colHi; q++) pv[o + q] = xv[src + q];
+            } else {
+              for (let q = colLo; q < colHi; q++) pv[o + q] = xv[src + q * sw];
+            }
+            pv.fill(0, o + colHi, o + ow);
+            o += ow;
+          }
+          pv.fill(0, o, o + (oh - rowHi) * ow);
+          o += (oh - rowHi) * ow;
+        }
+      }
+    }
+  }
+}
+
+/** The kernel function: NHWC natively; NCHW inputs are transposed to NHWC first. */
+export function conv2dBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropFilterAttrs;
+  assertFloat32('Conv2DBackpropFilter', { x, dy });
+  const channelsFirst =
+    tf.backend_util.convertConv2DDataFormat(attrs.dataFormat) === 'channelsFirst';
+  const xNHWC = channelsFirst ? transpose4(backend, x, [0, 2, 3, 1]) : x;
+  const dyNHWC = channelsFirst ? transpose4(backend, dy, [0, 2, 3, 1]) : dy;
+  const info = tf.backend_util.computeConv2DInfo(
+    xNHWC.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const dW = conv2dBackpropFilterNHWC(backend, xNHWC, dyNHWC, info);
+  if (channelsFirst) {
+    disposeIntermediate(backend, xNHWC);
+    disposeIntermediate(backend, dyNHWC);
+  }
+  return dW;
+}
+
+export const conv2dBackpropFilterConfig: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropFilter,
+  backendName: WASM,
+  kernelFunc: conv2dBackpropFilter as tf.KernelFunc,
+};

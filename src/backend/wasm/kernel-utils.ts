@@ -1,0 +1,59 @@
+// Helpers shared by the wasm training kernels in this folder.
+//
+// The kernels here run inside the wasm backend: their inputs live in the backend's
+// WebAssembly memory, they allocate outputs with `backend.makeOutput`, and they either
+// call the backend's own compiled kernels (XNNPACK convolutions and matrix products)
+// or loop over Float32Array views of the wasm heap. They never read tensors back to
+// JavaScript arrays (no dataSync) and never touch the cpu backend.
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+export type { BackendWasm };
+
+/** The backend name every kernel in this folder is registered for. */
+export const WASM = 'wasm';
+
+/** Calls another kernel registered for the wasm backend, without going through the engine. */
+export function callWasmKernel(
+  name: string,
+  backend: BackendWasm,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap = {},
+): tf.TensorInfo {
+  const kernel = tf.getKernel(name, WASM);
+  if (kernel == null) {
+    throw new Error(`parq-ts: the wasm backend has no '${name}' kernel`);
+  }
+  return kernel.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+}
+
+/** Releases an intermediate result made inside a kernel (not the kernel's output). */
+export function disposeIntermediate(backend: BackendWasm, info: tf.TensorInfo): void {
+  backend.disposeData(info.dataId);
+}
+
+/**
+ * A Float32Array view of a float32 tensor in the wasm heap. Make every output first
+ * (`makeOutput` may grow the heap, which detaches older views), then take the views.
+ */
+export function heapF32(backend: BackendWasm, info: tf.TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(info) as Float32Array;
+}
+
+/** Throws unless every tensor is float32 (what the compiled wasm kernels accept). */
+export function assertFloat32(kernelName: string, infos: Record<string, tf.TensorInfo>): void {
+  for (const [name, info] of Object.entries(infos)) {
+    if (info.dtype !== 'float32') {
+      throw new Error(`${kernelName} on wasm: '${name}' must be float32, got ${info.dtype}`);
+    }
+  }
+}
+
+/** Transposes an NCHW tensor to NHWC (or back with perm [0, 3, 1, 2]). */
+export function transpose4(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  perm: [number, number, number, number],
+): tf.TensorInfo {
+  return callWasmKernel('Transpose', backend, { x }, { perm });
+}

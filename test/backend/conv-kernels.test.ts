@@ -1,0 +1,255 @@
+// Conv2DBackpropFilter (added to wasm) and Conv2DBackpropInput (replaced on wasm) equal the
+// cpu backend's kernels on random inputs: strides 1 and 2 (and 3), padding same / valid /
+// explicit, several filter sizes, channel counts and batch sizes, dilation 1.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  conv2dBackpropFilterNHWC,
+  type FilterGradMethod,
+} from '../../src/backend/wasm/conv2d-backprop-filter.js';
+import type { BackendWasm } from '../../src/backend/wasm/kernel-utils.js';
+import {
+  registerWasmTrainingKernels,
+  replaceSlowWasmKernels,
+} from '../../src/backend/wasm/register.js';
+import { expectClose, expectSameOnCpuAndWasm, randomArray, runOn } from './compare.js';
+
+type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+interface Case {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  stride: number | [number, number];
+  pad: Pad;
+}
+
+const CASES: Case[] = [];
+for (const stride of [1, 2] as const) {
+  for (const pad of ['same', 'valid'] as const) {
+    CASES.push(
+      { x: [2, 8, 8, 1], filter: [5, 5, 1, 6], stride, pad }, // LeNet conv1-like
+      { x: [3, 9, 10, 6], filter: [5, 5, 6, 16], stride, pad }, // LeNet conv2-like, odd sizes
+      { x: [2, 8, 8, 16], filter: [3, 3, 16, 16], stride, pad }, // ResNet block
+      { x: [1, 7, 7, 16], filter: [3, 3, 16, 32], stride, pad }, // ResNet downsampling
+      { x: [2, 8, 8, 16], filter: [1, 1, 16, 32], stride, pad }, // 1x1 shortcut
+      { x: [3, 6, 7, 3], filter: [3, 3, 3, 4], stride, pad }, // RGB stem
+      { x: [1, 5, 5, 2], filter: [2, 3, 2, 1], stride, pad }, // non-square filter, 1 output
+      { x: [2, 10, 9, 8], filter: [4, 4, 8, 5], stride, pad }, // even filter: asymmetric same pad
+    );
+  }
+}
+CASES.push(
+  { x: [2, 11, 10, 4], filter: [3, 3, 4, 6], stride: 3, pad: 'same' },
+  { x: [2, 11, 10, 4], filter: [3, 2, 4, 6], stride: [2, 1], pad: 'valid' },
+  {
+    x: [2, 7, 8, 3],
+    filter: [3, 3, 3, 4],
+    stride: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  },
+  {
+    x: [2, 9, 8, 3],
+    filter: [3, 3, 3, 4],
+    stride: 2,
+    pad: [
+      [0, 0],
+      [1, 1],
+      [0, 2],
+      [0, 0],
+    ],
+  },
+);
+
+const describeCase = (c: Case): string =>
+  `x ${c.x.join('x')} filter ${c.filter.join('x')} stride ${String(c.stride)} pad ${JSON.stringify(c.pad)}`;
+
+function outShape(c: Case): number[] {
+  return tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad as 'same').outShape;
+}
+
+function seedOf(c: Case, salt: number): number {
+  return c.x.reduce((a, b) => a * 31 + b, salt) + c.filter.reduce((a, b) => a * 17 + b, 0);
+}
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTrainingKernels();
+  replaceSlowWasmKernels();
+  // Test-only kernels that force each formulation of the filter gradient.
+  for (const method of ['conv', 'im2col'] as FilterGradMethod[]) {
+    tf.registerKernel({
+      kernelName: `ParqTestFilterGrad_${method}`,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+        const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+        const info = tf.backend_util.computeConv2DInfo(
+          x.shape as [number, number, number, number],
+          a.filterShape,
+          a.strides,
+          1,
+          a.pad,
+        );
+        return conv2dBackpropFilterNHWC(backend as BackendWasm, x, dy, info, method);
+      },
+    });
+  }
+});
+
+describe('Conv2DBackpropFilter on wasm', () => {
+  it('is registered for wasm', () => {
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+  });
+
+  for (const c of CASES) {
+    it(`equals cpu, both formulations: ${describeCase(c)}`, async () => {
+      const xv = randomArray(tf.util.sizeFromShape(c.x), seedOf(c, 1));
+      const dyShape = outShape(c);
+      const dyv = randomArray(tf.util.sizeFromShape(dyShape), seedOf(c, 2));
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter };
+      const run = (kernel: string) => () =>
+        tf
+          .engine()
+          .runKernel(
+            kernel,
+            { x: tf.tensor(xv, c.x), dy: tf.tensor(dyv, dyShape) },
+            attrs as never,
+          ) as tf.Tensor;
+      const [expected] = await runOn('cpu', run('Conv2DBackpropFilter'));
+      for (const kernel of [
+        'Conv2DBackpropFilter',
+        'ParqTestFilterGrad_conv',
+        'ParqTestFilterGrad_im2col',
+      ]) {
+        const [actual] = await runOn('wasm', run(kernel));
+        expectClose(actual, expected);
+      }
+    });
+  }
+
+  it('gives the filter gradient of tf.conv2d through tf.grads', async () => {
+    const c: Case = { x: [3, 9, 9, 4], filter: [3, 3, 4, 8], stride: 2, pad: 'same' };
+    const xv = randomArray(tf.util.sizeFromShape(c.x), 11);
+    const fv = randomArray(tf.util.sizeFromShape(c.filter), 12);
+    const wv = randomArray(tf.util.sizeFromShape(outShape(c)), 13);
+    await expectSameOnCpuAndWasm(() => {
+      const loss = (x: tf.Tensor4D, f: tf.Tensor4D) =>
+        tf
+          .conv2d(x, f, 2, 'same')
+          .mul(tf.tensor(wv, outShape(c)))
+          .sum();
+      return tf.grads(loss as (...a: tf.Tensor[]) => tf.Tensor)([
+        tf.tensor4d(xv, c.x),
+        tf.tensor4d(fv, c.filter),
+      ]);
+    });
+  });
+
+  it('handles NCHW inputs', async () => {
+    const x: [number, number, number, number] = [2, 3, 7, 6];
+    const filter: [number, number, number, number] = [3, 3, 3, 5];
+    const dyShape = [2, 5, 4, 3];
+    const xv = randomArray(tf.util.sizeFromShape(x), 21);
+    const dyv = randomArray(tf.util.sizeFromShape(dyShape), 22);
+    await expectSameOnCpuAndWasm(
+      () =>
+        tf
+          .engine()
+          .runKernel('Conv2DBackpropFilter', { x: tf.tensor(xv, x), dy: tf.tensor(dyv, dyShape) }, {
+            strides: 2,
+            pad: 'same',
+            dataFormat: 'NCHW',
+            filterShape: filter,
+          } as never) as tf.Tensor,
+    );
+  });
+
+  it('leaks no wasm memory', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor(randomArray(2 * 8 * 8 * 4, 5), [2, 8, 8, 4]);
+    const dy = tf.tensor(randomArray(2 * 4 * 4 * 6, 6), [2, 4, 4, 6]);
+    for (const kernel of ['ParqTestFilterGrad_conv', 'ParqTestFilterGrad_im2col']) {
+      const before = tf.memory().numTensors;
+      const dataIds = (tf.backend() as BackendWasm).numDataIds();
+      const out = tf.engine().runKernel(kernel, { x, dy }, {
+        strides: 2,
+        pad: 'same',
+        dataFormat: 'NHWC',
+        filterShape: [3, 3, 4, 6],
+      } as never) as tf.Tensor;
+      out.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      expect((tf.backend() as BackendWasm).numDataIds()).toBe(dataIds);
+    }
+    tf.dispose([x, dy]);
+  });
+});
+
+describe('Conv2DBackpropInput on wasm (replaced)', () => {
+  for (const c of CASES) {
+    it(`equals cpu: ${describeCase(c)}`, async () => {
+      const fv = randomArray(tf.util.sizeFromShape(c.filter), seedOf(c, 3));
+      const dyShape = outShape(c);
+      const dyv = randomArray(tf.util.sizeFromShape(dyShape), seedOf(c, 4));
+      await expectSameOnCpuAndWasm(
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropInput',
+              { dy: tf.tensor(dyv, dyShape), filter: tf.tensor(fv, c.filter) },
+              { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as never,
+            ) as tf.Tensor,
+      );
+    });
+  }
+
+  it('gives the input gradient of tf.conv2d and the output of tf.conv2dTranspose', async () => {
+    const xv = randomArray(2 * 10 * 10 * 6, 31);
+    const fv = randomArray(5 * 5 * 6 * 16, 32);
+    const wv = randomArray(2 * 5 * 5 * 16, 33);
+    await expectSameOnCpuAndWasm(() => {
+      const f = tf.tensor4d(fv, [5, 5, 6, 16]);
+      const w = tf.tensor4d(wv, [2, 5, 5, 16]);
+      const dx = tf.grad((x) =>
+        tf
+          .conv2d(x as tf.Tensor4D, f, 2, 'same')
+          .mul(w)
+          .sum(),
+      )(tf.tensor4d(xv, [2, 10, 10, 6]));
+      const up = tf.conv2dTranspose(w, f, [2, 10, 10, 6], 2, 'same');
+      return [dx, up];
+    });
+  });
+
+  it('leaves explicit padding wider than the filter to the stock kernel', async () => {
+    const fv = randomArray(2 * 2 * 3 * 4, 41);
+    const dyv = randomArray(1 * 8 * 8 * 4, 42);
+    await expectSameOnCpuAndWasm(
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropInput',
+            { dy: tf.tensor(dyv, [1, 8, 8, 4]), filter: tf.tensor(fv, [2, 2, 3, 4]) },
+            {
+              strides: 1,
+              pad: [
+                [0, 0],
+                [3, 0],
+                [0, 3],
+                [0, 0],
+              ],
+              dataFormat: 'NHWC',
+              inputShape: [1, 6, 6, 3],
+            } as never,
+          ) as tf.Tensor,
+    );
+  });
+});
