@@ -3,3 +3,4 @@ export * from './quant/index.js';
 export * from './prox/index.js';
 export * from './optim/index.js';
 export * from './export/index.js';
+export * from './admm/index.js';

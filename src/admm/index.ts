@@ -1,0 +1,31 @@
+// ADMM-Q: ADMM for quantization, its soft (ADMM-S) and randomized (ADMM-R) variants.
+export { ADMMQOptimizer, type ADMMQOptimizerOptions, type ADMMVariant } from './admmq-optimizer.js';
+export { softProjection, randomProjection, type SoftNorm, type RandomSkip } from './projection.js';
+export { checkRho, rhoAt, type RhoSchedule } from './rho.js';
+export {
+  QuadraticADMM,
+  runPGD,
+  latticeMinimum,
+  latticeRound,
+  randomQuadratic,
+  quadraticObjective,
+  quadraticGradient,
+  continuousMinimizer,
+  largestEigenvalue,
+  gaussian,
+  checkProblem,
+  checkVariant,
+  type QuadraticProblem,
+  type QuadraticVariant,
+  type RandomQuadraticOptions,
+  type RunOptions,
+  type RunResult,
+  type LatticeMinimum,
+} from './quadratic.js';
+export {
+  choleskyFactor,
+  choleskySolve,
+  inverseSPD,
+  symmetricEigenvalues,
+  matVec,
+} from './linalg.js';
