@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// The `parq` command. Errors print as one line, `parq: <message>`, with exit code 2
+// (set PARQ_DEBUG=1 to see the stack).
 import { main } from '../dist/cli/main.js';
 
 main(process.argv.slice(2)).then(
@@ -6,7 +8,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    console.error(`parq: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.PARQ_DEBUG) console.error(err);
+    const message = err instanceof Error ? err.message : String(err);
+    const line = message.split('\n').find((l) => l.trim() !== '') ?? 'unknown error';
+    console.error(`parq: ${line.trim()}`);
     process.exitCode = 2;
   },
 );

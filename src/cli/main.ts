@@ -2,13 +2,37 @@
 import { Command, CommanderError, Option } from 'commander';
 import { conformanceCommand } from './conformance.js';
 import { useBackend } from './backend-option.js';
+import { registerCompare } from './compare.js';
+import { registerEval } from './eval.js';
+import { registerInfo } from './info.js';
+import { registerTrain } from './train.js';
 
+/** Runs the CLI on `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
+  const setCode = (c: number) => {
+    code = c;
+  };
   const program = new Command('parq')
     .description('Quantization-aware training for TensorFlow.js')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      // One line, like every other error of the CLI: "parq: unknown option '--foo'".
+      outputError: (s, write) =>
+        write(
+          `parq: ${s
+            .replace(/^error: /, '')
+            .replace(/\n+$/, ' ')
+            .trim()}\n`,
+        ),
+    });
+
+  registerTrain(program, setCode);
+  registerCompare(program, setCode);
+  registerEval(program, setCode);
+  registerInfo(program, setCode);
 
   program
     .command('conformance')
@@ -19,7 +43,9 @@ export async function main(argv: string[]): Promise<number> {
         .choices(['auto', 'reference', 'exact'])
         .default('auto'),
     )
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu']).default('cpu'))
+    .addOption(
+      new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu']).default('cpu'),
+    )
     .option('-v, --verbose', 'list every case')
     .action(async (file: string, opts) => {
       await useBackend(opts.backend);

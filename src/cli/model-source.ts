@@ -1,0 +1,46 @@
+/**
+ * Where `parq eval` and `parq info` get a model: `openModelSource(path)`. Today a path is a
+ * checkpoint (a run's output folder, or its checkpoint/ folder). To read another kind (e.g. a
+ * packed file from `parq export`), add a `kind` and a branch in `openModelSource`: the
+ * commands only use the fields of ModelSource.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import {
+  findCheckpoint,
+  loadCheckpointModel,
+  readCheckpointState,
+} from '../train/checkpoint-files.js';
+import type { CheckpointState } from '../train/checkpoint.js';
+import type { TrainConfig } from '../train/config.js';
+import type { RunMetrics } from '../train/metrics.js';
+
+export interface ModelSource {
+  kind: 'checkpoint';
+  /** What was read: for a checkpoint, its folder. */
+  path: string;
+  /** A one-line description, e.g. `checkpoint runs/a/checkpoint (epoch 20 of 20)`. */
+  description: string;
+  model: tf.LayersModel;
+  /** The training config, when the source records it. */
+  config?: TrainConfig;
+  /** The metrics of the run so far, when the source records them. */
+  metrics?: RunMetrics;
+  /** Checkpoint state (kind 'checkpoint'). */
+  checkpoint?: CheckpointState;
+}
+
+/** Opens the model at `path`; throws a one-line error naming the path and the problem. */
+export async function openModelSource(path: string): Promise<ModelSource> {
+  const dir = findCheckpoint(path);
+  const state = readCheckpointState(dir);
+  const model = await loadCheckpointModel(dir);
+  return {
+    kind: 'checkpoint',
+    path: dir,
+    description: `checkpoint ${dir} (epoch ${state.epoch} of ${state.config.epochs})`,
+    model,
+    config: state.config,
+    metrics: state.metrics,
+    checkpoint: state,
+  };
+}

@@ -1,0 +1,84 @@
+// One training run from a config (browser-safe). Node-only file IO for checkpoints and run
+// folders lives in ./checkpoint-files.js and ./run-files.js.
+export {
+  METHOD_NAMES,
+  OPTIMIZER_NAMES,
+  LR_SCHEDULE_NAMES,
+  DEFAULT_TRAIN_CONFIG,
+  ConfigError,
+  resolveTrainConfig,
+  checkTrainConfig,
+  isQuantMethod,
+  describeMethod,
+  describeGranularity,
+  bitsLabel,
+  stepsPerEpoch,
+  annealSteps,
+  type TrainConfig,
+  type MethodName,
+  type OptimizerName,
+  type LrScheduleName,
+} from './config.js';
+export {
+  BUILTIN_MODELS,
+  isBuiltinModel,
+  modelForConfig,
+  checkModelFits,
+  lossHead,
+  optimizerForConfig,
+  methodAvailable,
+  baseOptimizerForConfig,
+  proxForConfig,
+  lrScheduleForConfig,
+  quantGroupsForConfig,
+  quantizedVariables,
+  type LossHead,
+  type RunOptimizer,
+} from './build.js';
+export { limitDataset, limitSplit, datasetInfo, checkDataset } from './data.js';
+export { evaluateModel, type EvalResult, type EvalOptions } from './evaluate.js';
+export {
+  trainRun,
+  type TrainRunOptions,
+  type TrainResult,
+  type TrainCallbacks,
+  type BatchProgress,
+  type EpochContext,
+  type ResumeFrom,
+} from './run.js';
+export {
+  CHECKPOINT_FORMAT,
+  captureCheckpoint,
+  restoreOptimizer,
+  decodeOptimizerWeights,
+  type CheckpointState,
+  type CheckpointData,
+} from './checkpoint.js';
+export {
+  METRICS_FORMAT,
+  snapshotEpochs,
+  withoutTiming,
+  type RunMetrics,
+  type EpochRecord,
+  type Histogram,
+  type HistogramSnapshot,
+  type TensorSnapshot,
+  type QuantizedTensorInfo,
+  type ScheduleCurve,
+  type DatasetInfo,
+  type RunTiming,
+} from './metrics.js';
+export { histogram, distinctCount, maxDistinctPerGroup, meanSd } from './stats.js';
+export {
+  COMPARE_FORMAT,
+  expandCompare,
+  summarizeCompare,
+  compareTable,
+  formatMeanSd,
+  groupLabel,
+  type CompareGrid,
+  type CompareCase,
+  type CompareRow,
+  type CompareSummary,
+} from './compare.js';
+export { inspectQuantized, estimatePackedBytes } from './inspect.js';

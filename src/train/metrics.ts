@@ -1,0 +1,132 @@
+/**
+ * What a run records: plain JSON (metrics.json, checkpoints, the report's only input).
+ * Everything outside `timing` is a pure function of (config, data, backend): two runs with
+ * the same seed on the same backend give identical records.
+ */
+import type { TrainConfig } from './config.js';
+
+export const METRICS_FORMAT = 'parq-metrics/1';
+
+/** One epoch's results. Accuracies are fractions in [0, 1]. */
+export interface EpochRecord {
+  /** 1-based: epoch 1 is the first epoch trained. */
+  epoch: number;
+  /** Optimizer steps done at the end of the epoch. */
+  step: number;
+  /** Mean training loss over the epoch's samples (weights as they were at each step). */
+  loss: number;
+  accuracy: number;
+  /** Test split, when evaluated this epoch. */
+  testLoss?: number;
+  testAccuracy?: number;
+  /** Learning rate of the epoch's last step. */
+  lr: number;
+  /** The prox map's inverse slope after the epoch (1 = identity, 0 = hard), when it has one. */
+  inverseSlope?: number;
+}
+
+/** A histogram of one tensor's values. */
+export interface Histogram {
+  lo: number;
+  hi: number;
+  counts: number[];
+}
+
+/** One quantized tensor at one snapshot. */
+export interface TensorSnapshot {
+  name: string;
+  /** The weights the model computes with (after the prox map). */
+  weights: Histogram;
+  /** The optimizer's latent full-precision weights, when they differ from `weights`. */
+  latent?: Histogram;
+  /** The levels Q of each group (absent for fp, or when the tensor has too many groups). */
+  levels?: number[][];
+  /** Distinct values among `weights`. */
+  distinct: number;
+}
+
+/** Histograms of every quantized tensor after `epoch` epochs (0 = at initialization). */
+export interface HistogramSnapshot {
+  epoch: number;
+  step: number;
+  tensors: TensorSnapshot[];
+}
+
+/** A quantized tensor of the final model. */
+export interface QuantizedTensorInfo {
+  name: string;
+  shape: number[];
+  bits: number;
+  /** Level sets (groups) and the most levels each may hold. */
+  groups: number;
+  maxLevels: number;
+  /** Distinct values in the whole tensor, and the most in any one group. */
+  distinct: number;
+  maxDistinctPerGroup: number;
+  /** Levels of each group, ascending (omitted beyond 16 groups). */
+  levels?: number[][];
+}
+
+/** A schedule sampled over the run's steps, for the report. */
+export interface ScheduleCurve {
+  /** e.g. `inverse slope` (PARQ, BinaryRelax), `rho` (ADMM-Q). */
+  name: string;
+  steps: number[];
+  values: number[];
+}
+
+/** Facts about the data a run trained on. */
+export interface DatasetInfo {
+  name: string;
+  trainSamples: number;
+  testSamples: number;
+  inputShape: number[];
+  numClasses: number;
+}
+
+/** Wall-clock facts (the only part of the metrics that differs between identical runs). */
+export interface RunTiming {
+  /** Seconds of each epoch (training + its evaluation). */
+  epochSeconds: number[];
+  /** Sum of `epochSeconds` plus the final evaluation, over all resumed segments. */
+  wallSeconds: number;
+  /** Training steps per second, over all epochs. */
+  stepsPerSecond: number;
+  /** When each segment (first run, each resume) started, ISO 8601. */
+  segments: string[];
+}
+
+export interface RunMetrics {
+  format: typeof METRICS_FORMAT;
+  config: TrainConfig;
+  dataset: DatasetInfo;
+  backend: string;
+  /** `complete` when all epochs ran; `stopped` (stop-after), `interrupted`, or `running`. */
+  status: 'running' | 'complete' | 'stopped' | 'interrupted';
+  stepsPerEpoch: number;
+  totalSteps: number;
+  epochsDone: number;
+  epochs: EpochRecord[];
+  /** Final test metrics (after the last epoch). */
+  final?: { testLoss: number; testAccuracy: number };
+  quantized: QuantizedTensorInfo[];
+  histograms: HistogramSnapshot[];
+  schedule?: ScheduleCurve;
+  /** Loss head used: `logits` (softmax cross-entropy on logits) or `probabilities`. */
+  lossOn: 'logits' | 'probabilities';
+  timing: RunTiming;
+}
+
+/** The epochs at which histograms are taken: 0 (initialization) and about 5 more. */
+export function snapshotEpochs(epochs: number, count = 5): number[] {
+  const out = new Set<number>([0]);
+  for (let i = 1; i <= count; i++) out.add(Math.round((epochs * i) / count));
+  out.add(epochs);
+  return [...out].filter((e) => e >= 0 && e <= epochs).sort((a, b) => a - b);
+}
+
+/** `metrics` without its timing (what must match between two identical runs). */
+export function withoutTiming(m: RunMetrics): Omit<RunMetrics, 'timing'> {
+  const { timing: _timing, ...rest } = m;
+  return rest;
+}

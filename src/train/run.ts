@@ -1,0 +1,475 @@
+/**
+ * `trainRun`: one training run from a config, shared by the CLI, the playground and the
+ * benchmarks. Browser-safe (no node imports): the caller loads the data (and a model file, or
+ * a checkpoint to resume) and receives progress, epoch records and checkpoints by callbacks.
+ *
+ * The loop is a plain `optimizer.minimize` per batch on our own batches
+ * (`batchOrder(seed, epoch)`), so the data order is a pure function of (seed, epoch) and a
+ * resumed run continues exactly. Loss and accuracy are summed on the device and read once
+ * per epoch; the only other reads are the histograms at a few snapshot epochs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { batchOrder, gatherBatch } from '../data/batches.js';
+import type { Dataset } from '../data/types.js';
+import { scheduledLearningRate, setLearningRate } from '../optim/learning-rate.js';
+import type { ResolvedEntry } from '../optim/param-groups.js';
+import type { QuantOptimizer } from '../optim/quant-optimizer.js';
+import { quantizeTensor } from '../quant/functional.js';
+import { quantizerByName } from '../quant/registry.js';
+import {
+  checkModelFits,
+  lossHead,
+  modelForConfig,
+  optimizerForConfig,
+  quantizedVariables,
+  type LossHead,
+} from './build.js';
+import {
+  captureCheckpoint,
+  restoreOptimizer,
+  type CheckpointData,
+  type CheckpointState,
+} from './checkpoint.js';
+import { checkTrainConfig, isQuantMethod, stepsPerEpoch, type TrainConfig } from './config.js';
+import { checkDataset, datasetInfo, limitDataset } from './data.js';
+import { evaluateModel } from './evaluate.js';
+import {
+  METRICS_FORMAT,
+  snapshotEpochs,
+  type EpochRecord,
+  type HistogramSnapshot,
+  type QuantizedTensorInfo,
+  type RunMetrics,
+  type ScheduleCurve,
+  type TensorSnapshot,
+} from './metrics.js';
+import { distinctCount, histogram, maxDistinctPerGroup, range, toRows } from './stats.js';
+
+/** Live progress inside an epoch. */
+export interface BatchProgress {
+  /** 1-based epoch being trained. */
+  epoch: number;
+  epochs: number;
+  /** Batches done in this epoch, and the epoch's batch count. */
+  batch: number;
+  batches: number;
+  /** Running mean loss / accuracy of the epoch so far, refreshed every `liveEveryMs`. */
+  loss?: number;
+  accuracy?: number;
+}
+
+/** What `onEpochEnd` can do besides reading the record. */
+export interface EpochContext {
+  model: tf.LayersModel;
+  optimizer: tf.Optimizer;
+  metrics: RunMetrics;
+  /** Captures a checkpoint of the run as it is now (after this epoch). */
+  checkpoint(): Promise<CheckpointData>;
+}
+
+export interface TrainCallbacks {
+  /** Called once the run is set up, before the first (or the resumed) epoch. */
+  onStart?(metrics: RunMetrics): void | Promise<void>;
+  onEpochStart?(epoch: number, epochs: number, batches: number): void | Promise<void>;
+  /** Called after every batch (cheap: no device reads except the throttled running means). */
+  onBatchEnd?(progress: BatchProgress): void | Promise<void>;
+  /** Called after each epoch, with its record (metrics.epochs holds all so far). */
+  onEpochEnd?(record: EpochRecord, ctx: EpochContext): void | Promise<void>;
+}
+
+/** A checkpoint to continue from (see `readCheckpoint` in checkpoint-files.ts for node). */
+export interface ResumeFrom {
+  state: CheckpointState;
+  optimizerData: ArrayBuffer;
+}
+
+export interface TrainRunOptions {
+  /** The dataset the config names, already loaded (`loadDataset(config.data)` in node). */
+  dataset: Dataset;
+  /** The model to train; required when `config.model` is a file, and when resuming. */
+  model?: tf.LayersModel;
+  /** Continue a checkpointed run (pass the checkpoint's model as `model`). */
+  resume?: ResumeFrom;
+  callbacks?: TrainCallbacks;
+  /** Abort between two steps; the run returns with status `interrupted`. */
+  signal?: AbortSignal;
+  /** Stop (status `stopped`) after this many epochs of this call, to resume later. */
+  stopAfter?: number;
+  /** Backend name recorded in the metrics. Default `tf.getBackend()`. */
+  backend?: string;
+  /** Refresh the running loss/accuracy of `onBatchEnd` at most this often. Default 500 ms. */
+  liveEveryMs?: number;
+}
+
+export interface TrainResult {
+  metrics: RunMetrics;
+  /** The trained model and its optimizer: the caller owns them (dispose when done). */
+  model: tf.LayersModel;
+  optimizer: tf.Optimizer;
+}
+
+/** Quantized tensors with more groups than this get no levels in histograms and summaries. */
+const MAX_LEVEL_GROUPS = 16;
+/** Points of the sampled schedule curve. */
+const SCHEDULE_POINTS = 200;
+/** Let timers and signals run at least this often during an epoch. */
+const YIELD_EVERY_MS = 100;
+
+/** Trains one run (or continues one); see the module comment. */
+export async function trainRun(
+  config: TrainConfig,
+  options: TrainRunOptions,
+): Promise<TrainResult> {
+  checkTrainConfig(config);
+  const started = Date.now();
+  const resume = options.resume;
+  if (resume && options.model === undefined) {
+    throw new Error('trainRun: resuming needs the checkpoint model as options.model');
+  }
+  const dataset = limitDataset(options.dataset, config.limitTrain, config.limitTest);
+  checkDataset(dataset);
+  const steps = stepsPerEpoch(dataset.train.n, config.batchSize);
+  const totalSteps = steps * config.epochs;
+  const model = options.model ?? modelForConfig(config, dataset);
+  let run: ReturnType<typeof optimizerForConfig> | undefined;
+  try {
+    checkModelFits(model, dataset);
+    const entries = isQuantMethod(config.method)
+      ? quantizedVariables(config, model)
+      : safeQuantizedVariables(config, model);
+    run = optimizerForConfig(config, totalSteps, steps);
+    const { optimizer, quant, schedule } = run;
+    const head = lossHead(model);
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+
+    let metrics: RunMetrics;
+    if (resume) {
+      checkResumable(resume.state, config, dataset, steps);
+      await restoreOptimizer(optimizer, resume.state, resume.optimizerData);
+      metrics = structuredClone(resume.state.metrics);
+      metrics.status = 'running';
+      metrics.backend = options.backend ?? tf.getBackend();
+      metrics.timing.segments.push(new Date(started).toISOString());
+    } else {
+      metrics = {
+        format: METRICS_FORMAT,
+        config: structuredClone(config),
+        dataset: datasetInfo(dataset),
+        backend: options.backend ?? tf.getBackend(),
+        status: 'running',
+        stepsPerEpoch: steps,
+        totalSteps,
+        epochsDone: 0,
+        epochs: [],
+        quantized: [],
+        histograms: [],
+        schedule: scheduleCurve(quant, totalSteps),
+        lossOn: head.kind,
+        timing: {
+          epochSeconds: [],
+          wallSeconds: 0,
+          stepsPerSecond: 0,
+          segments: [new Date(started).toISOString()],
+        },
+      };
+      if (entries.length > 0) metrics.histograms.push(await snapshot(0, 0, entries, config, null));
+    }
+    await options.callbacks?.onStart?.(metrics);
+
+    const snapshots = new Set(snapshotEpochs(config.epochs));
+    const firstEpoch = metrics.epochsDone;
+    const liveEveryMs = options.liveEveryMs ?? 500;
+    for (let e = firstEpoch; e < config.epochs; e++) {
+      if (options.stopAfter !== undefined && e - firstEpoch >= options.stopAfter) {
+        metrics.status = 'stopped';
+        break;
+      }
+      const t0 = performance.now();
+      const batches = batchOrder(dataset.train.n, config.batchSize, config.seed, e);
+      await options.callbacks?.onEpochStart?.(e + 1, config.epochs, batches.length);
+      const sums = new RunningSums();
+      let lastLive = performance.now();
+      let lastYield = lastLive;
+      let interrupted = false;
+      for (let b = 0; b < batches.length; b++) {
+        if (options.signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+        if (!quant) setLearningRate(optimizer, scheduledLearningRate(schedule, e * steps + b));
+        trainStep(optimizer, head, variables, dataset, batches[b], sums);
+        const progress = options.callbacks?.onBatchEnd;
+        const now = performance.now();
+        if (progress) {
+          const p: BatchProgress = {
+            epoch: e + 1,
+            epochs: config.epochs,
+            batch: b + 1,
+            batches: batches.length,
+          };
+          if (now - lastLive >= liveEveryMs || b + 1 === batches.length) {
+            Object.assign(p, await sums.means());
+            lastLive = now;
+          }
+          await progress(p);
+        }
+        if (now - lastYield >= YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
+      }
+      if (interrupted) {
+        sums.dispose();
+        metrics.status = 'interrupted';
+        break;
+      }
+      const { loss, accuracy } = await sums.means();
+      sums.dispose();
+      const record: EpochRecord = {
+        epoch: e + 1,
+        step: (e + 1) * steps,
+        loss,
+        accuracy,
+        lr: scheduledLearningRate(schedule, (e + 1) * steps - 1),
+      };
+      const inv = quant?.prox.inverseSlope((e + 1) * steps - 1);
+      if (inv !== undefined) record.inverseSlope = inv;
+      const last = e + 1 === config.epochs;
+      if (last || (config.evalEvery > 0 && (e + 1) % config.evalEvery === 0)) {
+        const test = await evaluateModel(model, dataset.test, dataset.inputShape, { head });
+        record.testLoss = test.loss;
+        record.testAccuracy = test.accuracy;
+      }
+      if (entries.length > 0 && snapshots.has(e + 1)) {
+        metrics.histograms.push(await snapshot(e + 1, (e + 1) * steps, entries, config, quant));
+      }
+      metrics.epochs.push(record);
+      metrics.epochsDone = e + 1;
+      if (last) {
+        metrics.status = 'complete';
+        metrics.final = {
+          testLoss: record.testLoss as number,
+          testAccuracy: record.testAccuracy as number,
+        };
+        metrics.quantized = isQuantMethod(config.method) ? await summarize(entries, quant) : [];
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      metrics.timing.epochSeconds.push(seconds);
+      metrics.timing.wallSeconds = metrics.timing.epochSeconds.reduce((a, s) => a + s, 0);
+      const allSteps = metrics.timing.epochSeconds.length * steps;
+      metrics.timing.stepsPerSecond = allSteps / metrics.timing.wallSeconds;
+      const ctx: EpochContext = {
+        model,
+        optimizer,
+        metrics,
+        checkpoint: () =>
+          captureCheckpoint(model, optimizer, {
+            config: structuredClone(config),
+            epoch: e + 1,
+            step: (e + 1) * steps,
+            dataOrder: { seed: config.seed, nextEpoch: e + 1 },
+            metrics: structuredClone(metrics),
+          }),
+      };
+      await options.callbacks?.onEpochEnd?.(record, ctx);
+    }
+    if (metrics.status === 'running' && metrics.epochsDone === config.epochs)
+      metrics.status = 'complete';
+    return { metrics, model, optimizer };
+  } catch (err) {
+    run?.optimizer.dispose();
+    if (options.model === undefined) model.dispose();
+    throw err;
+  }
+}
+
+/** For fp: the tensors a QAT run would quantize, or none when the model has no such kernels. */
+function safeQuantizedVariables(config: TrainConfig, model: tf.LayersModel): ResolvedEntry[] {
+  try {
+    return quantizedVariables(config, model);
+  } catch {
+    return [];
+  }
+}
+
+/** One optimizer step on the batch `indices`, adding its loss and hits to `sums`. */
+function trainStep(
+  optimizer: tf.Optimizer,
+  head: LossHead,
+  variables: tf.Variable[],
+  dataset: Dataset,
+  indices: Int32Array,
+  sums: RunningSums,
+): void {
+  const { x, y } = gatherBatch(dataset.train, indices, dataset.inputShape);
+  let hits: tf.Scalar | undefined;
+  const labels = tf.cast(y, 'int32');
+  const loss = optimizer.minimize(
+    () => {
+      const out = head.net.apply(x, { training: true }) as tf.Tensor;
+      hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), labels), 'float32')));
+      return head.loss(labels, out);
+    },
+    true,
+    variables,
+  ) as tf.Scalar;
+  sums.add(loss, hits as tf.Scalar, indices.length);
+  tf.dispose([x, y, labels]);
+}
+
+/** Loss and hit sums of an epoch, kept on the device. */
+class RunningSums {
+  private loss: tf.Scalar = tf.scalar(0);
+  private hits: tf.Scalar = tf.scalar(0);
+  private samples = 0;
+
+  /** Takes ownership of `loss` and `hits`. */
+  add(loss: tf.Scalar, hits: tf.Scalar, batch: number): void {
+    const [l, h] = tf.tidy(() => [tf.add(this.loss, tf.mul(loss, batch)), tf.add(this.hits, hits)]);
+    tf.dispose([this.loss, this.hits, loss, hits]);
+    this.loss = l as tf.Scalar;
+    this.hits = h as tf.Scalar;
+    this.samples += batch;
+  }
+
+  async means(): Promise<{ loss: number; accuracy: number }> {
+    const n = Math.max(1, this.samples);
+    const [l, h] = await Promise.all([this.loss.data(), this.hits.data()]);
+    return { loss: l[0] / n, accuracy: h[0] / n };
+  }
+
+  dispose(): void {
+    tf.dispose([this.loss, this.hits]);
+  }
+}
+
+/** Histograms of the quantized tensors now (one read of each tensor). */
+async function snapshot(
+  epoch: number,
+  step: number,
+  entries: ResolvedEntry[],
+  config: TrainConfig,
+  quant: QuantOptimizer | null,
+): Promise<HistogramSnapshot> {
+  const tensors: TensorSnapshot[] = [];
+  for (const entry of entries) {
+    const weights = await entry.variable.data();
+    const latentT = quant?.getLatent(entry.name) ?? null;
+    const latent = latentT ? await latentT.data() : null;
+    const [lo, hi] = latent ? range(weights, latent) : range(weights);
+    const snap: TensorSnapshot = {
+      name: entry.name,
+      weights: histogram(weights, 60, lo, hi),
+      distinct: distinctCount(weights),
+    };
+    if (latent) snap.latent = histogram(latent, 60, lo, hi);
+    if (isQuantMethod(config.method) && entry.view.numGroups <= MAX_LEVEL_GROUPS) {
+      snap.levels = await levelsOf(entry, config, quant);
+    }
+    tensors.push(snap);
+  }
+  return { epoch, step, tensors };
+}
+
+/** The levels of a tensor: the optimizer's, or (before the first step) the quantizer's. */
+async function levelsOf(
+  entry: ResolvedEntry,
+  config: TrainConfig,
+  quant: QuantOptimizer | null,
+): Promise<number[][]> {
+  let rows = quant?.getLevels(entry.name) ?? null;
+  if (!rows) {
+    const quantizer = quantizerByName(config.quantizer, config.bits);
+    const out = quantizeTensor(quantizer, entry.variable, entry.bits, config.granularity);
+    out.q.dispose();
+    rows = out.levels;
+  }
+  const values = await rows.data();
+  const n = rows.shape[0];
+  rows.dispose();
+  return toRows(values, n);
+}
+
+/** The final quantized tensors: distinct values overall and per group, and their levels. */
+async function summarize(
+  entries: ResolvedEntry[],
+  quant: QuantOptimizer | null,
+): Promise<QuantizedTensorInfo[]> {
+  const out: QuantizedTensorInfo[] = [];
+  for (const entry of entries) {
+    const values = await entry.variable.data();
+    const info: QuantizedTensorInfo = {
+      name: entry.name,
+      shape: [...entry.variable.shape],
+      bits: entry.bits,
+      groups: entry.view.numGroups,
+      maxLevels: entry.quantizer.quantSize(entry.bits),
+      distinct: distinctCount(values),
+      maxDistinctPerGroup: maxDistinctPerGroup(values, entry.view),
+    };
+    const rows = quant?.getLevels(entry.name) ?? null;
+    if (rows) {
+      if (entry.view.numGroups <= MAX_LEVEL_GROUPS)
+        info.levels = toRows(await rows.data(), rows.shape[0]);
+      rows.dispose();
+    }
+    out.push(info);
+  }
+  return out;
+}
+
+/** The prox map's inverse slope over the run, sampled (none for fp and STE). */
+function scheduleCurve(
+  quant: QuantOptimizer | null,
+  totalSteps: number,
+): ScheduleCurve | undefined {
+  if (!quant || quant.prox.className === 'ProxHardQuant') return undefined;
+  const steps: number[] = [];
+  const values: number[] = [];
+  const n = Math.min(SCHEDULE_POINTS, totalSteps);
+  for (let i = 0; i <= n; i++) {
+    const step = Math.min(totalSteps - 1, Math.round((i * (totalSteps - 1)) / Math.max(1, n)));
+    const v = quant.prox.inverseSlope(step);
+    if (v === undefined) return undefined;
+    if (steps.length > 0 && steps[steps.length - 1] === step) continue;
+    steps.push(step);
+    values.push(v);
+  }
+  return { name: 'inverse slope', steps, values };
+}
+
+/** Throws naming the difference when a checkpoint does not belong to this config and data. */
+function checkResumable(
+  state: CheckpointState,
+  config: TrainConfig,
+  dataset: Dataset,
+  steps: number,
+): void {
+  const saved = JSON.stringify(state.config);
+  if (saved !== JSON.stringify(config)) {
+    const keys = Object.keys(config) as (keyof TrainConfig)[];
+    const diff = keys.filter((k) => JSON.stringify(state.config[k]) !== JSON.stringify(config[k]));
+    throw new Error(
+      `resume: the checkpoint was trained with a different config (${diff.join(', ')})`,
+    );
+  }
+  const d = state.metrics.dataset;
+  if (d.trainSamples !== dataset.train.n || d.testSamples !== dataset.test.n) {
+    throw new Error(
+      `resume: the checkpoint trained on ${d.trainSamples} / ${d.testSamples} samples, ` +
+        `the data now holds ${dataset.train.n} / ${dataset.test.n}`,
+    );
+  }
+  if (state.metrics.stepsPerEpoch !== steps) {
+    throw new Error(
+      `resume: ${state.metrics.stepsPerEpoch} steps an epoch in the checkpoint, ${steps} now`,
+    );
+  }
+}
+
+/** Lets timers, I/O and signal handlers run (setImmediate in node, a macrotask elsewhere). */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => void };
+  if (typeof g.setImmediate === 'function') return new Promise((r) => g.setImmediate?.(r));
+  return new Promise((r) => setTimeout(r, 0));
+}

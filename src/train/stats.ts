@@ -1,0 +1,92 @@
+/** Plain-array statistics of weight tensors: histograms and distinct values per group. */
+import type { GroupView } from '../quant/grouping.js';
+import type { Histogram } from './metrics.js';
+
+/** Histogram of `values` in `bins` equal bins over [lo, hi] (default: the values' range). */
+export function histogram(
+  values: ArrayLike<number>,
+  bins = 60,
+  lo?: number,
+  hi?: number,
+): Histogram {
+  let min = Infinity;
+  let max = -Infinity;
+  if (lo === undefined || hi === undefined) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
+  let a = lo ?? min;
+  let b = hi ?? max;
+  if (!Number.isFinite(a) || !Number.isFinite(b)) {
+    a = 0;
+    b = 0;
+  }
+  if (b <= a) {
+    const pad = Math.abs(a) > 0 ? Math.abs(a) * 1e-3 : 1e-3;
+    a -= pad;
+    b += pad;
+  }
+  const counts = new Array<number>(bins).fill(0);
+  const scale = bins / (b - a);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(v >= a && v <= b)) continue;
+    counts[Math.min(bins - 1, Math.floor((v - a) * scale))]++;
+  }
+  return { lo: a, hi: b, counts };
+}
+
+/** The smallest and largest of several arrays together. */
+export function range(...arrays: ArrayLike<number>[]): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const xs of arrays) {
+    for (let i = 0; i < xs.length; i++) {
+      if (xs[i] < min) min = xs[i];
+      if (xs[i] > max) max = xs[i];
+    }
+  }
+  return [min, max];
+}
+
+/** Number of distinct values. */
+export function distinctCount(values: ArrayLike<number>): number {
+  return new Set(Array.from(values)).size;
+}
+
+/**
+ * The most distinct values in any one group of a tensor grouped by `view` ([A, M, C] over the
+ * row-major data: group (a, c) holds the elements a*M*C + m*C + c).
+ */
+export function maxDistinctPerGroup(values: ArrayLike<number>, view: GroupView): number {
+  const [a, m, c] = view.view;
+  let most = 0;
+  for (let ai = 0; ai < a; ai++) {
+    for (let ci = 0; ci < c; ci++) {
+      const seen = new Set<number>();
+      for (let mi = 0; mi < m; mi++) seen.add(values[ai * m * c + mi * c + ci]);
+      if (seen.size > most) most = seen.size;
+    }
+  }
+  return most;
+}
+
+/** Rows of a row-major [rows, k] matrix. */
+export function toRows(values: ArrayLike<number>, rows: number): number[][] {
+  const k = rows > 0 ? values.length / rows : 0;
+  const all = Array.from(values);
+  const out: number[][] = [];
+  for (let r = 0; r < rows; r++) out.push(all.slice(r * k, (r + 1) * k));
+  return out;
+}
+
+/** Mean and population standard deviation. */
+export function meanSd(xs: number[]): { mean: number; sd: number } {
+  if (xs.length === 0) return { mean: NaN, sd: NaN };
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const v = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length;
+  return { mean, sd: Math.sqrt(v) };
+}
