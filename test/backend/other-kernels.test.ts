@@ -1,0 +1,163 @@
+// The replaced wasm kernels BatchMatMul, Tile, MaxPoolGrad and AvgPoolGrad equal the cpu
+// backend's on random inputs.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  registerWasmTrainingKernels,
+  replaceSlowWasmKernels,
+} from '../../src/backend/wasm/register.js';
+import { expectSameOnCpuAndWasm, randomArray, runOn } from './compare.js';
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTrainingKernels();
+  replaceSlowWasmKernels();
+});
+
+describe('BatchMatMul on wasm (replaced)', () => {
+  const shapes: Array<[number[], number[], boolean, boolean]> = [];
+  for (const ta of [false, true]) {
+    for (const tb of [false, true]) {
+      shapes.push(
+        [ta ? [13, 7] : [7, 13], tb ? [5, 13] : [13, 5], ta, tb],
+        [ta ? [64, 784] : [784, 64], tb ? [256, 64] : [64, 256], ta, tb], // dense layer grads
+        [ta ? [1, 9, 4] : [1, 4, 9], tb ? [1, 3, 9] : [1, 9, 3], ta, tb], // batch of 1
+        [ta ? [1, 9, 4] : [1, 4, 9], tb ? [3, 9] : [9, 3], ta, tb], // broadcast rank
+        [ta ? [3, 9, 4] : [3, 4, 9], tb ? [3, 2, 9] : [3, 9, 2], ta, tb], // batch 3: stock
+        [ta ? [1, 4] : [4, 1], tb ? [6, 1] : [1, 6], ta, tb], // outer product
+      );
+    }
+  }
+  for (const [a, b, ta, tb] of shapes) {
+    it(`equals cpu: ${a.join('x')}${ta ? 'ᵀ' : ''} · ${b.join('x')}${tb ? 'ᵀ' : ''}`, async () => {
+      const av = randomArray(tf.util.sizeFromShape(a), a.length * 7 + a[0]);
+      const bv = randomArray(tf.util.sizeFromShape(b), b.length * 5 + b[0]);
+      await expectSameOnCpuAndWasm(() => tf.matMul(tf.tensor(av, a), tf.tensor(bv, b), ta, tb));
+    });
+  }
+
+  it('gives the dense layer gradients', async () => {
+    const xv = randomArray(32 * 20, 1);
+    const wv = randomArray(20 * 10, 2);
+    await expectSameOnCpuAndWasm(() =>
+      tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.relu(tf.matMul(x, w)).square().sum())([
+        tf.tensor2d(xv, [32, 20]),
+        tf.tensor2d(wv, [20, 10]),
+      ]),
+    );
+  });
+});
+
+describe('Tile on wasm (replaced)', () => {
+  const cases: Array<[number[], number[]]> = [
+    [
+      [1, 1, 1, 16],
+      [8, 4, 4, 1],
+    ], // batch norm gradient
+    [
+      [2, 3, 4],
+      [3, 1, 2],
+    ],
+    [[5], [3]],
+    [
+      [2, 1, 3],
+      [1, 4, 1],
+    ],
+    [
+      [3, 2],
+      [1, 1],
+    ],
+    [
+      [2, 3],
+      [0, 2],
+    ],
+    [[], []],
+  ];
+  for (const [shape, reps] of cases) {
+    it(`equals cpu: [${shape.join(',')}] reps [${reps.join(',')}]`, async () => {
+      const v = randomArray(tf.util.sizeFromShape(shape), shape.length + 3);
+      await expectSameOnCpuAndWasm(() => tf.tile(tf.tensor(v, shape), reps));
+    });
+  }
+
+  it('tiles int32 and bool tensors', async () => {
+    for (const dtype of ['int32', 'bool'] as const) {
+      const values = [1, 0, 3, 0, 5, 1].map((x) => (dtype === 'bool' ? x % 2 : x));
+      const [cpu] = await runOn('cpu', () => tf.tile(tf.tensor(values, [2, 3], dtype), [2, 2]));
+      const [wasm] = await runOn('wasm', () => tf.tile(tf.tensor(values, [2, 3], dtype), [2, 2]));
+      expect(Array.from(wasm)).toEqual(Array.from(cpu));
+    }
+  });
+});
+
+describe('MaxPoolGrad and AvgPoolGrad on wasm (replaced)', () => {
+  const cases: Array<[number[], number, number, 'same' | 'valid']> = [
+    [[2, 28, 28, 6], 2, 2, 'valid'], // LeNet pool 1
+    [[3, 10, 10, 16], 2, 2, 'valid'], // LeNet pool 2
+    [[2, 9, 11, 3], 3, 2, 'same'],
+    [[2, 9, 11, 3], 3, 1, 'same'],
+    [[1, 7, 6, 5], 2, 3, 'valid'],
+    [[2, 8, 8, 4], 3, 2, 'valid'],
+  ];
+  for (const [shape, size, stride, pad] of cases) {
+    const name = `${shape.join('x')} pool ${size} stride ${stride} ${pad}`;
+    it(`max pool gradient equals cpu: ${name}`, async () => {
+      const xv = randomArray(tf.util.sizeFromShape(shape), shape[1] * 3 + size);
+      const wv = randomArray(tf.util.sizeFromShape(shape), shape[2] * 5 + stride);
+      await expectSameOnCpuAndWasm(() =>
+        tf.grad((x) =>
+          tf
+            .maxPool(x as tf.Tensor4D, size, stride, pad)
+            .square()
+            .sum(),
+        )(tf.tensor(xv, shape).mul(tf.tensor(wv, shape))),
+      );
+    });
+    it(`avg pool gradient equals cpu: ${name}`, async () => {
+      const xv = randomArray(tf.util.sizeFromShape(shape), shape[1] * 7 + size);
+      await expectSameOnCpuAndWasm(() =>
+        tf.grad((x) =>
+          tf
+            .avgPool(x as tf.Tensor4D, size, stride, pad)
+            .square()
+            .sum(),
+        )(tf.tensor(xv, shape)),
+      );
+    });
+  }
+
+  it('routes the max pool gradient to the first of tied maxima, like cpu', async () => {
+    // After a ReLU many windows are all zeros: every backend must pick the same pixel.
+    const xv = randomArray(2 * 8 * 8 * 3, 77);
+    const dyv = randomArray(2 * 4 * 4 * 3, 78);
+    const [cpu] = await runOn(
+      'cpu',
+      () =>
+        tf.engine().runKernel(
+          'MaxPoolGrad',
+          {
+            dy: tf.tensor(dyv, [2, 4, 4, 3]),
+            input: tf.relu(tf.tensor(xv, [2, 8, 8, 3])),
+            output: tf.maxPool(tf.relu(tf.tensor4d(xv, [2, 8, 8, 3])), 2, 2, 'valid'),
+          },
+          { filterSize: 2, strides: 2, pad: 'valid' } as never,
+        ) as tf.Tensor,
+    );
+    const [wasm] = await runOn(
+      'wasm',
+      () =>
+        tf.engine().runKernel(
+          'MaxPoolGrad',
+          {
+            dy: tf.tensor(dyv, [2, 4, 4, 3]),
+            input: tf.relu(tf.tensor(xv, [2, 8, 8, 3])),
+            output: tf.maxPool(tf.relu(tf.tensor4d(xv, [2, 8, 8, 3])), 2, 2, 'valid'),
+          },
+          { filterSize: 2, strides: 2, pad: 'valid' } as never,
+        ) as tf.Tensor,
+    );
+    expect(Array.from(wasm)).toEqual(Array.from(cpu));
+  });
+});
