@@ -38,11 +38,14 @@ export function packBits(indices: Uint8Array, bits: number): Uint8Array {
   }
   if (8 % bits === 0) {
     // 1, 2 or 4 bits: indices never straddle a byte.
-    const per = 8 / bits;
-    for (let i = 0; i < n; i++) {
-      const v = indices[i];
-      if (v >= limit) throw new RangeError(`index ${v} at ${i} does not fit in ${bits} bits`);
-      out[(i / per) | 0] |= v << ((i % per) * bits);
+    for (let b = 0, i = 0; i < n; b++) {
+      let v = 0;
+      for (let shift = 0; shift < 8 && i < n; shift += bits, i++) {
+        const x = indices[i];
+        if (x >= limit) throw new RangeError(`index ${x} at ${i} does not fit in ${bits} bits`);
+        v |= x << shift;
+      }
+      out[b] = v;
     }
     return out;
   }
@@ -72,8 +75,10 @@ export function unpackBits(bytes: Uint8Array, n: number, bits: number): Uint8Arr
   }
   const mask = (1 << bits) - 1;
   if (8 % bits === 0) {
-    const per = 8 / bits;
-    for (let i = 0; i < n; i++) out[i] = (bytes[(i / per) | 0] >>> ((i % per) * bits)) & mask;
+    for (let b = 0, i = 0; i < n; b++) {
+      let v = bytes[b];
+      for (let shift = 0; shift < 8 && i < n; shift += bits, i++, v >>>= bits) out[i] = v & mask;
+    }
     return out;
   }
   let bit = 0;
@@ -120,17 +125,20 @@ export function unpackTrits(bytes: Uint8Array, n: number): Uint8Array {
     throw new RangeError(`${bytes.length} bytes cannot hold ${n} ternary indices`);
   }
   const out = new Uint8Array(n);
-  const full = Math.floor(n / 5);
-  for (let b = 0; b < full; b++) {
+  for (let b = 0, i = 0; i < n; b++) {
     const v = bytes[b];
     if (v > 242) throw new RangeError(`byte ${b} holds ${v}, not five trits (at most 242)`);
-    out.set(TRITS.subarray(v * 5, v * 5 + 5), b * 5);
-  }
-  const rest = n - full * 5;
-  if (rest > 0) {
-    const v = bytes[full];
-    if (v > 242) throw new RangeError(`byte ${full} holds ${v}, not five trits (at most 242)`);
-    out.set(TRITS.subarray(v * 5, v * 5 + rest), full * 5);
+    const at = v * 5;
+    if (i + 5 <= n) {
+      out[i] = TRITS[at];
+      out[i + 1] = TRITS[at + 1];
+      out[i + 2] = TRITS[at + 2];
+      out[i + 3] = TRITS[at + 3];
+      out[i + 4] = TRITS[at + 4];
+      i += 5;
+    } else {
+      for (let t = 0; i < n; t++, i++) out[i] = TRITS[at + t];
+    }
   }
   return out;
 }

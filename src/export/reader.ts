@@ -217,9 +217,12 @@ export function decodeTensors(file: PackedFile, bytes: Uint8Array): DecodedTenso
   let lvAt = 0;
   let ixAt = 0;
   let flAt = 0;
+  let at = 0;
+  const all = new Float32Array(file.header.tensors.reduce((a, t) => a + sizeOf(t.shape), 0));
   return file.header.tensors.map((t) => {
     const n = sizeOf(t.shape);
-    const values = new Float32Array(n);
+    const values = all.subarray(at, at + n);
+    at += n;
     if (t.encoding === 'float32') {
       for (let i = 0; i < n; i++) values[i] = flView.getFloat32(flAt + 4 * i, true);
       flAt += 4 * n;
@@ -242,15 +245,19 @@ export function decodeTensors(file: PackedFile, bytes: Uint8Array): DecodedTenso
       } catch (e) {
         return fail(`tensor '${t.name}': ${(e as Error).message}`);
       }
+      let bad = -1;
       let i = 0;
       for (let a = 0; a < A; a++) {
         for (let m = 0; m < M; m++) {
-          for (let c = 0; c < C; c++, i++) {
+          for (let c = 0, base = a * C * k; c < C; c++, i++, base += k) {
             const j = idx[i];
-            if (j >= k) fail(`tensor '${t.name}': weight ${i} has level index ${j} of ${k} levels`);
-            values[i] = levels[(a * C + c) * k + j];
+            if (j >= k && bad < 0) bad = i;
+            values[i] = levels[base + j];
           }
         }
+      }
+      if (bad >= 0) {
+        fail(`tensor '${t.name}': weight ${bad} has level index ${idx[bad]} of ${k} levels`);
       }
     }
     return { name: t.name, shape: t.shape, values };
