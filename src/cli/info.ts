@@ -1,6 +1,7 @@
 /** `parq info CHECKPOINT`: architecture, quantized tensors, bits, levels, size. */
 import type * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
+import { formatPackedDescription } from '../export/reader.js';
 import { describeGranularity, describeMethod } from '../train/config.js';
 import { estimatePackedBytes, inspectQuantized } from '../train/inspect.js';
 import type { QuantizedTensorInfo } from '../train/metrics.js';
@@ -62,6 +63,7 @@ export async function infoCommand(path: string, flags: { json?: boolean }): Prom
       return 0;
     }
     const lines: string[] = [src.description];
+    if (src.packed) lines.push(formatPackedDescription(src.packed));
     if (src.config) {
       const c = src.config;
       const acc = src.metrics?.final

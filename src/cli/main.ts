@@ -4,6 +4,7 @@ import { conformanceCommand } from './conformance.js';
 import { useBackend } from './backend-option.js';
 import { registerCompare } from './compare.js';
 import { registerEval } from './eval.js';
+import { registerExportCommand } from './export.js';
 import { registerInfo } from './info.js';
 import { registerTrain } from './train.js';
 
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   registerCompare(program, setCode);
   registerEval(program, setCode);
   registerInfo(program, setCode);
+  registerExportCommand(program);
 
   program
     .command('conformance')

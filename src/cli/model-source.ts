@@ -5,17 +5,19 @@
  * commands only use the fields of ModelSource.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { isPackedFile, readQuantizedFile } from '../export/node-io.js';
+import { describePacked, loadQuantized, type PackedDescription } from '../export/reader.js';
 import {
   findCheckpoint,
   loadCheckpointModel,
   readCheckpointState,
 } from '../train/checkpoint-files.js';
 import type { CheckpointState } from '../train/checkpoint.js';
-import type { TrainConfig } from '../train/config.js';
+import { checkTrainConfig, type TrainConfig } from '../train/config.js';
 import type { RunMetrics } from '../train/metrics.js';
 
 export interface ModelSource {
-  kind: 'checkpoint';
+  kind: 'checkpoint' | 'packed';
   /** What was read: for a checkpoint, its folder. */
   path: string;
   /** A one-line description, e.g. `checkpoint runs/a/checkpoint (epoch 20 of 20)`. */
@@ -27,10 +29,13 @@ export interface ModelSource {
   metrics?: RunMetrics;
   /** Checkpoint state (kind 'checkpoint'). */
   checkpoint?: CheckpointState;
+  /** The file's summary (kind 'packed'). */
+  packed?: PackedDescription;
 }
 
 /** Opens the model at `path`; throws a one-line error naming the path and the problem. */
 export async function openModelSource(path: string): Promise<ModelSource> {
+  if (isPackedFile(path)) return openPackedFile(path);
   const dir = findCheckpoint(path);
   const state = readCheckpointState(dir);
   const model = await loadCheckpointModel(dir);
@@ -42,5 +47,26 @@ export async function openModelSource(path: string): Promise<ModelSource> {
     config: state.config,
     metrics: state.metrics,
     checkpoint: state,
+  };
+}
+
+/** A packed file from `parq export`; its config is the run's when it was exported from a checkpoint. */
+async function openPackedFile(path: string): Promise<ModelSource> {
+  const bytes = readQuantizedFile(path);
+  const packed = await describePacked(bytes);
+  const model = await loadQuantized(bytes);
+  let config: TrainConfig | undefined = packed.metadata?.config as TrainConfig | undefined;
+  try {
+    if (config) checkTrainConfig(config);
+  } catch {
+    config = undefined;
+  }
+  return {
+    kind: 'packed',
+    path,
+    description: `packed file ${path} (${bytes.length.toLocaleString('en-US')} bytes, format ${packed.version})`,
+    model,
+    config,
+    packed,
   };
 }

@@ -1,0 +1,187 @@
+/**
+ * `parq export SOURCE --out FILE`: pack a trained model into the low-bit file (or the tfjs
+ * layers format, with uint8 weights where the levels are uniform).
+ *
+ * SOURCE is a training checkpoint (a run folder or its checkpoint/ folder: bits and
+ * granularity come from its config), or a tfjs model.json / folder holding one (pass --bits,
+ * and --per-channel / --block-size when it was trained that way). Either way the levels are
+ * recovered from the distinct values of each Dense/Conv kernel, which must hold at most
+ * 2^bits of them (3 for ternary) per group. Nothing is written unless the export succeeds;
+ * the file itself is written to a temporary name and renamed into place.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import type * as tf from '@tensorflow/tfjs';
+import { describePacked, formatPackedDescription } from '../export/reader.js';
+import { exportTfjs } from '../export/tfjs-format.js';
+import { exportQuantized } from '../export/writer.js';
+import { writeQuantizedFile } from '../export/node-io.js';
+import { describeBits } from '../export/format.js';
+import { fileSaveHandler } from '../models/file-io.js';
+import { loadModelFromFile } from '../models/load.js';
+import type { Granularity } from '../quant/grouping.js';
+import {
+  CHECKPOINT_DIR,
+  findCheckpoint,
+  loadCheckpointModel,
+  readCheckpointState,
+  STATE_JSON,
+} from '../train/checkpoint-files.js';
+import { BACKEND_NAMES, useBackend } from './backend-option.js';
+import { granularityFromFlags, intArg, parseBits } from './options.js';
+
+export interface ExportFlags {
+  out: string;
+  format: 'packed' | 'tfjs';
+  float16?: boolean;
+  bits?: number;
+  perChannel?: boolean;
+  blockSize?: number;
+  ternaryPacking: 'trits' | 'bits';
+  backend: string;
+  quiet?: boolean;
+}
+
+/** Registers `parq export` on `program`. */
+export function registerExportCommand(program: Command): Command {
+  return program
+    .command('export')
+    .description('pack a trained model into a low-bit file (or tfjs format with uint8 weights)')
+    .argument('<source>', 'a training checkpoint (run folder), or a tfjs model.json or its folder')
+    .requiredOption('--out <path>', 'the file to write (a folder for --format tfjs)')
+    .addOption(
+      new Option('--format <name>', 'packed: the parq low-bit file; tfjs: model.json + weights.bin')
+        .choices(['packed', 'tfjs'])
+        .default('packed'),
+    )
+    .option('--float16', 'store the float tensors (biases, ...) as float16')
+    .addOption(
+      new Option(
+        '--bits <n>',
+        'model files: bits of the Dense/Conv kernels, 1..8 or ternary',
+      ).argParser(parseBits),
+    )
+    .option('--per-channel', 'model files: kernels were quantized per output channel')
+    .addOption(
+      new Option(
+        '--block-size <n>',
+        'model files: kernels were quantized per block of n',
+      ).argParser(intArg(1)),
+    )
+    .addOption(
+      new Option(
+        '--ternary-packing <how>',
+        'ternary indices: trits (5 a byte) or bits (2 bits each)',
+      )
+        .choices(['trits', 'bits'])
+        .default('trits'),
+    )
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('cpu'))
+    .option('-q, --quiet', 'print nothing on success')
+    .action(async (source: string, flags: ExportFlags) => {
+      await exportCommand(source, flags);
+    });
+}
+
+interface Opened {
+  model: tf.LayersModel;
+  bits: number;
+  granularity: Granularity;
+  metadata: Record<string, unknown>;
+}
+
+/** Runs `parq export`; throws a one-line error, having written nothing, when it cannot. */
+export async function exportCommand(source: string, flags: ExportFlags): Promise<void> {
+  await useBackend(flags.backend);
+  const { model, bits, granularity, metadata } = await openSource(source, flags);
+  const floatDtype = flags.float16 ? 'float16' : 'float32';
+  const log = (s: string) => {
+    if (!flags.quiet) console.log(s);
+  };
+  try {
+    if (flags.format === 'tfjs') {
+      const { artifacts, tensors } = await exportTfjs(model, undefined, {
+        bits,
+        granularity,
+        floatDtype,
+      });
+      await fileSaveHandler(flags.out).save?.(artifacts);
+      const bytes = tensors.reduce((a, t) => a + t.bytes, 0);
+      log(`wrote ${join(flags.out, 'model.json')} + weights.bin (${bytes} bytes of weights)`);
+      for (const t of tensors) {
+        const err = t.maxAbsError === 0 ? 'exact' : `max |error| ${t.maxAbsError.toExponential(2)}`;
+        log(`  ${t.name} [${t.shape.join(', ')}]: ${t.encoding}, ${t.bytes} bytes, ${err}`);
+      }
+      return;
+    }
+    const bytes = await exportQuantized(model, undefined, {
+      bits,
+      granularity,
+      floatDtype,
+      ternaryPacking: flags.ternaryPacking,
+      metadata,
+    });
+    writeQuantizedFile(flags.out, bytes);
+    log(`wrote ${flags.out}`);
+    log(formatPackedDescription(await describePacked(bytes)));
+  } finally {
+    model.dispose();
+  }
+}
+
+function isCheckpoint(path: string): boolean {
+  if (!statSync(path).isDirectory()) return false;
+  return [path, join(path, CHECKPOINT_DIR), join(path, `${CHECKPOINT_DIR}.old`)].some((d) =>
+    existsSync(join(d, STATE_JSON)),
+  );
+}
+
+async function openSource(source: string, flags: ExportFlags): Promise<Opened> {
+  if (!existsSync(source)) throw new Error(`${source}: no such file or folder`);
+  const flagGranularity =
+    flags.perChannel || flags.blockSize !== undefined ? granularityFromFlags(flags) : undefined;
+  if (!isCheckpoint(source)) {
+    if (flags.bits === undefined) {
+      throw new Error(
+        `${source}: a model file does not say how it was quantized: pass --bits ` +
+          '(and --per-channel or --block-size if it was)',
+      );
+    }
+    const model = await loadModelFromFile(source);
+    return {
+      model,
+      bits: flags.bits,
+      granularity: flagGranularity ?? { kind: 'tensor' },
+      metadata: { source: 'model file' },
+    };
+  }
+  const dir = findCheckpoint(source);
+  const state = readCheckpointState(dir);
+  const c = state.config;
+  if (c.method === 'fp') {
+    throw new Error(`${dir}: a float (fp) run quantized nothing: there are no levels to pack`);
+  }
+  if (flags.bits !== undefined && flags.bits !== c.bits) {
+    throw new Error(
+      `${dir}: the run trained at ${describeBits(c.bits)}; --bits ${flags.bits} contradicts it ` +
+        '(leave --bits out for a checkpoint)',
+    );
+  }
+  if (flagGranularity && JSON.stringify(flagGranularity) !== JSON.stringify(c.granularity)) {
+    throw new Error(
+      `${dir}: the run's granularity is ${JSON.stringify(c.granularity)}; leave --per-channel / ` +
+        '--block-size out for a checkpoint',
+    );
+  }
+  const model = await loadCheckpointModel(dir);
+  const metadata: Record<string, unknown> = {
+    source: 'checkpoint',
+    config: c,
+    epoch: state.epoch,
+    step: state.step,
+  };
+  const final = state.metrics?.final;
+  if (final) metadata.testAccuracy = final.testAccuracy;
+  return { model, bits: c.bits, granularity: c.granularity, metadata };
+}
