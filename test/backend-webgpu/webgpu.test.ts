@@ -1,0 +1,210 @@
+// The WebGPU backend (src/backend/webgpu.ts). Where Dawn finds no adapter (CI, this machine)
+// the fallback is tested; where one exists the GPU path is: the WGSL prox kernel against the
+// cpu kernel, and QAT steps of every quantizer and prox map (and ADMM-Q) against cpu, with no
+// GPU->CPU read inside a step and no tensor left behind. A software adapter works for the
+// latter: Mesa's llvmpipe through Dawn's OpenGL ES backend,
+//   EGL_PLATFORM=surfaceless WEBGPU_DAWN_FLAGS=backend=opengles npx vitest run test/backend-webgpu
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it, vi } from 'vitest';
+import { setupWebGPU, webgpuAdapter } from '../../src/backend/webgpu.js';
+import { selectBackend } from '../../src/backend/select.js';
+import { PROX_KERNEL, proxLoop } from '../../src/prox/fused-kernel.js';
+import { ProxHardQuant } from '../../src/prox/proxmap.js';
+import { ProxPARQ } from '../../src/prox/parq.js';
+import { ProxBinaryRelax } from '../../src/prox/binary-relax.js';
+import { ProxSoftQuant } from '../../src/prox/soft-quant.js';
+import type { ProxMap } from '../../src/prox/proxmap.js';
+import { quantizerByName } from '../../src/quant/registry.js';
+import { QuantOptimizer } from '../../src/optim/quant-optimizer.js';
+import { ADMMQOptimizer } from '../../src/admm/admmq-optimizer.js';
+import { tensorAgrees } from '../../src/conformance/compare.js';
+
+await tf.setBackend('cpu');
+const setup = await setupWebGPU();
+await tf.setBackend('cpu');
+
+describe.runIf(!setup.ok)('webgpu without an adapter', () => {
+  it('setupWebGPU says why in one line and changes nothing', async () => {
+    const r = await setupWebGPU();
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.reason).toMatch(/no WebGPU adapter|not installed|cannot load Dawn/);
+    expect(r.reason).not.toContain('\n');
+    expect(tf.getBackend()).toBe('cpu');
+    // the backend module was not loaded half-way: nothing named webgpu was registered
+    expect(tf.findBackendFactory('webgpu')).toBeFalsy();
+    expect(webgpuAdapter()).toBeNull();
+  });
+
+  it("selectBackend('webgpu') falls back to wasm with a notice naming the reason", async () => {
+    const sel = await selectBackend('webgpu');
+    expect(sel.backend).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(sel.notice).toBe(
+      `webgpu: not available (${(setup as { reason: string }).reason}), using wasm`,
+    );
+  });
+
+  it("selectBackend('auto') uses wasm, quietly", async () => {
+    await tf.setBackend('cpu');
+    expect(await selectBackend('auto')).toEqual({ backend: 'wasm' });
+  });
+
+  it('names a dawn.node that cannot be loaded', async () => {
+    vi.resetModules(); // a fresh module: Dawn not loaded yet
+    const fresh = await import('../../src/backend/webgpu.js');
+    const r = await fresh.setupWebGPU({ dawnPath: '/nonexistent/dawn.node' });
+    expect(r).toMatchObject({ ok: false });
+    expect((r as { reason: string }).reason).toMatch(
+      /^cannot load Dawn from '\/nonexistent\/dawn\.node': /,
+    );
+    expect((r as { reason: string }).reason).not.toContain('\n');
+  });
+});
+
+/** Counts GPU->CPU reads: every read of the webgpu backend maps a staging buffer here. */
+function countReads(): () => number {
+  const be = tf.findBackend('webgpu') as unknown as { getBufferData(b: unknown): Promise<unknown> };
+  let n = 0;
+  const read = be.getBufferData.bind(be);
+  be.getBufferData = (b: unknown) => {
+    n++;
+    return read(b);
+  };
+  return () => n;
+}
+
+describe.runIf(setup.ok)('on a WebGPU adapter', () => {
+  it('the WGSL prox kernel computes what the cpu kernel does', async () => {
+    await tf.setBackend('webgpu');
+    tf.env().set('WEBGPU_CPU_FORWARD', false); // small tensors too run on the GPU
+    expect(tf.getKernel(PROX_KERNEL, 'webgpu')).toBeDefined();
+    const modes = [
+      ['hard', 0, 0],
+      ['parq', 0.3, 1],
+      ['parq', 1.2e-38, 1],
+      ['relax', 0.4, 2],
+      ['soft', 5, 3],
+    ] as const;
+    for (const [A, M, C, k] of [
+      [1, 200, 1, 2],
+      [2, 37, 5, 3],
+      [3, 20, 4, 4],
+      [1, 64, 3, 16],
+    ]) {
+      const levels = new Float32Array(A * k * C);
+      for (let i = 0; i < levels.length; i++) levels[i] = ((i * 7919) % 13) / 6 - 1;
+      // ascending along k, per group
+      for (let a = 0; a < A; a++) {
+        for (let c = 0; c < C; c++) {
+          const col = Array.from({ length: k }, (_, j) => levels[a * k * C + j * C + c]).sort(
+            (u, v) => u - v,
+          );
+          col.forEach((v, j) => (levels[a * k * C + j * C + c] = v + j * 1e-3));
+        }
+      }
+      const x = new Float32Array(A * M * C);
+      for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 1.5;
+      x[0] = levels[0]; // on a level
+      x[1] = Math.fround((levels[0] + levels[C]) / 2); // on a midpoint
+      for (const [mode, param, code] of modes) {
+        const expected = new Float32Array(x.length);
+        proxLoop(x, levels, [A, M, C], k, code, param, expected);
+        const out = tf
+          .engine()
+          .runKernel(
+            PROX_KERNEL,
+            { x: tf.tensor3d(x, [A, M, C]), levels: tf.tensor3d(levels, [A, k, C]) },
+            { mode: code, param } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor;
+        const got = await out.data();
+        out.dispose();
+        const label = `${mode} ${param} [${A},${M},${C}] k=${k}`;
+        expect(tensorAgrees(got, Array.from(expected), 0), label).toBe(true);
+      }
+    }
+    tf.env().set('WEBGPU_CPU_FORWARD', true);
+  });
+
+  const proxMaps: Record<string, () => ProxMap> = {
+    hard: () => new ProxHardQuant(),
+    parq: () => new ProxPARQ({ annealStart: 0, annealEnd: 20 }),
+    binaryrelax: () => new ProxBinaryRelax({ annealStart: 0, annealEnd: 20 }),
+    softquant: () =>
+      new ProxSoftQuant({ annealStart: 0, annealEnd: 20, tStart: 1, tEnd: 50, tPower: 2 }),
+  };
+  const quantizers: Array<[string, number]> = [
+    ['lsbq', 2],
+    ['lsbq-optimal', 2],
+    ['unif', 3],
+    ['unif-max', 2],
+    ['asym', 2],
+    ['ternary', 0],
+  ];
+  type MakeOptimizer = (w: tf.Variable) => tf.Optimizer;
+  const cases: Array<[string, MakeOptimizer]> = [];
+  for (const [q, bits] of quantizers) {
+    for (const [p, prox] of Object.entries(proxMaps)) {
+      cases.push([
+        `QuantOptimizer ${q} ${p}`,
+        (w) =>
+          new QuantOptimizer({
+            base: tf.train.momentum(0.05, 0.9),
+            quantizer: quantizerByName(q, bits),
+            prox: prox(),
+            groups: [{ variables: [w], bits, granularity: { kind: 'channel' } }],
+            quantPeriod: 5,
+          }),
+      ]);
+    }
+  }
+  cases.push([
+    'ADMMQOptimizer lsbq',
+    (w) =>
+      new ADMMQOptimizer({
+        base: tf.train.momentum(0.05, 0.9),
+        quantizer: quantizerByName('lsbq', 2),
+        groups: [{ variables: [w], bits: 2 }],
+        rho: 0.01,
+        projectEvery: 3,
+      }),
+  ]);
+
+  /** 12 steps of QAT on `backend`: final weights, and reads / tensor growth after step 1. */
+  async function train(backend: string, make: MakeOptimizer, id: string) {
+    await tf.setBackend(backend);
+    const reads = backend === 'webgpu' ? countReads() : () => 0;
+    const w0 = Float32Array.from({ length: 24 * 16 }, (_, i) => Math.sin(i * 0.37) * 0.5);
+    const w = tf.variable(tf.tensor2d(w0, [24, 16]), true, `webgpu_test_${id}_${backend}/kernel`);
+    const target = tf.tensor2d(
+      w0.map((v, i) => v * 0.5 + Math.cos(i) * 0.1),
+      [24, 16],
+    );
+    const opt = make(w);
+    const step = () =>
+      opt.minimize(() => tf.sum(tf.square(tf.sub(w, target))) as tf.Scalar, false, [w]);
+    step();
+    await w.data(); // the first step's own reads (the finite check) are done
+    const reads1 = reads();
+    const tensors1 = tf.memory().numTensors;
+    for (let s = 1; s < 12; s++) step();
+    const growth = tf.memory().numTensors - tensors1;
+    const stepReads = reads() - reads1;
+    const out = await w.data();
+    opt.dispose();
+    tf.dispose([w, target]);
+    return { out, growth, stepReads };
+  }
+
+  it.each(cases)('%s: the same steps as cpu, no read-back, no leak', async (name, make) => {
+    const id = name.replace(/\W+/g, '_');
+    const cpu = await train('cpu', make, id);
+    const gpu = await train('webgpu', make, id);
+    expect(gpu.stepReads).toBe(0);
+    expect(gpu.growth).toBe(0);
+    expect(cpu.growth).toBe(0);
+    // the optimizer-case rule of the conformance vectors: a weight on a rounding boundary may
+    // take the other level
+    expect(tensorAgrees(gpu.out, Array.from(cpu.out), 0.05)).toBe(true);
+  });
+});
