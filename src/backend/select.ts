@@ -6,10 +6,13 @@
 //    notice, when the WebAssembly module cannot be loaded.
 //  - 'cpu': tfjs's plain JavaScript backend (slow: minutes per epoch even for LeNet-5).
 //  - 'tensorflow': @tensorflow/tfjs-node (native TensorFlow), when installed.
-//  - 'webgpu', 'auto': not wired in yet; they use wasm and say so in the notice.
+//  - 'webgpu': tfjs-backend-webgpu (in Node through Dawn, the optional 'webgpu' package; see
+//    ./webgpu.ts); falls back to wasm, with a notice naming the reason, when no adapter is found.
+//  - 'auto': webgpu where an adapter exists, else wasm.
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels, replaceSlowWasmKernels } from './wasm/register.js';
 import { installThreadedWasm } from './wasm/threads.js';
+import { setupWebGPU } from './webgpu.js';
 
 export type BackendChoice = 'wasm' | 'cpu' | 'tensorflow' | 'webgpu' | 'auto';
 
@@ -64,12 +67,11 @@ export async function selectBackend(
       return selectTensorflow();
     case 'webgpu':
     case 'auto': {
-      // TODO(webgpu): try the WebGPU backend here (src/backend/webgpu.ts, being written
-      // separately) and return { backend: 'webgpu' } when an adapter is found. Until then
-      // both choices fall back to wasm with this notice.
-      const reason = 'WebGPU support is not wired into selectBackend yet';
+      const gpu = await setupWebGPU();
+      if (gpu.ok) return { backend: tf.getBackend() };
       const wasm = await selectWasm(options);
-      const notice = `webgpu: not available (${reason}), using ${wasm.backend}`;
+      if (name === 'auto') return wasm;
+      const notice = `webgpu: not available (${gpu.reason}), using ${wasm.backend}`;
       return { backend: wasm.backend, notice: joinNotices(notice, wasm.notice) };
     }
     default:
