@@ -83,7 +83,7 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
   const out = flags.out;
   const plans = cases.map((c) => planRun(c, out, flags.overwrite ?? false));
 
-  const backend = await useBackend(flags.backend);
+  const backend = await useBackend(flags.backend, { threads: flags.threads, quiet });
   const dataset = loadDataset(base.data, { labelColumn: base.labelColumn });
   const interrupt = handleInterrupts(quiet);
   const results: RunMetrics[] = [];

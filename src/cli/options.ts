@@ -213,6 +213,21 @@ export function addTrainOptions(cmd: Command, kind: 'train' | 'compare'): Comman
     )
     .addOption(new Option('--quant-shrink', 'AProx: quantize w / max(1, cumulative lr)'))
     .addOption(
+      new Option('--rho <x>', 'ADMM-Q: penalty rho of the first epoch')
+        .argParser(positive)
+        .default(D.rho),
+    )
+    .addOption(
+      new Option('--rho-max <x>', 'ADMM-Q: rho of the last epoch (geometric growth)')
+        .argParser(positive)
+        .default(D.rhoMax),
+    )
+    .addOption(
+      new Option('--project-every <n>', 'ADMM-Q: z and dual updates every n steps (0 = an epoch)')
+        .argParser(intArg(0))
+        .default(D.projectEvery),
+    )
+    .addOption(
       new Option(
         '--seed <n>',
         kind === 'train' ? 'seed of the initialization and data order' : 'first seed',
@@ -227,6 +242,11 @@ export function addTrainOptions(cmd: Command, kind: 'train' | 'compare'): Comman
     )
     .addOption(
       new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('wasm'),
+    )
+    .addOption(
+      new Option('--threads <n>', 'wasm backend threads in node (1 = single-threaded SIMD)')
+        .argParser(intArg(1, 64))
+        .default(1),
     )
     .addOption(new Option('--overwrite', 'replace a run already in --out'))
     .option('-q, --quiet', 'no progress bars and no summary');
@@ -260,9 +280,13 @@ export interface TrainFlags {
   warmupSteps: number;
   quantPeriod: number;
   quantShrink?: boolean;
+  rho: number;
+  rhoMax: number;
+  projectEvery: number;
   seed: number;
   evalEvery: number;
   backend: string;
+  threads: number;
   overwrite?: boolean;
   quiet?: boolean;
 }
@@ -306,6 +330,9 @@ export function configFromFlags(f: TrainFlags): TrainConfig {
     warmupSteps: f.warmupSteps,
     quantPeriod: f.quantPeriod,
     quantShrink: f.quantShrink ?? false,
+    rho: f.rho,
+    rhoMax: f.rhoMax,
+    projectEvery: f.projectEvery,
     seed: f.seed,
     evalEvery: f.evalEvery,
   };

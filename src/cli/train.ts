@@ -48,7 +48,15 @@ export interface TrainCommandFlags extends TrainFlags {
 }
 
 /** Flags that may differ from the checkpoint's config when resuming. */
-const RESUME_FREE = new Set(['backend', 'out', 'resume', 'stopAfter', 'quiet', 'overwrite']);
+const RESUME_FREE = new Set([
+  'backend',
+  'threads',
+  'out',
+  'resume',
+  'stopAfter',
+  'quiet',
+  'overwrite',
+]);
 
 export function registerTrain(program: Command, setCode: (code: number) => void): void {
   const cmd = program
@@ -104,7 +112,7 @@ export async function trainCommand(
   }
   checkRunnable(config, 'train');
 
-  const backend = await useBackend(flags.backend);
+  const backend = await useBackend(flags.backend, { threads: flags.threads, quiet });
   const dataset = loadDataset(config.data, { labelColumn: config.labelColumn });
   let model: tf.LayersModel | undefined;
   let resume: ResumeFrom | undefined;
@@ -219,12 +227,14 @@ export function summary(m: RunMetrics, dataset: Dataset, out: string | undefined
   const every = Math.max(1, Math.ceil(epochs.length / 25));
   const shown = epochs.filter((_e, i) => i % every === 0 || i === epochs.length - 1);
   const hasSlope = shown.some((e) => e.inverseSlope !== undefined);
+  const hasRho = shown.some((e) => e.rho !== undefined);
   const headers = [
     'epoch',
     'loss',
     'train acc',
     'test acc',
     ...(hasSlope ? ['inv slope'] : []),
+    ...(hasRho ? ['rho'] : []),
     'lr',
   ];
   const rows = shown.map((e) => [
@@ -233,6 +243,7 @@ export function summary(m: RunMetrics, dataset: Dataset, out: string | undefined
     percent(e.accuracy),
     percent(e.testAccuracy),
     ...(hasSlope ? [e.inverseSlope === undefined ? '-' : e.inverseSlope.toFixed(4)] : []),
+    ...(hasRho ? [e.rho === undefined ? '-' : e.rho.toPrecision(3)] : []),
     e.lr.toPrecision(3),
   ]);
   if (rows.length > 0)

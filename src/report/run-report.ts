@@ -76,19 +76,34 @@ export function renderRunReport(m: RunMetrics, opts: RunReportOptions = {}): str
   }
 
   if (m.histograms.length > 0) {
+    const overlay =
+      c.method === 'admmq'
+        ? 'Orange outline: z, the ADMM copy that follows the levels. Red lines: the levels Q. '
+        : isQuantMethod(c.method)
+          ? 'Orange outline: the latent full-precision weights. Red lines: the levels Q. '
+          : '';
     parts.push('<h2>Weights over training</h2>');
     parts.push(
-      `<p class="note">Bars: the weights the model computes with (after the prox map), on a square-root ` +
-        `count scale. ${isQuantMethod(c.method) ? 'Orange outline: the latent full-precision weights. Red lines: the levels Q. ' : ''}` +
-        `One panel per snapshot epoch (0 = initialization).</p>`,
+      `<p class="note">Bars: the weights the model computes with${c.method === 'admmq' ? '' : ' (after the prox map)'}, ` +
+        `on a square-root count scale. ${overlay}One panel per snapshot epoch (0 = initialization).</p>`,
     );
     parts.push(histograms(m.histograms));
   }
 
+  const hasRho = m.epochs.some((e) => e.rho !== undefined);
   parts.push('<h2>Epochs</h2>');
   parts.push(
     table(
-      ['epoch', 'step', 'lr', 'train loss', 'train acc', 'test loss', 'test acc', 'inverse slope'],
+      [
+        'epoch',
+        'step',
+        'lr',
+        'train loss',
+        'train acc',
+        'test loss',
+        'test acc',
+        hasRho ? 'rho' : 'inverse slope',
+      ],
       m.epochs.map((e) => [
         e.epoch,
         e.step,
@@ -97,7 +112,13 @@ export function renderRunReport(m: RunMetrics, opts: RunReportOptions = {}): str
         pct(e.accuracy),
         num(e.testLoss),
         pct(e.testAccuracy),
-        e.inverseSlope === undefined ? '–' : num(e.inverseSlope, 4),
+        hasRho
+          ? e.rho === undefined
+            ? '–'
+            : e.rho.toPrecision(3)
+          : e.inverseSlope === undefined
+            ? '–'
+            : num(e.inverseSlope, 4),
       ]),
     ),
   );
@@ -187,6 +208,7 @@ function curves(m: RunMetrics): string {
         xLabel: 'epoch',
         yLabel: m.schedule.name,
         yRange: m.schedule.name === 'inverse slope' ? [0, 1.02] : undefined,
+        logY: m.schedule.name === 'rho',
       }),
     );
   }

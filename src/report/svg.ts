@@ -70,6 +70,8 @@ export interface LineChartOptions {
   yRange?: [number, number];
   /** Format of y values in the tooltip. */
   formatY?: (y: number) => string;
+  /** Log-scale y axis: positive values only, ticks at powers of 10. */
+  logY?: boolean;
 }
 
 const FONT = 'font-family="system-ui, sans-serif" font-size="11"';
@@ -80,12 +82,20 @@ export function lineChart(o: LineChartOptions): string {
   const legendRows = o.series.length > 1 ? legendLayout(o.series, width - 66).rows : 0;
   const m = { left: 54, right: 12, top: 26, bottom: 40 + legendRows * 14 };
   const height = (o.height ?? 260) + legendRows * 14;
-  const pts = o.series
+  // On a log axis the chart plots log10(y); ticks and tooltips show y itself.
+  const logY = o.logY ?? false;
+  const ty = (y: number) => (logY ? (y > 0 ? Math.log10(y) : NaN) : y);
+  const fromY = (t: number) => (logY ? 10 ** t : t);
+  const series = o.series.map((s) => ({
+    ...s,
+    points: s.points.map(([x, y]) => [x, ty(y)] as [number, number]),
+  }));
+  const pts = series
     .flatMap((s) => s.points)
     .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   const fmt = o.formatY ?? tickLabel;
   let [x0, x1] = extent(pts.map((p) => p[0]));
-  let [y0, y1] = o.yRange ?? extent(pts.map((p) => p[1]));
+  let [y0, y1] = o.yRange ? [ty(o.yRange[0]), ty(o.yRange[1])] : extent(pts.map((p) => p[1]));
   if (!(x1 > x0)) [x0, x1] = [x0 - 1, x1 + 1];
   if (!(y1 > y0)) [y0, y1] = [y0 - 0.5, y1 + 0.5];
   if (!o.yRange) {
@@ -103,10 +113,16 @@ export function lineChart(o: LineChartOptions): string {
     xTicks = xTicks.filter((t) => Number.isInteger(t));
     if (xTicks.length < 2) xTicks = [x0, x1];
   }
+  let yTicks = niceTicks(y0, y1);
+  if (logY) {
+    yTicks = yTicks.filter((t) => Number.isInteger(t));
+    if (yTicks.length < 2) yTicks = [y0, y1];
+  }
+  const yTickLabel = (t: number) => tickLabel(fromY(t));
   parts.push(
-    axes(o.title, width, m, pw, ph, xTicks, niceTicks(y0, y1), sx, sy, o.xLabel, o.yLabel),
+    axes(o.title, width, m, pw, ph, xTicks, yTicks, sx, sy, o.xLabel, o.yLabel, yTickLabel),
   );
-  o.series.forEach((s, i) => {
+  series.forEach((s, i) => {
     const c = s.color ?? color(i);
     const good = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     if (good.length === 0) return;
@@ -117,7 +133,7 @@ export function lineChart(o: LineChartOptions): string {
     if (s.dots ?? good.length <= 30) {
       for (const [x, y] of good) {
         parts.push(
-          `<circle cx="${f(sx(x))}" cy="${f(sy(y))}" r="2.6" fill="${c}"><title>${esc(s.label)}: ${esc(tickLabel(x))}, ${esc(fmt(y))}</title></circle>`,
+          `<circle cx="${f(sx(x))}" cy="${f(sy(y))}" r="2.6" fill="${c}"><title>${esc(s.label)}: ${esc(tickLabel(x))}, ${esc(fmt(fromY(y)))}</title></circle>`,
         );
       }
     }
@@ -276,6 +292,7 @@ function axes(
   sy: (y: number) => number,
   xLabel?: string,
   yLabel?: string,
+  yTickLabel: (t: number) => string = tickLabel,
 ): string {
   const out: string[] = [];
   out.push(
@@ -288,7 +305,7 @@ function axes(
     if (y < ya - 0.5 || y > yb + 0.5) continue;
     out.push(`<line x1="${xa}" y1="${f(y)}" x2="${xb}" y2="${f(y)}" stroke="#eee"/>`);
     out.push(
-      `<text x="${xa - 6}" y="${f(y + 4)}" text-anchor="end" ${FONT} fill="#555">${esc(tickLabel(t))}</text>`,
+      `<text x="${xa - 6}" y="${f(y + 4)}" text-anchor="end" ${FONT} fill="#555">${esc(yTickLabel(t))}</text>`,
     );
   }
   for (const t of xTicks) {

@@ -14,6 +14,8 @@ import {
   type ResolvedEntry,
 } from '../optim/param-groups.js';
 import type { LrSchedule } from '../optim/learning-rate.js';
+import { ADMMQOptimizer } from '../admm/admmq-optimizer.js';
+import type { RhoSchedule } from '../admm/rho.js';
 import { QuantOptimizer } from '../optim/quant-optimizer.js';
 import { ProxBinaryRelax } from '../prox/binary-relax.js';
 import { ProxPARQ } from '../prox/parq.js';
@@ -168,22 +170,35 @@ export function quantGroupsForConfig(c: TrainConfig): ParamGroup[] {
   return [{ match: DEFAULT_QUANT_PATTERNS, bits: c.bits }];
 }
 
+/** A QAT optimizer: PARQ-style prox methods, or ADMM-Q. */
+export type QatOptimizer = QuantOptimizer | ADMMQOptimizer;
+
 /** The optimizer of a run and what the loop needs to know about it. */
 export interface RunOptimizer {
   /** What `minimize` is called on. */
   optimizer: tf.Optimizer;
   /** The QAT optimizer, or null for `fp`. */
-  quant: QuantOptimizer | null;
+  quant: QatOptimizer | null;
   /** The learning rate per step. A QuantOptimizer applies it itself; else the loop does. */
   schedule: LrSchedule;
 }
 
-/** Null when `method` can be trained, else a one-line reason. */
-export function methodAvailable(method: string): string | null {
-  return method === 'admmq' ? 'admmq: not available yet' : null;
+/** Null when `method` can be trained here, else a one-line reason (all can, today). */
+export function methodAvailable(_method: string): string | null {
+  return null;
 }
 
-/** Builds the run's optimizer. `admmq` is not wired yet: a ConfigError says so. */
+/**
+ * ADMM-Q's penalty: geometric growth once an epoch from `rho` (first epoch) to `rhoMax`
+ * (last epoch), as bench/admmq-mnist.mjs.
+ */
+export function rhoScheduleForConfig(c: TrainConfig, steps: number): RhoSchedule {
+  if (c.epochs <= 1 || c.rhoMax === c.rho) return { kind: 'constant', rho: c.rho };
+  const factor = (c.rhoMax / c.rho) ** (1 / (c.epochs - 1));
+  return { kind: 'geometric', rho: c.rho, factor, every: steps, max: c.rhoMax };
+}
+
+/** Builds the run's optimizer. */
 export function optimizerForConfig(
   c: TrainConfig,
   totalSteps: number,
@@ -193,8 +208,19 @@ export function optimizerForConfig(
   const base = baseOptimizerForConfig(c);
   if (c.method === 'fp') return { optimizer: base, quant: null, schedule };
   if (c.method === 'admmq') {
-    base.dispose();
-    throw new ConfigError('admmq: not available yet');
+    const admm = new ADMMQOptimizer({
+      base,
+      quantizer: quantizerByName(c.quantizer, c.bits),
+      groups: quantGroupsForConfig(c),
+      granularity: c.granularity,
+      rho: rhoScheduleForConfig(c, steps),
+      projectEvery: c.projectEvery > 0 ? c.projectEvery : steps,
+      warmupSteps: c.warmupSteps,
+      totalSteps,
+      lrSchedule: schedule,
+      seed: c.seed,
+    });
+    return { optimizer: admm, quant: admm, schedule };
   }
   const quant = new QuantOptimizer({
     base,

@@ -36,7 +36,7 @@ export interface CheckpointData {
 }
 
 /** Tensors `getWeights` created for the occasion (not the optimizer's own variables). */
-const TRANSIENT = /(^iter$)|(^parq\/state$)/;
+const TRANSIENT = /^(iter|parq\/state|admmq\/state)$/;
 
 /** Captures the model and optimizer now (reads tensors; changes nothing). */
 export async function captureCheckpoint(

@@ -57,6 +57,11 @@ export interface TrainConfig {
   quantPeriod: number;
   /** AProx: quantize `w / max(1, cumulative lr)`. */
   quantShrink: boolean;
+  /** ADMM-Q: the penalty rho grows geometrically, once an epoch, from `rho` to `rhoMax`. */
+  rho: number;
+  rhoMax: number;
+  /** ADMM-Q: z- and dual updates every this many steps (0 = once an epoch). */
+  projectEvery: number;
   /** Seed of the model initializers and of the data order. */
   seed: number;
   /** Evaluate on the test split every this many epochs (0 = only at the end). */
@@ -88,6 +93,9 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   warmupSteps: 0,
   quantPeriod: 10,
   quantShrink: false,
+  rho: 1e-4,
+  rhoMax: 1,
+  projectEvery: 0,
   seed: 0,
   evalEvery: 1,
 } satisfies TrainConfig);
@@ -167,6 +175,11 @@ export function checkTrainConfig(c: TrainConfig): void {
   }
   frac('anneal center', c.annealCenter);
   if (typeof c.quantShrink !== 'boolean') fail('quantShrink must be true or false');
+  if (!(c.rho > 0 && Number.isFinite(c.rho))) fail(`rho must be a positive number, got ${c.rho}`);
+  if (!(c.rhoMax >= c.rho && Number.isFinite(c.rhoMax))) {
+    fail(`rho max (${c.rhoMax}) must be a number >= rho (${c.rho})`);
+  }
+  int('project every', c.projectEvery, 0);
   if (typeof c.labelColumn !== 'string' || c.labelColumn === '') fail('label column is empty');
 }
 

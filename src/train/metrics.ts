@@ -23,6 +23,8 @@ export interface EpochRecord {
   lr: number;
   /** The prox map's inverse slope after the epoch (1 = identity, 0 = hard), when it has one. */
   inverseSlope?: number;
+  /** ADMM-Q: the penalty rho at the epoch's last step. */
+  rho?: number;
 }
 
 /** A histogram of one tensor's values. */
@@ -37,7 +39,10 @@ export interface TensorSnapshot {
   name: string;
   /** The weights the model computes with (after the prox map). */
   weights: Histogram;
-  /** The optimizer's latent full-precision weights, when they differ from `weights`. */
+  /**
+   * The optimizer's other copy, on the same bins: the latent full-precision weights
+   * (QuantOptimizer), or z, the copy that follows the levels (ADMM-Q).
+   */
   latent?: Histogram;
   /** The levels Q of each group (absent for fp, or when the tensor has too many groups). */
   levels?: number[][];

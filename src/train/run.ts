@@ -13,6 +13,7 @@ import { batchOrder, gatherBatch } from '../data/batches.js';
 import type { Dataset } from '../data/types.js';
 import { scheduledLearningRate, setLearningRate } from '../optim/learning-rate.js';
 import type { ResolvedEntry } from '../optim/param-groups.js';
+import type { ADMMQOptimizer } from '../admm/admmq-optimizer.js';
 import type { QuantOptimizer } from '../optim/quant-optimizer.js';
 import { quantizeTensor } from '../quant/functional.js';
 import { quantizerByName } from '../quant/registry.js';
@@ -23,6 +24,7 @@ import {
   optimizerForConfig,
   quantizedVariables,
   type LossHead,
+  type QatOptimizer,
 } from './build.js';
 import {
   captureCheckpoint,
@@ -232,8 +234,13 @@ export async function trainRun(
         accuracy,
         lr: scheduledLearningRate(schedule, (e + 1) * steps - 1),
       };
-      const inv = quant?.prox.inverseSlope((e + 1) * steps - 1);
-      if (inv !== undefined) record.inverseSlope = inv;
+      const lastStep = (e + 1) * steps - 1;
+      if (isQuantOptimizer(quant)) {
+        const inv = quant.prox.inverseSlope(lastStep);
+        if (inv !== undefined) record.inverseSlope = inv;
+      } else if (isAdmm(quant)) {
+        record.rho = quant.rhoAt(lastStep);
+      }
       const last = e + 1 === config.epochs;
       if (last || (config.evalEvery > 0 && (e + 1) % config.evalEvery === 0)) {
         const test = await evaluateModel(model, dataset.test, dataset.inputShape, { head });
@@ -349,12 +356,16 @@ async function snapshot(
   step: number,
   entries: ResolvedEntry[],
   config: TrainConfig,
-  quant: QuantOptimizer | null,
+  quant: QatOptimizer | null,
 ): Promise<HistogramSnapshot> {
   const tensors: TensorSnapshot[] = [];
   for (const entry of entries) {
     const weights = await entry.variable.data();
-    const latentT = quant?.getLatent(entry.name) ?? null;
+    const latentT = isQuantOptimizer(quant)
+      ? quant.getLatent(entry.name)
+      : isAdmm(quant)
+        ? quant.getZ(entry.name)
+        : null;
     const latent = latentT ? await latentT.data() : null;
     const [lo, hi] = latent ? range(weights, latent) : range(weights);
     const snap: TensorSnapshot = {
@@ -375,7 +386,7 @@ async function snapshot(
 async function levelsOf(
   entry: ResolvedEntry,
   config: TrainConfig,
-  quant: QuantOptimizer | null,
+  quant: QatOptimizer | null,
 ): Promise<number[][]> {
   let rows = quant?.getLevels(entry.name) ?? null;
   if (!rows) {
@@ -393,7 +404,7 @@ async function levelsOf(
 /** The final quantized tensors: distinct values overall and per group, and their levels. */
 async function summarize(
   entries: ResolvedEntry[],
-  quant: QuantOptimizer | null,
+  quant: QatOptimizer | null,
 ): Promise<QuantizedTensorInfo[]> {
   const out: QuantizedTensorInfo[] = [];
   for (const entry of entries) {
@@ -418,24 +429,33 @@ async function summarize(
   return out;
 }
 
-/** The prox map's inverse slope over the run, sampled (none for fp and STE). */
-function scheduleCurve(
-  quant: QuantOptimizer | null,
-  totalSteps: number,
-): ScheduleCurve | undefined {
-  if (!quant || quant.prox.className === 'ProxHardQuant') return undefined;
+/** PARQ / BinaryRelax: the inverse slope over the run; ADMM-Q: rho (none for fp and STE). */
+function scheduleCurve(quant: QatOptimizer | null, totalSteps: number): ScheduleCurve | undefined {
+  let name: string;
+  let at: (step: number) => number | undefined;
+  if (isQuantOptimizer(quant) && quant.prox.className !== 'ProxHardQuant') {
+    const prox = quant.prox;
+    name = 'inverse slope';
+    at = (step) => prox.inverseSlope(step);
+  } else if (isAdmm(quant)) {
+    const admm = quant;
+    name = 'rho';
+    at = (step) => admm.rhoAt(step);
+  } else {
+    return undefined;
+  }
   const steps: number[] = [];
   const values: number[] = [];
   const n = Math.min(SCHEDULE_POINTS, totalSteps);
   for (let i = 0; i <= n; i++) {
     const step = Math.min(totalSteps - 1, Math.round((i * (totalSteps - 1)) / Math.max(1, n)));
-    const v = quant.prox.inverseSlope(step);
+    const v = at(step);
     if (v === undefined) return undefined;
     if (steps.length > 0 && steps[steps.length - 1] === step) continue;
     steps.push(step);
     values.push(v);
   }
-  return { name: 'inverse slope', steps, values };
+  return { name, steps, values };
 }
 
 /** Throws naming the difference when a checkpoint does not belong to this config and data. */
@@ -472,4 +492,14 @@ function yieldToEventLoop(): Promise<void> {
   const g = globalThis as { setImmediate?: (f: () => void) => void };
   if (typeof g.setImmediate === 'function') return new Promise((r) => g.setImmediate?.(r));
   return new Promise((r) => setTimeout(r, 0));
+}
+
+// Not `instanceof`: tf.Optimizer's Symbol.hasInstance is duck-typed, so every optimizer is an
+// "instance" of every optimizer class. Class names are exact.
+function isQuantOptimizer(o: tf.Optimizer | null): o is QuantOptimizer {
+  return o !== null && o.getClassName() === 'QuantOptimizer';
+}
+
+function isAdmm(o: tf.Optimizer | null): o is ADMMQOptimizer {
+  return o !== null && o.getClassName() === 'ADMMQOptimizer';
 }
