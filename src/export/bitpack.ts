@@ -142,3 +142,61 @@ export function unpackTrits(bytes: Uint8Array, n: number): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Unpacks `n` indices (`width` bits each, or `'trits'`) straight to their values in one group of
+ * `levels`, writing `out[i] = levels[index[i]]` in one pass through a per-byte table. Returns
+ * the position of the first index not below `levels.length` (its value is left NaN), or -1.
+ * Widths that straddle bytes (3, 5, 6, 7) go through `unpackBits`.
+ */
+export function unpackToLevels(
+  bytes: Uint8Array,
+  n: number,
+  width: number | 'trits',
+  levels: Float32Array,
+  out: Float32Array,
+): number {
+  const k = levels.length;
+  if (width !== 'trits' && 8 % width !== 0) {
+    const idx = unpackBits(bytes, n, width);
+    let bad = -1;
+    for (let i = 0; i < n; i++) {
+      const j = idx[i];
+      if (j < k) out[i] = levels[j];
+      else {
+        out[i] = NaN;
+        if (bad < 0) bad = i;
+      }
+    }
+    return bad;
+  }
+  const trits = width === 'trits';
+  const per = trits ? 5 : 8 / width;
+  const codes = trits ? 243 : 256;
+  const need = trits ? packedTritsLength(n) : packedBitsLength(n, width);
+  if (bytes.length < need) throw new RangeError(`${bytes.length} bytes cannot hold ${n} indices`);
+  const mask = trits ? 0 : (1 << width) - 1;
+  const table = new Float32Array(codes * per);
+  const firstBad = new Int8Array(codes).fill(-1);
+  for (let v = 0; v < codes; v++) {
+    for (let t = 0; t < per; t++) {
+      const j = trits ? TRITS[v * 5 + t] : (v >>> (t * width)) & mask;
+      if (j < k) table[v * per + t] = levels[j];
+      else {
+        table[v * per + t] = NaN;
+        if (firstBad[v] < 0) firstBad[v] = t;
+      }
+    }
+  }
+  let bad = -1;
+  for (let b = 0, i = 0; i < n; b++) {
+    const v = bytes[b];
+    if (v >= codes) throw new RangeError(`byte ${b} holds ${v}, not five trits (at most 242)`);
+    const at = v * per;
+    const m = Math.min(per, n - i);
+    for (let t = 0; t < m; t++, i++) out[i] = table[at + t];
+    const fb = firstBad[v];
+    if (fb >= 0 && fb < m && bad < 0) bad = i - m + fb;
+  }
+  return bad;
+}

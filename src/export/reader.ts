@@ -5,7 +5,13 @@
  * is disposed if its weights still disagree with the tensors. Browser-safe.
  */
 import * as tf from '@tensorflow/tfjs';
-import { packedBitsLength, packedTritsLength, unpackBits, unpackTrits } from './bitpack.js';
+import {
+  packedBitsLength,
+  packedTritsLength,
+  unpackBits,
+  unpackToLevels,
+  unpackTrits,
+} from './bitpack.js';
 import { crc32 } from './crc32.js';
 import { inflate } from './deflate.js';
 import { decodeFloat16 } from './float16.js';
@@ -231,7 +237,7 @@ export function decodeTensors(file: PackedFile, bytes: Uint8Array): DecodedTenso
       flAt += 2 * n;
     } else {
       const q = t as QuantizedTensorEntry;
-      const [A, M, C] = q.view;
+      const [A, , C] = q.view;
       const k = q.levels;
       const levels = new Float32Array(A * C * k);
       for (let j = 0; j < levels.length; j++) levels[j] = lvView.getFloat32(lvAt + 4 * j, true);
@@ -239,29 +245,47 @@ export function decodeTensors(file: PackedFile, bytes: Uint8Array): DecodedTenso
       const len = indexBytes(q, n);
       const packed = ix.subarray(ixAt, ixAt + len);
       ixAt += len;
-      let idx: Uint8Array;
+      const width = q.packing === 'trits' ? 'trits' : q.bits || 2;
+      let bad: number;
       try {
-        idx = q.packing === 'trits' ? unpackTrits(packed, n) : unpackBits(packed, n, q.bits || 2);
+        bad =
+          A * C === 1
+            ? unpackToLevels(packed, n, width, levels, values)
+            : gatherGroups(packed, n, width, q.view, levels, values);
       } catch (e) {
         return fail(`tensor '${t.name}': ${(e as Error).message}`);
       }
-      let bad = -1;
-      let i = 0;
-      for (let a = 0; a < A; a++) {
-        for (let m = 0; m < M; m++) {
-          for (let c = 0, base = a * C * k; c < C; c++, i++, base += k) {
-            const j = idx[i];
-            if (j >= k && bad < 0) bad = i;
-            values[i] = levels[base + j];
-          }
-        }
-      }
-      if (bad >= 0) {
-        fail(`tensor '${t.name}': weight ${bad} has level index ${idx[bad]} of ${k} levels`);
-      }
+      if (bad >= 0)
+        fail(`tensor '${t.name}': weight ${bad} has a level index beyond its ${k} levels`);
     }
     return { name: t.name, shape: t.shape, values };
   });
+}
+
+/** `values[i] = levels[group(i)][index[i]]` for a view of several groups; the first bad index or -1. */
+function gatherGroups(
+  packed: Uint8Array,
+  n: number,
+  width: number | 'trits',
+  view: [number, number, number],
+  levels: Float32Array,
+  values: Float32Array,
+): number {
+  const [A, M, C] = view;
+  const k = levels.length / (A * C);
+  const idx = width === 'trits' ? unpackTrits(packed, n) : unpackBits(packed, n, width);
+  let bad = -1;
+  let i = 0;
+  for (let a = 0; a < A; a++) {
+    for (let m = 0; m < M; m++) {
+      for (let c = 0, base = a * C * k; c < C; c++, i++, base += k) {
+        const j = idx[i];
+        if (j >= k && bad < 0) bad = i;
+        values[i] = levels[base + j];
+      }
+    }
+  }
+  return bad;
 }
 
 /** What `parq info` shows about a packed file. */

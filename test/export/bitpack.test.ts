@@ -6,6 +6,7 @@ import {
   packedTritsLength,
   packTrits,
   unpackBits,
+  unpackToLevels,
   unpackTrits,
 } from '../../src/export/bitpack.js';
 import { crc32 } from '../../src/export/crc32.js';
@@ -72,6 +73,37 @@ describe('packTrits / unpackTrits', () => {
   it('refuses a non-ternary index and a byte above 242', () => {
     expect(() => packTrits(Uint8Array.of(0, 3))).toThrow('index 3 at 1 is not a ternary index');
     expect(() => unpackTrits(Uint8Array.of(1, 243), 10)).toThrow('byte 1 holds 243');
+  });
+});
+
+describe('unpackToLevels', () => {
+  it('equals unpacking then looking up the levels, for every width and ternary', () => {
+    for (const width of [1, 2, 3, 4, 5, 8, 'trits'] as const) {
+      const k = width === 'trits' ? 3 : 2 ** width;
+      const levels = Float32Array.from({ length: k }, (_, j) => j * 0.25 - 1);
+      for (const n of [1, 6, 7, 1003]) {
+        const idx = randomIndices(n, k, n + k);
+        const packed = width === 'trits' ? packTrits(idx) : packBits(idx, width);
+        const out = new Float32Array(n);
+        expect(unpackToLevels(packed, n, width, levels, out)).toBe(-1);
+        expect(Array.from(out)).toEqual(Array.from(idx, (j) => levels[j]));
+      }
+    }
+  });
+
+  it('reports the first index beyond the levels, ignoring the padding of the last byte', () => {
+    const levels = Float32Array.of(-1, 0, 1); // 3 levels at 2 bits: index 3 is out of range
+    const out = new Float32Array(6);
+    expect(unpackToLevels(packBits(Uint8Array.of(0, 1, 2, 0, 3, 3), 2), 6, 2, levels, out)).toBe(4);
+    // 5 indices in 2 bytes; the unused high bits of byte 1 hold 3s
+    expect(unpackToLevels(Uint8Array.of(0b10010000, 0b11111100), 5, 2, levels, out)).toBe(-1);
+    expect(unpackToLevels(Uint8Array.of(0b10010000, 0b11111111), 5, 2, levels, out)).toBe(4);
+    expect(() => unpackToLevels(Uint8Array.of(250), 5, 'trits', levels, out)).toThrow(
+      'byte 0 holds 250',
+    );
+    expect(() => unpackToLevels(Uint8Array.of(1), 5, 2, levels, out)).toThrow(
+      '1 bytes cannot hold 5',
+    );
   });
 });
 

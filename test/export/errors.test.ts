@@ -239,7 +239,24 @@ describe('loadQuantized refuses bad files before building a model', () => {
     q.indices = q.indices.map(() => 3);
     await expectRefused(
       await encodePacked(model.toJSON(null, false) as any, tensors),
-      "tensor 'd1/kernel': weight 0 has level index 3 of 3 levels",
+      "tensor 'd1/kernel': weight 0 has a level index beyond its 3 levels",
+    );
+    // per channel: 8 groups of 3 levels, weight 5 points past its group's levels
+    const perChannel = await collectTensors(model, undefined, {
+      bits: 2,
+      granularity: { kind: 'channel' },
+    });
+    const p = perChannel[0];
+    if (p.kind !== 'quantized') throw new Error('expected a quantized tensor');
+    p.levels = Float32Array.from(
+      { length: 8 * 3 },
+      (_, j) => p.levels[Math.floor(j / 3) * p.k + (j % 3)],
+    );
+    p.k = 3;
+    p.indices = p.indices.map((j, i) => (i === 5 ? 3 : Math.min(j, 2)));
+    await expectRefused(
+      await encodePacked(model.toJSON(null, false) as any, perChannel),
+      "tensor 'd1/kernel': weight 5 has a level index beyond its 3 levels",
     );
   });
 });
