@@ -11,9 +11,24 @@
 import * as tf from '@tensorflow/tfjs';
 import { Granularity, groupView } from '../quant/grouping.js';
 import { checkBits } from '../quant/quantizer.js';
-import type { QuantOptimizer } from '../optim/quant-optimizer.js';
-import { DEFAULT_QUANT_PATTERNS, wildcardToRegExp } from '../optim/param-groups.js';
+import {
+  DEFAULT_QUANT_PATTERNS,
+  wildcardToRegExp,
+  type ParamGroup,
+  type ResolvedEntry,
+} from '../optim/param-groups.js';
 import { describeBits, maxLevels } from './format.js';
+
+/**
+ * What export reads from the optimizer that trained the model: its quantized variables and their
+ * current levels. QuantOptimizer and ADMMQOptimizer both provide it.
+ */
+export interface QuantizedState {
+  readonly quantizedEntries: readonly ResolvedEntry[];
+  getLevels(variable: string | { name: string }): tf.Tensor2D | null;
+  readonly groups: readonly ParamGroup[];
+  readonly granularity: Granularity;
+}
 
 /** Which tensors are quantized when no optimizer is given, and how. */
 export interface CollectOptions {
@@ -75,7 +90,7 @@ interface QuantPlan {
  */
 export async function collectTensors(
   model: tf.LayersModel,
-  optimizer?: QuantOptimizer,
+  optimizer?: QuantizedState,
   options: CollectOptions = {},
 ): Promise<CollectedTensor[]> {
   if (!model || !Array.isArray((model as tf.LayersModel).weights) || !model.toJSON) {
@@ -129,7 +144,7 @@ export async function collectTensors(
 
 async function plansFromOptimizer(
   model: tf.LayersModel,
-  optimizer: QuantOptimizer,
+  optimizer: QuantizedState,
   options: CollectOptions,
 ): Promise<(QuantPlan | null)[]> {
   if (options.bits !== undefined || options.granularity !== undefined) {

@@ -25,6 +25,7 @@ export { toFloat16Bits, fromFloat16Bits, encodeFloat16, decodeFloat16 } from './
 export {
   collectTensors,
   type CollectOptions,
+  type QuantizedState,
   type CollectedTensor,
   type QuantizedTensor,
   type FloatTensor,

@@ -11,8 +11,7 @@
  * from the trained weights.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { QuantOptimizer } from '../optim/quant-optimizer.js';
-import { CollectedTensor, collectTensors, CollectOptions } from './collect.js';
+import { CollectedTensor, collectTensors, CollectOptions, type QuantizedState } from './collect.js';
 import { encodeFloat16, decodeFloat16, FLOAT16_MAX } from './float16.js';
 import { PRODUCER } from './format.js';
 
@@ -48,7 +47,7 @@ export interface TfjsExport {
  */
 export async function exportTfjs(
   model: tf.LayersModel,
-  optimizer?: QuantOptimizer,
+  optimizer?: QuantizedState,
   options: TfjsExportOptions = {},
 ): Promise<TfjsExport> {
   const floatDtype = options.floatDtype ?? 'float32';

@@ -4,9 +4,8 @@
  * disk in Node use `writeQuantizedFile` (a temporary file renamed into place).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { QuantOptimizer } from '../optim/quant-optimizer.js';
 import { packBits, packTrits } from './bitpack.js';
-import { CollectedTensor, collectTensors, CollectOptions } from './collect.js';
+import { CollectedTensor, collectTensors, CollectOptions, type QuantizedState } from './collect.js';
 import { crc32 } from './crc32.js';
 import { deflate } from './deflate.js';
 import { encodeFloat16, FLOAT16_MAX } from './float16.js';
@@ -41,7 +40,7 @@ export interface ExportOptions extends CollectOptions {
  * level indices at exactly `bits` bits (ternary: base-3, five a byte) plus its float32 level
  * sets, then the other weights as floats, each section checksummed.
  *
- * Levels and bits come from `optimizer` (the QuantOptimizer that trained the model) when
+ * Levels and bits come from `optimizer` (the QuantOptimizer or ADMMQOptimizer that trained the model) when
  * given; otherwise pass `options.bits` and they are recovered from the distinct values of
  * each Dense/Conv kernel (or of the tensors `bits` names). Every quantized weight must sit
  * exactly on one of its group's levels. `loadQuantized` gives back the same weights bit for
@@ -50,7 +49,7 @@ export interface ExportOptions extends CollectOptions {
  */
 export async function exportQuantized(
   model: tf.LayersModel,
-  optimizer?: QuantOptimizer,
+  optimizer?: QuantizedState,
   options: ExportOptions = {},
 ): Promise<Uint8Array> {
   checkExportOptions(options);

@@ -16,6 +16,7 @@ import {
   parsePacked,
   type ExportOptions,
 } from '../../src/export/index.js';
+import { ADMMQOptimizer } from '../../src/admm/index.js';
 import { QuantOptimizer } from '../../src/optim/index.js';
 import { ProxPARQ } from '../../src/prox/index.js';
 import {
@@ -182,6 +183,24 @@ describe.each(['cpu', 'wasm'] as const)('export -> load round trip on %s', (back
     expect(predictBits(loaded)).toEqual(predictBits(model));
     // same sizes: the recovered levels are the optimizer's four
     expect(bytes.length).toBeLessThanOrEqual(viaOptimizer.length + 8);
+    loaded.dispose();
+    model.dispose();
+    optimizer.dispose();
+  });
+
+  it('ADMM-Q, finalized: levels from the ADMMQOptimizer', async () => {
+    const model = tinyMlp(7);
+    const optimizer = new ADMMQOptimizer({
+      base: tf.train.momentum(0.05, 0.9),
+      bits: 2,
+      granularity: { kind: 'channel' },
+      totalSteps: 12,
+    });
+    train(model, optimizer, 12);
+    const bytes = await exportQuantized(model, optimizer);
+    const loaded = await loadQuantized(bytes);
+    expect(weightBits(loaded)).toEqual(weightBits(model));
+    expect(predictBits(loaded)).toEqual(predictBits(model));
     loaded.dispose();
     model.dispose();
     optimizer.dispose();
