@@ -19,13 +19,27 @@ const opt = (name, dflt) => {
 const backends = opt('backends', 'wasm,cpu').split(',');
 const blocks = Number(opt('blocks', '15'));
 const period = 10;
+const resultsDir = opt('results', 'bench/results');
 
 function model(seed) {
   return tf.sequential({
     layers: [
-      tf.layers.dense({ units: 256, activation: 'relu', inputShape: [784], kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
-      tf.layers.dense({ units: 256, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
-      tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) }),
+      tf.layers.dense({
+        units: 256,
+        activation: 'relu',
+        inputShape: [784],
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      }),
+      tf.layers.dense({
+        units: 256,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+      }),
+      tf.layers.dense({
+        units: 10,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }),
+      }),
     ],
   });
 }
@@ -46,7 +60,10 @@ for (const prox of ['ste', 'parq', 'binaryrelax']) {
                 ? new parq.ProxHardQuant()
                 : prox === 'parq'
                   ? new parq.ProxPARQ({ annealStart: 0, annealEnd: Math.floor(0.9 * totalSteps) })
-                  : new parq.ProxBinaryRelax({ annealStart: 0, annealEnd: Math.floor(0.9 * totalSteps) }),
+                  : new parq.ProxBinaryRelax({
+                      annealStart: 0,
+                      annealEnd: Math.floor(0.9 * totalSteps),
+                    }),
             bits: 2,
             granularity: gran === 'tensor' ? { kind: 'tensor' } : { kind: 'channel' },
             quantPeriod: period,
@@ -58,7 +75,14 @@ for (const prox of ['ste', 'parq', 'binaryrelax']) {
 if (parq.ADMMQOptimizer) {
   configs.push({
     name: 'admmq lsbq per-tensor',
-    make: () => new parq.ADMMQOptimizer({ base: tf.train.momentum(0.05, 0.9), quantizer: new parq.LSBQuantizer(), bits: 2, rho: 1e-3, projectEvery: period }),
+    make: () =>
+      new parq.ADMMQOptimizer({
+        base: tf.train.momentum(0.05, 0.9),
+        quantizer: new parq.LSBQuantizer(),
+        bits: 2,
+        rho: 1e-3,
+        projectEvery: period,
+      }),
   });
 }
 
@@ -68,7 +92,8 @@ async function timeConfig(cfg, x, y) {
   m.compile({ optimizer, loss: 'categoricalCrossentropy' });
   // warm-up: two blocks, and move PARQ/BinaryRelax into the middle of annealing
   for (let i = 0; i < 2 * period; i++) await m.trainOnBatch(x, y);
-  if (optimizer.step !== undefined) optimizer.step = Math.floor(totalSteps / 2) - (Math.floor(totalSteps / 2) % period);
+  if (optimizer.step !== undefined)
+    optimizer.step = Math.floor(totalSteps / 2) - (Math.floor(totalSteps / 2) % period);
   const wall = [];
   const cpu = [];
   for (let b = 0; b < blocks; b++) {
@@ -85,31 +110,41 @@ async function timeConfig(cfg, x, y) {
   return { wall: median(wall), cpu: median(cpu) };
 }
 
-const results = [];
-for (const backend of backends) {
-  await tf.setBackend(backend);
-  await tf.ready();
-  const x = tf.randomUniform([64, 784]);
-  const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32'), 10).toFloat();
-  let plain = null;
-  for (const cfg of configs) {
-    const t = await timeConfig(cfg, x, y);
-    if (cfg.name === 'plain') plain = t;
-    const row = {
-      backend,
-      config: cfg.name,
-      wallMs: +t.wall.toFixed(3),
-      cpuMs: +t.cpu.toFixed(3),
-      wallRatio: +(t.wall / plain.wall).toFixed(3),
-      cpuRatio: +(t.cpu / plain.cpu).toFixed(3),
-    };
-    results.push(row);
-    console.log(
-      `${backend.padEnd(5)} ${cfg.name.padEnd(28)} wall ${t.wall.toFixed(2).padStart(7)} ms (${row.wallRatio.toFixed(3)}x)  cpu ${t.cpu.toFixed(2).padStart(7)} ms (${row.cpuRatio.toFixed(3)}x)`,
-    );
+async function main() {
+  const results = [];
+  for (const backend of backends) {
+    await tf.setBackend(backend);
+    await tf.ready();
+    const x = tf.randomUniform([64, 784]);
+    const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32'), 10).toFloat();
+    let plain = null;
+    for (const cfg of configs) {
+      const t = await timeConfig(cfg, x, y);
+      if (cfg.name === 'plain') plain = t;
+      const row = {
+        backend,
+        config: cfg.name,
+        wallMs: +t.wall.toFixed(3),
+        cpuMs: +t.cpu.toFixed(3),
+        wallRatio: +(t.wall / plain.wall).toFixed(3),
+        cpuRatio: +(t.cpu / plain.cpu).toFixed(3),
+      };
+      results.push(row);
+      console.log(
+        `${backend.padEnd(5)} ${cfg.name.padEnd(28)} wall ${t.wall.toFixed(2).padStart(7)} ms (${row.wallRatio.toFixed(3)}x)  cpu ${t.cpu.toFixed(2).padStart(7)} ms (${row.cpuRatio.toFixed(3)}x)`,
+      );
+    }
+    tf.dispose([x, y]);
   }
-  tf.dispose([x, y]);
+  mkdirSync(resultsDir, { recursive: true });
+  const meta = {
+    date: new Date().toISOString(),
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    node: process.version,
+    blocks,
+  };
+  writeFileSync(`${resultsDir}/overhead.json`, JSON.stringify({ meta, results }, null, 2));
 }
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-const meta = { date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, blocks };
-writeFileSync(new URL('./results/overhead.json', import.meta.url), JSON.stringify({ meta, results }, null, 2));
+
+main();

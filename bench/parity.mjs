@@ -25,19 +25,25 @@ const seeds = Number(flag('seeds', '3'));
 const epochs = Number(flag('epochs', '20'));
 const backend = flag('backend', 'wasm');
 
-const reference = parseReference(readFileSync(`${flag('reference', `${here}../../shared/reference`)}/mlp-mnist10k.md`, 'utf8'));
+const reference = parseReference(
+  readFileSync(`${flag('reference', `${here}../../shared/reference`)}/mlp-mnist10k.md`, 'utf8'),
+);
 let cells = reference;
 const only = flag('cells', '');
 const parqCommand = flag('parq', `${process.execPath} ${here}../bin/parq.js`).split(' ');
 if (only) {
   const want = new Set(only.split(','));
-  cells = reference.filter((c) => want.has(`${c.method}:${c.quantizer}:${c.bits === 0 ? 'ternary' : c.bits}`));
+  cells = reference.filter((c) =>
+    want.has(`${c.method}:${c.quantizer}:${c.bits === 0 ? 'ternary' : c.bits}`),
+  );
 }
 
 function parseReference(md) {
   const rows = [];
   for (const line of md.split('\n')) {
-    const m = line.match(/^\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*([\w ()]+?)\s*\|\s*([\d.]+)\s*±\s*([\d.]+)\s*\|$/);
+    const m = line.match(
+      /^\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*([\w ()]+?)\s*\|\s*([\d.]+)\s*±\s*([\d.]+)\s*\|$/,
+    );
     if (!m) continue;
     const bitsText = m[3];
     const bits = bitsText === 'ternary' ? 0 : /float/.test(bitsText) ? 'float' : Number(bitsText);
@@ -48,20 +54,32 @@ function parseReference(md) {
 }
 
 const tasks = [];
-for (const cell of cells) for (let s = 0; s < seeds; s++) tasks.push({ ...cell, seed: s, epochs, backend });
+for (const cell of cells)
+  for (let s = 0; s < seeds; s++) tasks.push({ ...cell, seed: s, epochs, backend });
 
 function runTask(task) {
   const out = mkdtempSync(join(os.tmpdir(), 'parq-parity-'));
   const cli = [
     ...parqCommand.slice(1),
-    'train', '--quiet', '--overwrite', '--out', out,
-    '--method', task.method,
-    '--quantizer', task.quantizer === 'none' ? 'lsbq' : task.quantizer,
-    '--bits', String(task.bits === 'float' ? 2 : task.bits),
-    '--seed', String(task.seed),
-    '--epochs', String(task.epochs),
-    '--eval-every', '0',
-    '--backend', task.backend,
+    'train',
+    '--quiet',
+    '--overwrite',
+    '--out',
+    out,
+    '--method',
+    task.method,
+    '--quantizer',
+    task.quantizer === 'none' ? 'lsbq' : task.quantizer,
+    '--bits',
+    String(task.bits === 'float' ? 2 : task.bits),
+    '--seed',
+    String(task.seed),
+    '--epochs',
+    String(task.epochs),
+    '--eval-every',
+    '0',
+    '--backend',
+    task.backend,
   ];
   return new Promise((resolve, reject) => {
     execFile(parqCommand[0], cli, { maxBuffer: 1 << 24 }, (err, _stdout, stderr) => {
@@ -92,7 +110,9 @@ async function lane() {
     const task = tasks[next++];
     const r = await runTask(task);
     results.push(r);
-    console.log(`${r.method} ${r.quantizer} ${r.bits} seed ${r.seed}: ${r.accuracy.toFixed(2)}% (${r.seconds.toFixed(0)} s, ${results.length}/${tasks.length})`);
+    console.log(
+      `${r.method} ${r.quantizer} ${r.bits} seed ${r.seed}: ${r.accuracy.toFixed(2)}% (${r.seconds.toFixed(0)} s, ${results.length}/${tasks.length})`,
+    );
   }
 }
 await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, lane));
@@ -102,9 +122,19 @@ const meanSd = (xs) => {
   return { mean, sd: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) };
 };
 const table = cells.map((c) => {
-  const runs = results.filter((r) => r.method === c.method && r.quantizer === c.quantizer && r.bits === c.bits);
+  const runs = results.filter(
+    (r) => r.method === c.method && r.quantizer === c.quantizer && r.bits === c.bits,
+  );
   const { mean, sd } = meanSd(runs.map((r) => r.accuracy));
-  return { ...c, mean, sd, diff: mean - c.refMean, flagged: Math.abs(mean - c.refMean) > 0.3, maxDistinct: Math.max(...runs.map((r) => r.maxDistinct)), runs: runs.map((r) => r.accuracy) };
+  return {
+    ...c,
+    mean,
+    sd,
+    diff: mean - c.refMean,
+    flagged: Math.abs(mean - c.refMean) > 0.3,
+    maxDistinct: Math.max(...runs.map((r) => r.maxDistinct)),
+    runs: runs.map((r) => r.accuracy),
+  };
 });
 const meta = {
   date: new Date().toISOString(),
@@ -128,7 +158,9 @@ const lines = [
   ),
 ];
 console.log(lines.join('\n'));
-console.log(`${table.filter((r) => !r.flagged).length} within 0.3 points, ${table.filter((r) => r.flagged).length} flagged; ${meta.wallSeconds.toFixed(0)} s on ${meta.machine}`);
+console.log(
+  `${table.filter((r) => !r.flagged).length} within 0.3 points, ${table.filter((r) => r.flagged).length} flagged; ${meta.wallSeconds.toFixed(0)} s on ${meta.machine}`,
+);
 
 const section = [
   '<!-- parity:start -->',

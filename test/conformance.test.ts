@@ -7,7 +7,10 @@ const shared = `${root}../shared/conformance`;
 
 function parq(args: string[]): { code: number; out: string } {
   try {
-    const out = execFileSync('node', [`${root}bin/parq.js`, ...args], { encoding: 'utf8', stdio: 'pipe' });
+    const out = execFileSync('node', [`${root}bin/parq.js`, ...args], {
+      encoding: 'utf8',
+      stdio: 'pipe',
+    });
     return { code: 0, out };
   } catch (e: any) {
     return { code: e.status, out: `${e.stdout}${e.stderr}` };

@@ -1,6 +1,11 @@
 /** `parq conformance FILE`: run golden cases through the public API. */
 import { readFileSync } from 'node:fs';
-import { CompatMode, ConformanceFile, runConformance, usesReferenceCompat } from '../conformance/run.js';
+import {
+  CompatMode,
+  ConformanceFile,
+  runConformance,
+  usesReferenceCompat,
+} from '../conformance/run.js';
 
 export interface ConformanceOptions {
   compat?: CompatMode;
@@ -12,7 +17,12 @@ export function conformanceCommand(file: string, options: ConformanceOptions): n
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8')) as ConformanceFile;
   } catch (e) {
-    throw new Error(`cannot read conformance file '${file}': ${e instanceof Error ? e.message : e}`);
+    throw new Error(
+      `cannot read conformance file '${file}': ${e instanceof Error ? e.message : e}`,
+      {
+        cause: e,
+      },
+    );
   }
   const mode = options.compat ?? 'auto';
   const results = runConformance(parsed, mode);

@@ -20,7 +20,11 @@ export function countDisagreeing(actual: ArrayLike<number>, expected: readonly n
 }
 
 /** A tensor passes when at most max(1, ceil(f * n)) elements disagree. */
-export function tensorAgrees(actual: ArrayLike<number>, expected: readonly number[], f: number): boolean {
+export function tensorAgrees(
+  actual: ArrayLike<number>,
+  expected: readonly number[],
+  f: number,
+): boolean {
   const allowed = Math.max(1, Math.ceil(f * expected.length));
   return countDisagreeing(actual, expected) <= allowed;
 }
@@ -31,7 +35,11 @@ export function levelsAgree(actual: ArrayLike<number>, expected: TensorJson): bo
   const sortRows = (xs: ArrayLike<number>): number[] => {
     const out: number[] = [];
     for (let r = 0; r < xs.length / k; r++) {
-      out.push(...Array.from(xs).slice(r * k, (r + 1) * k).sort((a, b) => a - b));
+      out.push(
+        ...Array.from(xs)
+          .slice(r * k, (r + 1) * k)
+          .sort((a, b) => a - b),
+      );
     }
     return out;
   };

@@ -37,7 +37,8 @@ export interface CaseResult {
   detail?: string;
 }
 
-const snakeToCamel = (s: string): string => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+const snakeToCamel = (s: string): string =>
+  s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 function camelOptions(o: Record<string, unknown> | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -84,7 +85,12 @@ function check(
 function runQuantize(c: any, compat: boolean, failures: string[]): void {
   const quantizer = makeQuantizer(c.quantizer, c.options, compat);
   tf.tidy(() => {
-    const { q, levels } = quantizeTensor(quantizer, toTensor(c.input), c.bits, granularity(c.per_channel));
+    const { q, levels } = quantizeTensor(
+      quantizer,
+      toTensor(c.input),
+      c.bits,
+      granularity(c.per_channel),
+    );
     check(failures, 'q', q, c.expect.q, 0.01);
     if (!levelsAgree(levels.dataSync(), c.expect.Q)) failures.push('Q');
   });
@@ -93,7 +99,13 @@ function runQuantize(c: any, compat: boolean, failures: string[]): void {
 function runProx(c: any, failures: string[]): void {
   const prox = makeProx(c.prox, c.options);
   tf.tidy(() => {
-    const p = proxTensor(prox, toTensor(c.input), toTensor(c.Q), c.step, granularity(c.per_channel));
+    const p = proxTensor(
+      prox,
+      toTensor(c.input),
+      toTensor(c.Q),
+      c.step,
+      granularity(c.per_channel),
+    );
     check(failures, 'p', p, c.expect.p, 0.01);
   });
   if (c.expect.inv_slope !== undefined) {
@@ -148,11 +160,15 @@ function runOptimizer(c: any, compat: boolean, failures: string[]): void {
 
 /** Run every case of a conformance file; never throws for a failing case. */
 export function runConformance(file: ConformanceFile, mode: CompatMode = 'auto'): CaseResult[] {
-  if (!file || !Array.isArray(file.cases)) throw new Error('not a conformance file: no "cases" array');
+  if (!file || !Array.isArray(file.cases))
+    throw new Error('not a conformance file: no "cases" array');
   if (file.format !== 'parq-conformance/1') {
-    throw new Error(`unsupported conformance format '${file.format}' (expected parq-conformance/1)`);
+    throw new Error(
+      `unsupported conformance format '${file.format}' (expected parq-conformance/1)`,
+    );
   }
-  const compat = mode === 'reference' || (mode === 'auto' && /PyTorch reference/i.test(file.source ?? ''));
+  const compat =
+    mode === 'reference' || (mode === 'auto' && /PyTorch reference/i.test(file.source ?? ''));
   return file.cases.map((c, index) => {
     const failures: string[] = [];
     try {

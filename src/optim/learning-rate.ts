@@ -45,6 +45,7 @@ export function scheduledLearningRate(s: LrSchedule, step: number): number {
 
 export function checkSchedule(s: LrSchedule): void {
   if (!(s.lr >= 0)) throw new Error(`schedule lr must be >= 0, got ${s.lr}`);
-  if (s.kind === 'cosine' && !(s.totalSteps >= 1)) throw new Error('cosine schedule needs totalSteps >= 1');
+  if (s.kind === 'cosine' && !(s.totalSteps >= 1))
+    throw new Error('cosine schedule needs totalSteps >= 1');
   if (s.kind === 'step' && !(s.stepSize >= 1)) throw new Error('step schedule needs stepSize >= 1');
 }

@@ -124,12 +124,15 @@ export function resolveGroups(
     const { names, patterns } = groupNames(g);
     for (const n of names) {
       if (!present.has(n)) {
-        throw new Error(`${describeGroup(g, gi)}: variable '${n}' is not among the trained variables`);
+        throw new Error(
+          `${describeGroup(g, gi)}: variable '${n}' is not among the trained variables`,
+        );
       }
     }
     let claimed = 0;
     for (const name of variableNames) {
-      const hit = names.has(name) || patterns.some((re) => re.test(baseName(name)) || re.test(name));
+      const hit =
+        names.has(name) || patterns.some((re) => re.test(baseName(name)) || re.test(name));
       if (!hit) continue;
       claimed++;
       if (owner.has(name)) continue;
@@ -138,20 +141,28 @@ export function resolveGroups(
       const variable = tf.engine().registeredVariables[name];
       if (!variable) throw new Error(`variable '${name}' is not registered with tfjs`);
       if (variable.dtype !== 'float32') {
-        throw new Error(`variable '${name}' has dtype ${variable.dtype}: only float32 can be quantized`);
+        throw new Error(
+          `variable '${name}' has dtype ${variable.dtype}: only float32 can be quantized`,
+        );
       }
       entries.push({
         name,
         variable,
         group: gi,
         bits: g.bits,
-        view: groupView(variable.shape, g.granularity ?? defaults.granularity, `variable '${name}'`),
+        view: groupView(
+          variable.shape,
+          g.granularity ?? defaults.granularity,
+          `variable '${name}'`,
+        ),
         quantizer: g.quantizer ?? defaults.quantizer,
         prox: g.prox ?? defaults.prox,
       });
     }
     if (claimed === 0) {
-      throw new Error(`${describeGroup(g, gi)} matches no trained variable (have: ${variableNames.join(', ')})`);
+      throw new Error(
+        `${describeGroup(g, gi)} matches no trained variable (have: ${variableNames.join(', ')})`,
+      );
     }
   });
   return { entries, owner };

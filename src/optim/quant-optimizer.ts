@@ -110,7 +110,9 @@ export class QuantOptimizer extends tf.Optimizer {
   constructor(options: QuantOptimizerOptions) {
     super();
     if (!(options.base instanceof tf.Optimizer)) {
-      throw new Error('QuantOptimizer: base must be a tf.Optimizer (e.g. tf.train.momentum(0.05, 0.9))');
+      throw new Error(
+        'QuantOptimizer: base must be a tf.Optimizer (e.g. tf.train.momentum(0.05, 0.9))',
+      );
     }
     this.base = options.base;
     this.quantizer = options.quantizer ?? new LSBQuantizer();
@@ -201,7 +203,8 @@ export class QuantOptimizer extends tf.Optimizer {
     const names = Array.isArray(grads) ? grads.map((g) => g.name) : Object.keys(grads);
     if (!this.slots) this.resolve(names);
     const slots = this.slots as Slot[];
-    if (this.lrSchedule) setLearningRate(this.base, scheduledLearningRate(this.lrSchedule, this.step));
+    if (this.lrSchedule)
+      setLearningRate(this.base, scheduledLearningRate(this.lrSchedule, this.step));
     const lr = getLearningRate(this.base);
 
     if (this.step < this.warmupSteps) {
@@ -317,7 +320,8 @@ export class QuantOptimizer extends tf.Optimizer {
     this.wdScale = wdScale;
     this.iterations_ = step;
     const pending = new Map<string, tf.Tensor>();
-    for (const w of own) if (w !== stateW) pending.set(w.name.slice(PREFIX.length), tf.keep(tf.clone(w.tensor)));
+    for (const w of own)
+      if (w !== stateW) pending.set(w.name.slice(PREFIX.length), tf.keep(tf.clone(w.tensor)));
     this.pending?.forEach((t) => t.dispose());
     this.pending = pending;
     if (this.slots) this.restorePending(pending);
@@ -355,7 +359,9 @@ export class QuantOptimizer extends tf.Optimizer {
       variables: g.variables ? g.variables.map(refName) : g.layers ? layerKernelNames(g) : null,
       bits: g.bits ?? null,
       granularity: (g.granularity as unknown as tf.serialization.ConfigDict) ?? null,
-      quantizer: g.quantizer ? (serializeQuantizer(g.quantizer) as unknown as tf.serialization.ConfigDict) : null,
+      quantizer: g.quantizer
+        ? (serializeQuantizer(g.quantizer) as unknown as tf.serialization.ConfigDict)
+        : null,
       prox: g.prox ? (serializeProxMap(g.prox) as unknown as tf.serialization.ConfigDict) : null,
       weightDecay: g.weightDecay ?? null,
     }));

@@ -113,7 +113,10 @@ interface Attrs {
 
 type Arrays = (t: tf.TensorInfo) => Float32Array;
 
-function kernelFunc(read: Arrays, make: (shape: number[]) => { info: tf.TensorInfo; values: Float32Array }) {
+function kernelFunc(
+  read: Arrays,
+  make: (shape: number[]) => { info: tf.TensorInfo; values: Float32Array },
+) {
   return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => {
     const { x, levels } = inputs as { x: tf.TensorInfo; levels: tf.TensorInfo };
     const { mode, param } = attrs as unknown as Attrs;
@@ -161,10 +164,16 @@ export function registerProxKernels(): void {
 }
 
 /** The same maps composed from tfjs ops, for backends without the fused kernel. */
-export function composedProx(x: tf.Tensor3D, Q: tf.Tensor3D, mode: ProxMode, param: number): tf.Tensor3D {
+export function composedProx(
+  x: tf.Tensor3D,
+  Q: tf.Tensor3D,
+  mode: ProxMode,
+  param: number,
+): tf.Tensor3D {
   return tf.tidy(() => {
     if (mode === 'hard') return nearestLevel(x, Q);
-    if (mode === 'relax') return tf.add(tf.mul(x, 1 - param), tf.mul(nearestLevel(x, Q), param)) as tf.Tensor3D;
+    if (mode === 'relax')
+      return tf.add(tf.mul(x, 1 - param), tf.mul(nearestLevel(x, Q), param)) as tf.Tensor3D;
     const { lower, upper } = bracketLevels(x, Q);
     const center = tf.mul(tf.add(lower, upper), 0.5);
     if (mode === 'parq') {
@@ -182,7 +191,12 @@ export function composedProx(x: tf.Tensor3D, Q: tf.Tensor3D, mode: ProxMode, par
 }
 
 /** Apply a prox map to a view: the fused kernel where the backend has it, else composed ops. */
-export function applyProxMode(x: tf.Tensor3D, Q: tf.Tensor3D, mode: ProxMode, param = 0): tf.Tensor3D {
+export function applyProxMode(
+  x: tf.Tensor3D,
+  Q: tf.Tensor3D,
+  mode: ProxMode,
+  param = 0,
+): tf.Tensor3D {
   registerProxKernels();
   if (tf.getKernel(PROX_KERNEL, tf.getBackend())) {
     const attrs = { mode: MODE_CODE[mode], param } as unknown as tf.NamedAttrMap;

@@ -33,7 +33,8 @@ export class ProxPARQ extends ProxMap {
     this.annealEnd = options.annealEnd;
     this.steepness = options.steepness ?? 10;
     this.annealCenter = options.annealCenter ?? 0.5;
-    if (!(this.steepness > 0)) throw new Error(`ProxPARQ: steepness must be positive, got ${this.steepness}`);
+    if (!(this.steepness > 0))
+      throw new Error(`ProxPARQ: steepness must be positive, got ${this.steepness}`);
   }
 
   override inverseSlope(step: number): number {

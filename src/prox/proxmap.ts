@@ -15,7 +15,12 @@ export abstract class ProxMap {
    * (the map then takes each weight's nearest level where it needs one).
    * Returns a new tensor, or null when the weights are left unchanged.
    */
-  abstract apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D, step: number): tf.Tensor3D | null;
+  abstract apply(
+    p: tf.Tensor3D,
+    q: tf.Tensor3D | null,
+    Q: tf.Tensor3D,
+    step: number,
+  ): tf.Tensor3D | null;
 
   /**
    * The map's inverse slope at `step` (1 = identity, 0 = hard quantization), for

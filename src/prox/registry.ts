@@ -23,7 +23,9 @@ export function serializeProxMap(p: ProxMap): SerializedProxMap {
 export function proxMapFromConfig(s: SerializedProxMap): ProxMap {
   const cls = CLASSES[s.className];
   if (!cls) {
-    throw new Error(`unknown prox map '${s.className}' (known: ${Object.keys(CLASSES).join(', ')})`);
+    throw new Error(
+      `unknown prox map '${s.className}' (known: ${Object.keys(CLASSES).join(', ')})`,
+    );
   }
   return new cls(s.config ?? {});
 }

@@ -1,7 +1,12 @@
 /** Build quantizers by class name, from configs or CLI names. */
 import { Quantizer } from './quantizer.js';
 import { LSBQuantizer } from './lsbq.js';
-import { AsymUnifQuantizer, MaxUnifQuantizer, TernaryUnifQuantizer, UnifQuantizer } from './uniform.js';
+import {
+  AsymUnifQuantizer,
+  MaxUnifQuantizer,
+  TernaryUnifQuantizer,
+  UnifQuantizer,
+} from './uniform.js';
 
 const CLASSES: Record<string, new (options: any) => Quantizer> = {
   UnifQuantizer,
@@ -23,13 +28,22 @@ export function serializeQuantizer(q: Quantizer): SerializedQuantizer {
 export function quantizerFromConfig(s: SerializedQuantizer): Quantizer {
   const cls = CLASSES[s.className];
   if (!cls) {
-    throw new Error(`unknown quantizer '${s.className}' (known: ${Object.keys(CLASSES).join(', ')})`);
+    throw new Error(
+      `unknown quantizer '${s.className}' (known: ${Object.keys(CLASSES).join(', ')})`,
+    );
   }
   return new cls(s.config ?? {});
 }
 
 /** CLI names: lsbq, lsbq-optimal, unif, unif-max, asym, ternary (uniform ternary). */
-export const QUANTIZER_NAMES = ['lsbq', 'lsbq-optimal', 'unif', 'unif-max', 'asym', 'ternary'] as const;
+export const QUANTIZER_NAMES = [
+  'lsbq',
+  'lsbq-optimal',
+  'unif',
+  'unif-max',
+  'asym',
+  'ternary',
+] as const;
 export type QuantizerName = (typeof QUANTIZER_NAMES)[number];
 
 /**

@@ -60,7 +60,8 @@ export class UnifQuantizer extends Quantizer {
 
   override checkBits(bits: number): void {
     super.checkBits(bits);
-    if (bits === 0) throw new Error(`${this.className} has no ternary mode: use TernaryUnifQuantizer`);
+    if (bits === 0)
+      throw new Error(`${this.className} has no ternary mode: use TernaryUnifQuantizer`);
     if (2 ** (bits - 1) - this.intShift <= 0) {
       throw new Error(`${this.className} with intShift ${this.intShift} needs bits >= 2`);
     }
@@ -124,7 +125,8 @@ export class AsymUnifQuantizer extends Quantizer {
 
   override checkBits(bits: number): void {
     super.checkBits(bits);
-    if (bits === 0) throw new Error('AsymUnifQuantizer has no ternary mode: use TernaryUnifQuantizer');
+    if (bits === 0)
+      throw new Error('AsymUnifQuantizer has no ternary mode: use TernaryUnifQuantizer');
   }
 
   protected quantizeCentered(p: tf.Tensor3D, bits: number): Quantized {

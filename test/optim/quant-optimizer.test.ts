@@ -135,7 +135,10 @@ describe('QuantOptimizer groups and options', () => {
     }
     const expected = [0, 1, 2, 3].map((s) => 0.05 * (1 + Math.cos((Math.PI * s) / 4)));
     lrs.forEach((lr, i) => expect(lr).toBeCloseTo(expected[i], 10));
-    expect(opt.cumulativeLr).toBeCloseTo(expected.reduce((s, v) => s + v, 0), 10);
+    expect(opt.cumulativeLr).toBeCloseTo(
+      expected.reduce((s, v) => s + v, 0),
+      10,
+    );
     opt.dispose();
     w.dispose();
   });
@@ -156,7 +159,12 @@ describe('QuantOptimizer groups and options', () => {
 
   it('quantShrink quantizes w / max(1, cumulative lr)', () => {
     const w = tf.variable(tf.tensor1d([1, -1, 2, -2]), true, 'shrink/kernel');
-    const opt = new QuantOptimizer({ base: tf.train.sgd(4), bits: 1, quantShrink: true, quantPeriod: 1 });
+    const opt = new QuantOptimizer({
+      base: tf.train.sgd(4),
+      bits: 1,
+      quantShrink: true,
+      quantPeriod: 1,
+    });
     opt.applyGradients({ [w.name]: tf.zerosLike(w) });
     // cumulative lr 4: the map sees w / 4, then quantizes it to ±mean|w/4| = ±0.375
     expect(Array.from(w.dataSync())).toEqual([0.375, -0.375, 0.375, -0.375]);
@@ -169,17 +177,23 @@ describe('QuantOptimizer bad input', () => {
   const base = () => tf.train.sgd(0.1);
 
   it('rejects bad options at construction with a clear message', () => {
-    expect(() => new QuantOptimizer({ base: base(), bits: 9 })).toThrow(/bits must be an integer in 0\.\.8/);
+    expect(() => new QuantOptimizer({ base: base(), bits: 9 })).toThrow(
+      /bits must be an integer in 0\.\.8/,
+    );
     expect(() => new QuantOptimizer({ base: base(), bits: -1 })).toThrow(/0\.\.8/);
-    expect(() => new ProxPARQ({ annealStart: 10, annealEnd: 10 })).toThrow(/annealEnd \(10\) must be greater/);
+    expect(() => new ProxPARQ({ annealStart: 10, annealEnd: 10 })).toThrow(
+      /annealEnd \(10\) must be greater/,
+    );
     expect(() => new ProxBinaryRelax({ annealStart: 5, annealEnd: 1 })).toThrow(/must be greater/);
     expect(() => new QuantOptimizer({ base: base(), groups: [] })).toThrow(/groups is empty/);
     expect(() => new QuantOptimizer({ base: base(), quantPeriod: 0 })).toThrow(/quantPeriod/);
     expect(() => new QuantOptimizer({ base: base(), annealWdFrac: 2 })).toThrow(/annealWdFrac/);
-    expect(() => new QuantOptimizer({ base: base(), quantizer: new UnifQuantizer(), bits: 0 })).toThrow(
-      /TernaryUnifQuantizer/,
+    expect(
+      () => new QuantOptimizer({ base: base(), quantizer: new UnifQuantizer(), bits: 0 }),
+    ).toThrow(/TernaryUnifQuantizer/);
+    expect(() => new QuantOptimizer({ base: {} as tf.Optimizer })).toThrow(
+      /base must be a tf.Optimizer/,
     );
-    expect(() => new QuantOptimizer({ base: {} as tf.Optimizer })).toThrow(/base must be a tf.Optimizer/);
   });
 
   function expectUntouched(vars: tf.Variable[], run: () => void, message: RegExp): void {
@@ -194,13 +208,32 @@ describe('QuantOptimizer bad input', () => {
     const ints = tf.variable(tf.tensor1d([1, 2, 3], 'int32'), true, 'bad/int/kernel');
     const grads = () => ({ [good.name]: tf.onesLike(good), [nan.name]: tf.onesLike(nan) });
     const opt1 = new QuantOptimizer({ base: base(), groups: [{ match: 'bad/*', bits: 2 }] });
-    expectUntouched([good], () => opt1.applyGradients(grads()), /variable 'bad\/nan\/kernel' holds NaN/);
+    expectUntouched(
+      [good],
+      () => opt1.applyGradients(grads()),
+      /variable 'bad\/nan\/kernel' holds NaN/,
+    );
     const opt2 = new QuantOptimizer({ base: base(), groups: [{ match: 'nothing/*', bits: 2 }] });
-    expectUntouched([good], () => opt2.applyGradients({ [good.name]: tf.onesLike(good) }), /matches no trained variable/);
-    const opt3 = new QuantOptimizer({ base: base(), groups: [{ variables: ['bad/absent'], bits: 2 }] });
-    expectUntouched([good], () => opt3.applyGradients({ [good.name]: tf.onesLike(good) }), /'bad\/absent' is not among/);
+    expectUntouched(
+      [good],
+      () => opt2.applyGradients({ [good.name]: tf.onesLike(good) }),
+      /matches no trained variable/,
+    );
+    const opt3 = new QuantOptimizer({
+      base: base(),
+      groups: [{ variables: ['bad/absent'], bits: 2 }],
+    });
+    expectUntouched(
+      [good],
+      () => opt3.applyGradients({ [good.name]: tf.onesLike(good) }),
+      /'bad\/absent' is not among/,
+    );
     const opt4 = new QuantOptimizer({ base: base(), groups: [{ match: 'bad/int/*', bits: 2 }] });
-    expectUntouched([good], () => opt4.applyGradients({ [ints.name]: tf.onesLike(ints), [good.name]: tf.onesLike(good) }), /dtype int32/);
+    expectUntouched(
+      [good],
+      () => opt4.applyGradients({ [ints.name]: tf.onesLike(ints), [good.name]: tf.onesLike(good) }),
+      /dtype int32/,
+    );
     tf.dispose([good, nan, ints]);
   });
 });

@@ -14,10 +14,20 @@ it('installs from its npm pack tarball into another project, imports and trains'
   expect(tarball).toBeDefined();
   const app = join(work, 'app');
   execFileSync('mkdir', ['-p', app]);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', type: 'module', private: true }));
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'app', type: 'module', private: true }),
+  );
   execFileSync(
     'npm',
-    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=optional', join(work, tarball!)],
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--omit=optional',
+      join(work, tarball!),
+    ],
     { cwd: app, stdio: 'pipe' },
   );
   writeFileSync(

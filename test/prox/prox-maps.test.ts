@@ -55,7 +55,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await useBackend(backend);
       const w = tf.tensor1d(normals(300, 2));
       const hard = proxTensor(new ProxHardQuant(), w, levels, 0).dataSync();
-      const relax = proxTensor(new ProxBinaryRelax({ annealStart: 0, annealEnd: 10 }), w, levels, 10);
+      const relax = proxTensor(
+        new ProxBinaryRelax({ annealStart: 0, annealEnd: 10 }),
+        w,
+        levels,
+        10,
+      );
       const soft = proxTensor(new ProxSoftQuant({ annealStart: 0, annealEnd: 10 }), w, levels, 10);
       expect(Array.from(relax.dataSync())).toEqual(Array.from(hard));
       expect(Array.from(soft.dataSync())).toEqual(Array.from(hard));
@@ -79,7 +84,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     it('the fused kernel equals the composed tfjs ops, per tensor and per channel', async () => {
       await useBackend(backend);
-      for (const shape of [[1, 120, 1], [2, 40, 3]] as [number, number, number][]) {
+      for (const shape of [
+        [1, 120, 1],
+        [2, 40, 3],
+      ] as [number, number, number][]) {
         const p = tf.tensor3d(normals(shape[0] * shape[1] * shape[2], 4), shape);
         const { Q } = new LSBQuantizer().quantize(p, 2);
         const modes: [ProxMode, number][] = [

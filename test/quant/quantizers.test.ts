@@ -12,7 +12,7 @@ import {
   TernaryUnifQuantizer,
   UnifQuantizer,
 } from '../../src/index.js';
-import { distinct, heavyTailed, normals, useBackend } from '../helpers.js';
+import { heavyTailed, normals, useBackend } from '../helpers.js';
 
 beforeAll(() => useBackend('wasm'));
 
