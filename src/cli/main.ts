@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
         write(
           `parq: ${s
             .replace(/^error: /, '')
-            .replace(/\n+$/, ' ')
+            .replace(/\s*\n\s*/g, ' ')
             .trim()}\n`,
         ),
     });

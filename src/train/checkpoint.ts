@@ -38,6 +38,31 @@ export interface CheckpointData {
 /** Tensors `getWeights` created for the occasion (not the optimizer's own variables). */
 const TRANSIENT = /^(iter|parq\/state|admmq\/state)$/;
 
+/** State a checkpoint adds to `getWeights` so that a resumed run continues bit for bit. */
+const EXTRA = 'checkpoint/';
+
+/** tfjs Adam's running powers beta^t (its setWeights recomputes them with pow: not bitwise equal). */
+interface AdamLike {
+  accBeta1?: tf.Variable;
+  accBeta2?: tf.Variable;
+}
+
+/** The Adam optimizer inside `optimizer` (itself, or a QAT optimizer's base), if any. */
+function adamOf(optimizer: tf.Optimizer): AdamLike | null {
+  if (optimizer.getClassName() === 'Adam') return optimizer as unknown as AdamLike;
+  const base = (optimizer as unknown as { base?: tf.Optimizer }).base;
+  return base && base.getClassName() === 'Adam' ? (base as unknown as AdamLike) : null;
+}
+
+function exactExtras(optimizer: tf.Optimizer): { name: string; tensor: tf.Tensor }[] {
+  const adam = adamOf(optimizer);
+  if (!adam?.accBeta1 || !adam.accBeta2) return [];
+  return [
+    { name: `${EXTRA}adam/accBeta1`, tensor: adam.accBeta1 },
+    { name: `${EXTRA}adam/accBeta2`, tensor: adam.accBeta2 },
+  ];
+}
+
 /** Captures the model and optimizer now (reads tensors; changes nothing). */
 export async function captureCheckpoint(
   model: tf.LayersModel,
@@ -51,7 +76,7 @@ export async function captureCheckpoint(
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) };
     }),
   );
-  const weights = await optimizer.getWeights();
+  const weights = [...(await optimizer.getWeights()), ...exactExtras(optimizer)];
   try {
     const { data, specs } = await tf.io.encodeWeights(weights);
     return {
@@ -90,7 +115,17 @@ export async function restoreOptimizer(
   }
   const weights = decodeOptimizerWeights(data, state.optimizer.specs);
   try {
-    await optimizer.setWeights(weights);
+    await optimizer.setWeights(weights.filter((w) => !w.name.startsWith(EXTRA)));
+    const extra = new Map(
+      weights.filter((w) => w.name.startsWith(EXTRA)).map((w) => [w.name, w.tensor]),
+    );
+    const adam = adamOf(optimizer);
+    const beta1 = extra.get(`${EXTRA}adam/accBeta1`);
+    const beta2 = extra.get(`${EXTRA}adam/accBeta2`);
+    if (adam?.accBeta1 && adam.accBeta2 && beta1 && beta2) {
+      adam.accBeta1.assign(beta1);
+      adam.accBeta2.assign(beta2);
+    }
   } finally {
     for (const w of weights) w.tensor.dispose();
   }

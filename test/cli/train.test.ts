@@ -1,0 +1,102 @@
+/// <reference types="node" />
+// `parq train` through the real binary: outputs, determinism, exact resume.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, parq, readJson, stableMetrics, writeCsv } from './helpers.js';
+
+let dir: string;
+let csv: string;
+/** A tiny run: an MLP on a 240-row CSV, batch 16 (12 steps an epoch). */
+const tiny = () => [
+  '--data',
+  `csv:${csv}`,
+  '--hidden',
+  '16',
+  '--batch-size',
+  '16',
+  '--lr',
+  '0.1',
+  '--quiet',
+];
+
+beforeAll(() => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'parq-cli-train-'));
+  csv = join(dir, 'table.csv');
+  writeCsv(csv);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('parq train', () => {
+  it('trains, prints a summary and writes metrics.json, report.html and a checkpoint', () => {
+    const out = join(dir, 'run');
+    const r = parq([
+      'train',
+      ...tiny().filter((a) => a !== '--quiet'),
+      '--epochs',
+      '3',
+      '--out',
+      out,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/final test accuracy: \d+\.\d\d%/);
+    expect(r.stdout).toMatch(
+      /levels per group \(at most 4 for 2-bit\): fc1\/kernel [1-4], logits\/kernel [1-4] \(ok\)/,
+    );
+    const m = readJson(join(out, 'metrics.json'));
+    expect(m.status).toBe('complete');
+    expect(m.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1, 2, 3]);
+    expect(m.stepsPerEpoch).toBe(12);
+    expect(m.config).toMatchObject({
+      method: 'parq',
+      quantizer: 'lsbq',
+      bits: 2,
+      epochs: 3,
+      hidden: [16],
+    });
+    expect(m.backend).toBe('wasm');
+    expect(m.final.testAccuracy).toBeGreaterThan(0.6);
+    expect(m.quantized.map((q: { name: string }) => q.name)).toEqual([
+      'fc1/kernel',
+      'logits/kernel',
+    ]);
+    for (const q of m.quantized) expect(q.maxDistinctPerGroup).toBeLessThanOrEqual(4);
+    expect(m.histograms.map((h: { epoch: number }) => h.epoch)).toEqual([0, 1, 2, 3]);
+    expect(m.schedule.name).toBe('inverse slope');
+    expect(m.timing.wallSeconds).toBeGreaterThan(0);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script|<link|src="http/);
+    for (const f of ['model.json', 'weights.bin', 'optimizer.bin', 'state.json']) {
+      expect(existsSync(join(out, 'checkpoint', f))).toBe(true);
+    }
+    expect(readJson(join(out, 'checkpoint', 'state.json'))).toMatchObject({
+      format: 'parq-checkpoint/1',
+      epoch: 3,
+    });
+  });
+
+  it('gives identical metrics and weights for the same seed twice, and others for another seed', () => {
+    const run = (name: string, seed: string) => {
+      const out = join(dir, name);
+      expect(parq(['train', ...tiny(), '--epochs', '2', '--seed', seed, '--out', out]).code).toBe(
+        0,
+      );
+      return {
+        metrics: stableMetrics(join(out, 'metrics.json')) as any,
+        weights: readFileSync(join(out, 'checkpoint', 'weights.bin')),
+      };
+    };
+    const a = run('same-a', '7');
+    const b = run('same-b', '7');
+    const c = run('other', '8');
+    expect(b.metrics).toEqual(a.metrics);
+    expect(Buffer.compare(a.weights, b.weights)).toBe(0);
+    expect(Buffer.compare(a.weights, c.weights)).not.toBe(0);
+    expect(c.metrics.epochs[1].loss).not.toBe(a.metrics.epochs[1].loss);
+  });
+});
