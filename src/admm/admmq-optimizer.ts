@@ -227,7 +227,7 @@ export class ADMMQOptimizer extends tf.Optimizer {
     return { quantizer: this.quantizer, prox: new ProxHardQuant(), granularity: this.granularity };
   }
 
-  /** ρ at the current step. */
+  /** ρ now: the value the next step uses. */
   get rho(): number {
     return rhoAt(this.rhoSchedule, this.step);
   }
@@ -503,34 +503,63 @@ export class ADMMQOptimizer extends tf.Optimizer {
         `ADMMQOptimizer.setWeights: '${PREFIX}state' must hold [step, projections, finalized]`,
       );
     }
-    await this.base.setWeights(weights.filter((w) => !w.name.startsWith(PREFIX)));
+    const pending = new Map<string, tf.Tensor>();
+    for (const w of own) {
+      if (w !== stateW) pending.set(w.name.slice(PREFIX.length), tf.keep(tf.clone(w.tensor)));
+    }
+    // Check against the resolved variables (if any) before anything changes.
+    try {
+      if (this.slots) this.checkPending(pending);
+      await this.base.setWeights(weights.filter((w) => !w.name.startsWith(PREFIX)));
+    } catch (e) {
+      pending.forEach((t) => t.dispose());
+      throw e;
+    }
     const [step, projections, finalized] = state;
     this.step = step;
     this.projections = projections;
     this.finalized = finalized === 1;
     this.iterations_ = step;
-    const pending = new Map<string, tf.Tensor>();
-    for (const w of own)
-      if (w !== stateW) pending.set(w.name.slice(PREFIX.length), tf.keep(tf.clone(w.tensor)));
     this.pending?.forEach((t) => t.dispose());
     this.pending = pending;
     if (this.slots) this.restorePending(pending);
+  }
+
+  /** Throws, naming the variable, when restored state does not fit the quantized variables. */
+  private checkPending(pending: Map<string, tf.Tensor>): void {
+    const slots = this.slots as Slot[];
+    for (const key of pending.keys()) {
+      const i = Number(key.split('/')[1]);
+      if (!(i >= 0 && i < slots.length)) {
+        throw new Error(
+          `ADMMQOptimizer: restored state '${PREFIX}${key}' has no quantized variable (have ${slots.length})`,
+        );
+      }
+    }
+    slots.forEach((s, i) => {
+      for (const key of ['z', 'lambda'] as const) {
+        const t = pending.get(`${key}/${i}`);
+        if (t && t.size !== s.entry.variable.size) {
+          throw new Error(
+            `ADMMQOptimizer: restored ${key} ${i} has ${t.size} values, variable '${s.entry.name}' ${s.entry.variable.size}`,
+          );
+        }
+      }
+      const levels = pending.get(`levels/${i}`);
+      const [a, , c] = s.entry.view.view;
+      if (levels && (levels.rank !== 3 || levels.shape[0] !== a || levels.shape[2] !== c)) {
+        throw new Error(
+          `ADMMQOptimizer: restored levels ${i} of shape [${levels.shape}] do not fit variable '${s.entry.name}' (groups [${a}, k, ${c}])`,
+        );
+      }
+    });
   }
 
   /** Apply restored per-variable state (by position among the quantized variables). */
   private restorePending(pending: Map<string, tf.Tensor>): void {
     const slots = this.slots as Slot[];
     try {
-      slots.forEach((s, i) => {
-        for (const key of ['z', 'lambda'] as const) {
-          const t = pending.get(`${key}/${i}`);
-          if (t && t.size !== s.entry.variable.size) {
-            throw new Error(
-              `ADMMQOptimizer: restored ${key} ${i} does not fit variable '${s.entry.name}'`,
-            );
-          }
-        }
-      });
+      this.checkPending(pending);
       slots.forEach((s, i) => {
         for (const key of ['z', 'lambda'] as const) {
           const t = pending.get(`${key}/${i}`);

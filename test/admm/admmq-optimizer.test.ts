@@ -335,6 +335,29 @@ describe('ADMMQOptimizer steps', () => {
     expect(() => opt.finalize()).toThrow(/no step taken yet/);
   });
 
+  it('refuses state saved for other variables, and changes nothing', async () => {
+    const variable = (shape: [number, number]) => {
+      const v = tf.variable(tf.randomNormal(shape, 0, 1, 'float32', 5), true, `m${uid++}/kernel`);
+      disposers.push(() => v.dispose());
+      return v;
+    };
+    const a = variable([5, 4]);
+    const b = variable([3, 2]);
+    const optA = makeOpt({ base: tf.train.sgd(0.1) });
+    const optB = makeOpt({ base: tf.train.sgd(0.1) });
+    tf.tidy(() => optA.applyGradients({ [a.name]: tf.onesLike(a) }));
+    tf.tidy(() => optB.applyGradients({ [b.name]: tf.onesLike(b) }));
+    const saved = await optA.getWeights();
+    const zBefore = Array.from((optB.getZ(b) as tf.Tensor).dataSync());
+    const tensors = tf.memory().numTensors;
+    await expect(optB.setWeights(saved)).rejects.toThrow(
+      /restored z 0 has 20 values, variable 'm\d+\/kernel' 6/,
+    );
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(optB.step).toBe(1);
+    expect(Array.from((optB.getZ(b) as tf.Tensor).dataSync())).toEqual(zBefore);
+  });
+
   it('freezes the levels after freezeLevelsAfter', () => {
     const model = smallModel(9);
     const opt = makeOpt({ freezeLevelsAfter: 3, rho: 0.2 });
