@@ -12,7 +12,7 @@ import { loadDataset } from '../data/load.js';
 import { loadModelFromFile } from '../models/load.js';
 import type { QuantizerName } from '../quant/registry.js';
 import { renderCompareReport } from '../report/compare-report.js';
-import { isBuiltinModel } from '../train/build.js';
+import { disposeOptimizer, isBuiltinModel } from '../train/build.js';
 import {
   findCheckpoint,
   readCheckpoint,
@@ -127,7 +127,7 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
           },
         },
       }).finally(() => progress.abort());
-      result.optimizer.dispose();
+      disposeOptimizer(result.optimizer);
       result.model.dispose();
       const m = result.metrics;
       if (m.status === 'interrupted') {

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { loadDataset } from '../data/load.js';
 import type { Dataset } from '../data/types.js';
 import { loadModelFromFile } from '../models/load.js';
-import { isBuiltinModel } from '../train/build.js';
+import { disposeOptimizer, isBuiltinModel } from '../train/build.js';
 import {
   findCheckpoint,
   readCheckpoint,
@@ -163,7 +163,7 @@ export async function trainCommand(
   if (!quiet) process.stdout.write(`${summary(metrics, dataset, out)}\n`);
   else if (metrics.status === 'interrupted')
     process.stderr.write(`parq: interrupted; ${resumeHint(metrics, out)}\n`);
-  result.optimizer.dispose();
+  disposeOptimizer(result.optimizer);
   result.model.dispose();
   return metrics.status === 'interrupted' ? 130 : 0;
 }

@@ -236,12 +236,18 @@ export function optimizerForConfig(
   return { optimizer: quant, quant, schedule };
 }
 
+/** A quantized variable with its stable weight name (`fc1/kernel`, without tfjs's `_1`). */
+export type QuantizedEntry = ResolvedEntry & { label: string };
+
 /**
  * The model's variables a run quantizes (for fp: the ones it would), resolved before any step
  * so that histograms can start at epoch 0. Throws naming the problem (e.g. a granularity that
  * does not divide a kernel) before anything is trained.
  */
-export function quantizedVariables(c: TrainConfig, model: tf.LayersModel): ResolvedEntry[] {
+export function quantizedVariables(c: TrainConfig, model: tf.LayersModel): QuantizedEntry[] {
+  const labels = new Map(
+    model.weights.map((w) => [(w.read() as tf.Variable).name, w.originalName]),
+  );
   const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
   const quantizer = quantizerByName(c.quantizer, c.bits);
   quantizer.checkBits(c.bits);
@@ -250,5 +256,18 @@ export function quantizedVariables(c: TrainConfig, model: tf.LayersModel): Resol
     prox: new ProxHardQuant(),
     granularity: c.granularity,
   });
-  return entries;
+  return entries.map((e) => ({ ...e, label: labels.get(e.name) ?? e.name }));
+}
+
+/**
+ * Disposes a run's optimizer, base optimizer included. Works around tfjs 4.22's
+ * MomentumOptimizer.dispose, which forgets the learning-rate scalar its SGD parent keeps
+ * (one tensor leaked per optimizer).
+ */
+export function disposeOptimizer(optimizer: tf.Optimizer): void {
+  const base = (optimizer as unknown as { base?: tf.Optimizer }).base;
+  const momentum = [optimizer, base].find((o) => o?.getClassName() === 'Momentum');
+  const lr = (momentum as unknown as { c?: tf.Tensor } | undefined)?.c;
+  optimizer.dispose();
+  if (lr && !lr.isDisposed) lr.dispose();
 }

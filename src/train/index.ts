@@ -27,6 +27,7 @@ export {
   lossHead,
   optimizerForConfig,
   methodAvailable,
+  disposeOptimizer,
   baseOptimizerForConfig,
   proxForConfig,
   lrScheduleForConfig,
@@ -34,6 +35,8 @@ export {
   quantizedVariables,
   type LossHead,
   type RunOptimizer,
+  type QuantizedEntry,
+  type QatOptimizer,
 } from './build.js';
 export { limitDataset, limitSplit, datasetInfo, checkDataset } from './data.js';
 export { evaluateModel, type EvalResult, type EvalOptions } from './evaluate.js';

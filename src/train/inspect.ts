@@ -27,7 +27,7 @@ export async function inspectQuantized(
   for (const entry of quantizedVariables(config, model)) {
     const values = await entry.variable.data();
     const info: QuantizedTensorInfo = {
-      name: entry.name,
+      name: entry.label,
       shape: [...entry.variable.shape],
       bits: entry.bits,
       groups: entry.view.numGroups,

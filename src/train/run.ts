@@ -12,19 +12,20 @@ import * as tf from '@tensorflow/tfjs';
 import { batchOrder, gatherBatch } from '../data/batches.js';
 import type { Dataset } from '../data/types.js';
 import { scheduledLearningRate, setLearningRate } from '../optim/learning-rate.js';
-import type { ResolvedEntry } from '../optim/param-groups.js';
 import type { ADMMQOptimizer } from '../admm/admmq-optimizer.js';
 import type { QuantOptimizer } from '../optim/quant-optimizer.js';
 import { quantizeTensor } from '../quant/functional.js';
 import { quantizerByName } from '../quant/registry.js';
 import {
   checkModelFits,
+  disposeOptimizer,
   lossHead,
   modelForConfig,
   optimizerForConfig,
   quantizedVariables,
   type LossHead,
   type QatOptimizer,
+  type QuantizedEntry,
 } from './build.js';
 import {
   captureCheckpoint,
@@ -284,14 +285,14 @@ export async function trainRun(
       metrics.status = 'complete';
     return { metrics, model, optimizer };
   } catch (err) {
-    run?.optimizer.dispose();
+    if (run) disposeOptimizer(run.optimizer);
     if (options.model === undefined) model.dispose();
     throw err;
   }
 }
 
 /** For fp: the tensors a QAT run would quantize, or none when the model has no such kernels. */
-function safeQuantizedVariables(config: TrainConfig, model: tf.LayersModel): ResolvedEntry[] {
+function safeQuantizedVariables(config: TrainConfig, model: tf.LayersModel): QuantizedEntry[] {
   try {
     return quantizedVariables(config, model);
   } catch {
@@ -354,7 +355,7 @@ class RunningSums {
 async function snapshot(
   epoch: number,
   step: number,
-  entries: ResolvedEntry[],
+  entries: QuantizedEntry[],
   config: TrainConfig,
   quant: QatOptimizer | null,
 ): Promise<HistogramSnapshot> {
@@ -369,7 +370,7 @@ async function snapshot(
     const latent = latentT ? await latentT.data() : null;
     const [lo, hi] = latent ? range(weights, latent) : range(weights);
     const snap: TensorSnapshot = {
-      name: entry.name,
+      name: entry.label,
       weights: histogram(weights, 60, lo, hi),
       distinct: distinctCount(weights),
     };
@@ -384,7 +385,7 @@ async function snapshot(
 
 /** The levels of a tensor: the optimizer's, or (before the first step) the quantizer's. */
 async function levelsOf(
-  entry: ResolvedEntry,
+  entry: QuantizedEntry,
   config: TrainConfig,
   quant: QatOptimizer | null,
 ): Promise<number[][]> {
@@ -403,14 +404,14 @@ async function levelsOf(
 
 /** The final quantized tensors: distinct values overall and per group, and their levels. */
 async function summarize(
-  entries: ResolvedEntry[],
+  entries: QuantizedEntry[],
   quant: QatOptimizer | null,
 ): Promise<QuantizedTensorInfo[]> {
   const out: QuantizedTensorInfo[] = [];
   for (const entry of entries) {
     const values = await entry.variable.data();
     const info: QuantizedTensorInfo = {
-      name: entry.name,
+      name: entry.label,
       shape: [...entry.variable.shape],
       bits: entry.bits,
       groups: entry.view.numGroups,
