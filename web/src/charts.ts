@@ -1,0 +1,320 @@
+/**
+ * Hand-drawn canvas charts (no dependencies): line charts for the curves, a histogram with the
+ * levels marked, and a transfer curve for the prox map. Every function clears and redraws its
+ * whole canvas, sized to its CSS box at the device pixel ratio.
+ */
+
+export const COLORS = {
+  axis: '#8a8f98',
+  grid: '#e6e8eb',
+  text: '#30343b',
+  loss: '#d1495b',
+  train: '#00798c',
+  test: '#edae49',
+  bars: '#66a182',
+  latent: '#2e4057',
+  level: '#d1495b',
+  identity: '#c4c8ce',
+  curve: '#2e4057',
+};
+
+interface Frame {
+  ctx: CanvasRenderingContext2D;
+  w: number;
+  h: number;
+  /** Plot area. */
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
+
+const FONT = '11px system-ui, sans-serif';
+
+/** Prepares the canvas at its CSS size and device pixel ratio; clears it. */
+function frame(canvas: HTMLCanvasElement, margins = { l: 40, r: 10, t: 20, b: 22 }): Frame {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || canvas.width;
+  const h = canvas.clientHeight || canvas.height;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, w, h);
+  ctx.font = FONT;
+  return {
+    ctx,
+    w,
+    h,
+    left: margins.l,
+    right: w - margins.r,
+    top: margins.t,
+    bottom: h - margins.b,
+  };
+}
+
+function title(f: Frame, text: string): void {
+  f.ctx.fillStyle = COLORS.text;
+  f.ctx.textAlign = 'left';
+  f.ctx.textBaseline = 'top';
+  f.ctx.fillText(text, 4, 4);
+}
+
+/** A tick label for a value: few digits, no trailing noise. */
+export function fmt(v: number): string {
+  const a = Math.abs(v);
+  if (a === 0) return '0';
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 1) return v.toFixed(a >= 10 ? 1 : 2).replace(/\.?0+$/, '');
+  return v
+    .toPrecision(2)
+    .replace(/(\.\d*?)0+$/, '$1')
+    .replace(/\.$/, '');
+}
+
+function axes(
+  f: Frame,
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+  yTicks = 4,
+  xGap = 4,
+): void {
+  const { ctx } = f;
+  ctx.strokeStyle = COLORS.grid;
+  ctx.lineWidth = 1;
+  ctx.fillStyle = COLORS.axis;
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  for (let i = 0; i <= yTicks; i++) {
+    const v = y0 + ((y1 - y0) * i) / yTicks;
+    const y = f.bottom - ((f.bottom - f.top) * i) / yTicks;
+    ctx.beginPath();
+    ctx.moveTo(f.left, y + 0.5);
+    ctx.lineTo(f.right, y + 0.5);
+    ctx.stroke();
+    ctx.fillText(fmt(v), f.left - 4, y);
+  }
+  ctx.textBaseline = 'top';
+  for (let i = 0; i <= 4; i++) {
+    let v = x0 + ((x1 - x0) * i) / 4;
+    if (x1 - x0 >= 20) v = Math.round(v); // step axes: whole steps
+    ctx.textAlign = i === 0 ? 'left' : i === 4 ? 'right' : 'center';
+    ctx.fillText(fmt(v), f.left + ((f.right - f.left) * i) / 4, f.bottom + xGap);
+  }
+  ctx.strokeStyle = COLORS.axis;
+  ctx.strokeRect(f.left + 0.5, f.top + 0.5, f.right - f.left, f.bottom - f.top);
+}
+
+export interface Series {
+  label: string;
+  color: string;
+  /** [x, y] pairs, x ascending. */
+  points: [number, number][];
+  /** Draw a dot on every point (sparse series such as test accuracy). */
+  dots?: boolean;
+}
+
+/** Line chart of several series over a shared x range [0, xMax]. */
+export function drawLines(
+  canvas: HTMLCanvasElement,
+  text: string,
+  series: Series[],
+  opts: { xMax: number; yMin?: number; yMax?: number; yTicks?: number },
+): void {
+  const f = frame(canvas);
+  const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
+  const y0 = opts.yMin ?? (ys.length ? Math.min(...ys) : 0);
+  let y1 = opts.yMax ?? (ys.length ? Math.max(...ys) : 1);
+  if (!(y1 > y0)) y1 = y0 + 1;
+  const xMax = Math.max(opts.xMax, 1);
+  axes(f, 0, xMax, y0, y1, opts.yTicks);
+  title(f, text);
+  const { ctx } = f;
+  const px = (x: number) => f.left + ((f.right - f.left) * x) / xMax;
+  const py = (y: number) =>
+    f.bottom - ((f.bottom - f.top) * (Math.min(Math.max(y, y0), y1) - y0)) / (y1 - y0);
+  let legendX = f.right;
+  for (const s of [...series].reverse()) {
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'top';
+    ctx.fillStyle = s.color;
+    ctx.fillText(s.label, legendX, 4);
+    legendX -= ctx.measureText(s.label).width + 12;
+  }
+  for (const s of series) {
+    ctx.strokeStyle = s.color;
+    ctx.fillStyle = s.color;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    s.points.forEach(([x, y], i) =>
+      i === 0 ? ctx.moveTo(px(x), py(y)) : ctx.lineTo(px(x), py(y)),
+    );
+    ctx.stroke();
+    if (s.dots) {
+      for (const [x, y] of s.points) {
+        ctx.beginPath();
+        ctx.arc(px(x), py(y), 2.5, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    }
+  }
+}
+
+export interface HistogramData {
+  /** The weights the model holds (what inference uses). */
+  weights: Float32Array;
+  /** The optimizer's latent full-precision weights, when it keeps them. */
+  latent?: Float32Array | null;
+  /** Level sets to mark: one row per group (all drawn faintly when there are many). */
+  levels: number[][];
+}
+
+/** Histogram of the weights (bars), the latent weights (line), and the levels (red marks). */
+export function drawHistogram(
+  canvas: HTMLCanvasElement,
+  text: string,
+  data: HistogramData,
+  bins = 120,
+): void {
+  const f = frame(canvas, { l: 44, r: 10, t: 20, b: 30 });
+  const { weights, latent, levels } = data;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const arr of [weights, latent ?? new Float32Array()]) {
+    for (const v of arr) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  for (const v of levels.flat()) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (!Number.isFinite(lo)) {
+    lo = -1;
+    hi = 1;
+  }
+  const pad = (hi - lo) * 0.05 || 0.1;
+  lo -= pad;
+  hi += pad;
+  const count = (arr: Float32Array) => {
+    const c = new Float64Array(bins);
+    for (const v of arr)
+      c[Math.min(bins - 1, Math.max(0, Math.floor(((v - lo) / (hi - lo)) * bins)))]++;
+    return c;
+  };
+  const cw = count(weights);
+  const cl = latent ? count(latent) : null;
+  // sqrt scale: a quantized layer piles all weights into k bins, which would flatten the rest
+  const top = Math.sqrt(Math.max(1, ...cw, ...(cl ?? [])));
+  const { ctx } = f;
+  axes(f, lo, hi, 0, top * top, 1, 10);
+  title(f, `${text} · √count`);
+  const bw = (f.right - f.left) / bins;
+  const hy = (c: number) => ((f.bottom - f.top) * Math.sqrt(c)) / top;
+  // levels first (behind the bars, which pile up exactly on them), then a marker under the axis
+  const lx = (v: number) => f.left + ((v - lo) / (hi - lo)) * (f.right - f.left);
+  ctx.strokeStyle = COLORS.level;
+  ctx.fillStyle = COLORS.level;
+  ctx.globalAlpha = levels.length > 1 ? Math.max(0.08, 1 / Math.sqrt(levels.length)) : 0.6;
+  ctx.setLineDash([3, 3]);
+  for (const row of levels) {
+    for (const v of row) {
+      ctx.beginPath();
+      ctx.moveTo(lx(v), f.top);
+      ctx.lineTo(lx(v), f.bottom);
+      ctx.stroke();
+    }
+  }
+  ctx.setLineDash([]);
+  ctx.globalAlpha = levels.length > 1 ? ctx.globalAlpha : 1;
+  for (const row of levels) {
+    for (const v of row) {
+      ctx.beginPath();
+      ctx.moveTo(lx(v), f.bottom + 1);
+      ctx.lineTo(lx(v) - 4, f.bottom + 8);
+      ctx.lineTo(lx(v) + 4, f.bottom + 8);
+      ctx.fill();
+    }
+  }
+  ctx.globalAlpha = 1;
+  ctx.fillStyle = COLORS.bars;
+  cw.forEach((c, i) => {
+    if (c > 0) ctx.fillRect(f.left + i * bw, f.bottom - hy(c), Math.max(bw - 0.5, 1), hy(c));
+  });
+  if (cl) {
+    ctx.strokeStyle = COLORS.latent;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    cl.forEach((c, i) => {
+      const x = f.left + (i + 0.5) * bw;
+      if (i === 0) ctx.moveTo(x, f.bottom - hy(c));
+      else ctx.lineTo(x, f.bottom - hy(c));
+    });
+    ctx.stroke();
+  }
+}
+
+/** The prox map as a transfer curve y = prox(x), with the identity and the levels. */
+export function drawTransfer(
+  canvas: HTMLCanvasElement,
+  text: string,
+  xs: Float32Array,
+  ys: Float32Array | null,
+  levels: number[],
+): void {
+  const f = frame(canvas);
+  const lo = xs[0];
+  const hi = xs[xs.length - 1];
+  axes(f, lo, hi, lo, hi);
+  title(f, text);
+  const { ctx } = f;
+  const px = (x: number) => f.left + ((x - lo) / (hi - lo)) * (f.right - f.left);
+  const py = (y: number) => f.bottom - ((y - lo) / (hi - lo)) * (f.bottom - f.top);
+  ctx.setLineDash([4, 4]);
+  ctx.strokeStyle = COLORS.level;
+  ctx.globalAlpha = 0.5;
+  for (const v of levels) {
+    ctx.beginPath();
+    ctx.moveTo(f.left, py(v));
+    ctx.lineTo(f.right, py(v));
+    ctx.stroke();
+  }
+  ctx.globalAlpha = 1;
+  ctx.strokeStyle = COLORS.identity;
+  ctx.beginPath();
+  ctx.moveTo(px(lo), py(lo));
+  ctx.lineTo(px(hi), py(hi));
+  ctx.stroke();
+  ctx.setLineDash([]);
+  if (!ys) return;
+  ctx.strokeStyle = COLORS.curve;
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  xs.forEach((x, i) => (i === 0 ? ctx.moveTo(px(x), py(ys[i])) : ctx.lineTo(px(x), py(ys[i]))));
+  ctx.stroke();
+}
+
+/** Bars of class probabilities, the top class highlighted. */
+export function drawProbabilities(canvas: HTMLCanvasElement, probs: ArrayLike<number>): void {
+  const f = frame(canvas, { l: 6, r: 6, t: 6, b: 18 });
+  const { ctx } = f;
+  const n = probs.length;
+  const bw = (f.right - f.left) / n;
+  let best = 0;
+  for (let i = 1; i < n; i++) if (probs[i] > probs[best]) best = i;
+  for (let i = 0; i < n; i++) {
+    const h = (f.bottom - f.top) * probs[i];
+    ctx.fillStyle = i === best ? COLORS.level : COLORS.bars;
+    ctx.fillRect(f.left + i * bw + 2, f.bottom - h, bw - 4, h);
+    ctx.fillStyle = COLORS.text;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    ctx.fillText(String(i), f.left + (i + 0.5) * bw, f.bottom + 3);
+  }
+}

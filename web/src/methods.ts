@@ -1,0 +1,119 @@
+/**
+ * The panel's controls and the run configuration they mean. A run is a `TrainConfig` of
+ * src/train (the CLI's `parq train` options), so the playground trains with the same defaults,
+ * optimizers and schedules as the CLI: protocol mlp-mnist10k unless a control changes it.
+ */
+import { methodAvailable } from '../../src/train/build.js';
+import {
+  bitsLabel,
+  METHOD_NAMES,
+  resolveTrainConfig,
+  type MethodName,
+  type TrainConfig,
+} from '../../src/train/config.js';
+import { QUANTIZER_NAMES, type QuantizerName } from '../../src/quant/registry.js';
+
+export { QUANTIZER_NAMES };
+export const METHODS = METHOD_NAMES;
+export type Method = MethodName;
+
+export const METHOD_LABELS: Record<Method, string> = {
+  fp: 'fp (float, no QAT)',
+  ste: 'STE (hard quantization)',
+  binaryrelax: 'BinaryRelax',
+  parq: 'PARQ',
+  softquant: 'SoftQuant',
+  admmq: 'ADMM-Q',
+};
+
+/** Why a method cannot be trained yet (shown as the disabled option's tooltip), or ''. */
+export function unavailable(method: Method): string {
+  return methodAvailable(method) ?? '';
+}
+
+/** 0 is ternary (three levels). */
+export const BITS = [0, 1, 2, 3, 4] as const;
+
+/** What a panel's controls hold. */
+export interface Controls {
+  method: Method;
+  quantizer: QuantizerName;
+  /** 1..4, 0 = ternary. */
+  bits: number;
+  perChannel: boolean;
+  epochs: number;
+  lr: number;
+  /** PARQ's sigmoid steepness. */
+  steepness: number;
+  /** ADMM-Q's penalty in the first and in the last epoch (geometric growth between). */
+  rho: number;
+  rhoMax: number;
+}
+
+export const DEFAULT_CONTROLS: Controls = {
+  method: 'parq',
+  quantizer: 'lsbq',
+  bits: 2,
+  perChannel: false,
+  epochs: 3,
+  lr: 0.05,
+  steepness: 10,
+  rho: 1e-4,
+  rhoMax: 1,
+};
+
+/**
+ * The run's config: the library's defaults with the controls applied. `limitTrain` > 0 trains
+ * on a fixed random subset (as `parq train --limit-train`). Throws a one-line ConfigError
+ * naming the bad field.
+ */
+export function toTrainConfig(c: Controls, limitTrain = 0): TrainConfig {
+  const why = unavailable(c.method);
+  if (why) throw new Error(why);
+  if (!Number.isInteger(c.epochs) || c.epochs < 1 || c.epochs > 100) {
+    throw new Error(`epochs must be an integer in 1..100, got ${c.epochs}`);
+  }
+  return resolveTrainConfig({
+    method: c.method,
+    quantizer: c.quantizer,
+    bits: c.bits,
+    granularity: c.perChannel ? { kind: 'channel' } : { kind: 'tensor' },
+    epochs: c.epochs,
+    lr: c.lr,
+    steepness: c.steepness,
+    rho: c.rho,
+    rhoMax: c.rhoMax,
+    limitTrain,
+  });
+}
+
+/** e.g. `parq lsbq 2-bit`, `admmq unif ternary per-channel`, `fp32`. */
+export function describeConfig(c: TrainConfig): string {
+  if (c.method === 'fp') return 'fp32';
+  const channel = c.granularity.kind === 'channel' ? ' per-channel' : '';
+  return `${c.method} ${c.quantizer} ${bitsLabel(c.bits)}${channel}`;
+}
+
+/** The `parq train` command line that trains the same run in Node. */
+export function cliCommand(c: TrainConfig): string {
+  const d = resolveTrainConfig({});
+  const flags: string[] = [];
+  const add = (name: string, v: unknown, def: unknown) => {
+    if (v !== def) flags.push(`--${name} ${v}`);
+  };
+  add('method', c.method, d.method);
+  if (c.method !== 'fp') {
+    add('quantizer', c.quantizer, d.quantizer);
+    add('bits', c.bits, d.bits);
+    if (c.granularity.kind === 'channel') flags.push('--per-channel');
+  }
+  add('epochs', c.epochs, d.epochs);
+  add('lr', c.lr, d.lr);
+  if (c.method === 'parq') add('steepness', c.steepness, d.steepness);
+  if (c.method === 'admmq') {
+    add('rho', c.rho, d.rho);
+    add('rho-max', c.rhoMax, d.rhoMax);
+  }
+  add('limit-train', c.limitTrain, d.limitTrain);
+  return ['parq train', ...flags].join(' ');
+}
