@@ -32,7 +32,8 @@ export interface StepInfo {
 }
 
 export interface TrainHooks {
-  /** Training loss and accuracy, reported at every yield (averaged over the batches since). */
+  /** Training loss and accuracy, averaged over the batches since the last report (reported at
+   * yields, over at least a full batch of samples). */
   onProgress?(info: StepInfo): void;
   /** Test accuracy (%) after `step` steps. */
   onEval?(step: number, testAcc: number): void;
@@ -178,14 +179,15 @@ export class TrainingRun {
         this.step++;
         if (this.step % evalEvery === 0 || this.step === this.totalSteps) await evaluate();
         if (performance.now() - lastYield > YIELD_MS) {
-          await report(lr);
+          // a window of at least a full batch: the epoch's short last batch alone is noise
+          if (samples >= config.batchSize) await report(lr);
           await hooks.onYield?.();
           await yieldToBrowser();
           lastYield = performance.now();
         }
       }
     }
-    if (samples > 0) await report(lr);
+    if (samples >= config.batchSize) await report(lr);
     tf.dispose([lossSum, hitSum]);
     this.seconds = (performance.now() - t0) / 1000;
     if (evaluatedAt !== this.step) await evaluate();
