@@ -68,7 +68,7 @@ export function estimatePackedBytes(
   for (const w of model.weights) {
     const n = w.shape.reduce((a: number, b) => a * (b ?? 1), 1);
     float32 += 4 * n;
-    const q = byName.get((w.read() as tf.Variable).name);
+    const q = byName.get(w.originalName);
     if (!q) {
       packed += 4 * n;
       continue;
