@@ -25,7 +25,10 @@ const f32 = Math.fround;
  * `[A, k, C]` ascending along k. Float32 rounding is applied where tfjs's
  * float32 ops round, so results match the composed ops. Per group, the
  * interval ends and centers are tabulated by interval index, and the index is
- * a branch-free count of levels (or midpoints) below the weight.
+ * a branch-free count (`+(v > t)`: a `? 1 : 0` compiles to a
+ * mispredicted branch) of the thresholds (levels, or midpoints) below the
+ * weight: four unrolled compares against thresholds padded with +Infinity up
+ * to 2 bits and ternary, a loop beyond.
  */
 export function proxLoop(
   x: Float32Array,
@@ -38,7 +41,7 @@ export function proxLoop(
 ): void {
   const [A, M, C] = shape;
   const lv = new Float32Array(k);
-  const mid = new Float32Array(Math.max(k - 1, 1));
+  const th = new Float64Array(Math.max(k, 4));
   const lower = new Float32Array(k + 1);
   const upper = new Float32Array(k + 1);
   const center = new Float32Array(k + 1);
@@ -47,31 +50,44 @@ export function proxLoop(
   const p32 = f32(param);
   const keep32 = f32(1 - param);
   const norm32 = mode === 3 ? f32(1 / (1 + Math.exp(-0.5 * param)) - 0.5) : 0;
+  // hard and relax look for the nearest level (midpoints), parq and soft for the interval (levels)
+  const nth = mode === 0 || mode === 2 ? k - 1 : k;
+  const small = nth <= 4;
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
       const qBase = a * k * C + c;
       for (let j = 0; j < k; j++) lv[j] = levels[qBase + j * C];
-      for (let j = 0; j + 1 < k; j++) mid[j] = f32(f32(lv[j] + lv[j + 1]) * 0.5);
       for (let j = 0; j <= k; j++) {
         lower[j] = lv[j > 0 ? j - 1 : 0];
         upper[j] = lv[j < k ? j : k - 1];
         center[j] = f32(f32(lower[j] + upper[j]) * 0.5);
         limit[j] = 4 * (upper[j] - lower[j]);
       }
+      th.fill(Infinity);
+      for (let t = 0; t < nth; t++) th[t] = nth === k ? lv[t] : f32(f32(lv[t] + lv[t + 1]) * 0.5);
+      const t0 = th[0];
+      const t1 = th[1];
+      const t2 = th[2];
+      const t3 = th[3];
+      const index = (v: number): number => {
+        if (small) return +(v > t0) + +(v > t1) + +(v > t2) + +(v > t3);
+        let j = 0;
+        for (let t = 0; t < nth; t++) j += +(v > th[t]);
+        return j;
+      };
       const start = a * M * C + c;
       const end = start + M * C;
-      if (mode === 0 || mode === 2) {
+      if (mode === 0) {
+        for (let i = start; i < end; i += C) out[i] = lv[index(x[i])];
+      } else if (mode === 2) {
         for (let i = start; i < end; i += C) {
           const v = x[i];
-          let j = 0;
-          for (let t = 0; t < k - 1; t++) j += v > mid[t] ? 1 : 0;
-          out[i] = mode === 0 ? lv[j] : f32(f32(v * keep32) + f32(lv[j] * p32));
+          out[i] = f32(f32(v * keep32) + f32(lv[index(v)] * p32));
         }
       } else if (mode === 1) {
         for (let i = start; i < end; i += C) {
           const v = x[i];
-          let j = 0;
-          for (let t = 0; t < k; t++) j += v > lv[t] ? 1 : 0;
+          const j = index(v);
           const cj = center[j];
           const q = f32(v - cj) / p32; // in double: finite even for a tiny inverse slope
           const lo = lower[j];
@@ -90,8 +106,7 @@ export function proxLoop(
       } else {
         for (let i = start; i < end; i += C) {
           const v = x[i];
-          let j = 0;
-          for (let t = 0; t < k; t++) j += v > lv[t] ? 1 : 0;
+          const j = index(v);
           const lo = lower[j];
           const up = upper[j];
           const clamped = v < lo ? lo : v > up ? up : v;
