@@ -389,7 +389,13 @@ export function formatPackedDescription(d: PackedDescription): string {
     }
     lines.push(`  ${t.name} [${t.shape.join(', ')}]: ${what}, ${t.bytes} bytes`);
   }
-  if (d.metadata !== undefined) lines.push(`metadata: ${JSON.stringify(d.metadata)}`);
+  if (d.metadata !== undefined) {
+    // scalars in full, objects (e.g. a run's config) as {...}: describePacked has them all
+    const fields = Object.entries(d.metadata).map(([k, v]) =>
+      v !== null && typeof v === 'object' ? `${k} {...}` : `${k} ${JSON.stringify(v)}`,
+    );
+    lines.push(`metadata: ${fields.join(', ')}`);
+  }
   return lines.join('\n');
 }
 
