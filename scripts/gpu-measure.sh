@@ -1,0 +1,54 @@
+#!/bin/sh
+# The webgpu measurements of docs/webgpu.md, on a Linux x64 machine with an NVIDIA GPU and no
+# node_modules (nor Node, nor a registry), from the kit of `node scripts/bundle-cli.mjs --kit`:
+#   sh scripts/gpu-measure.sh KIT OUT
+# KIT: that kit folder (.gpu/kit), plus vectors.json.xz and vectors-optimal.json.xz (the
+# conformance vectors, xz'd); OUT: where the logs and JSON go. With UNPACK_GL=1 (as root),
+# Debian's Vulkan and GL loader packages in ./.gl (libvulkan1 libegl1 libglvnd0 libopengl0
+# libgl1 libglx0 libgles2) are unpacked into / first: a bare machine may have the NVIDIA driver
+# but no Vulkan loader. BENCH_ARGS overrides the benchmark's arguments; WASM_THREADS (default:
+# all cores, 0 = skip) reruns wasm threaded; TRAIN=0 skips the two `parq train` runs.
+set -u
+kit=${1:?usage: gpu-measure.sh KIT OUT}
+out=${2:?usage: gpu-measure.sh KIT OUT}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+if [ "${UNPACK_GL:-0}" = 1 ] && [ -d .gl ]; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -f "$icd" ] && export VK_DRIVER_FILES="$icd"
+dir=/tmp/parq-gpu
+sh "$kit/unpack.sh" "$dir" || exit 1
+for v in vectors vectors-optimal; do xz -dc "$kit/$v.json.xz" > "$dir/$v.json"; done
+export WEBGPU_NODE="$dir/dawn.node"
+cd "$dir" || exit 1
+nvidia-smi -L 2>/dev/null
+echo "cores: $(nproc)"
+
+step() { # step NAME SECONDS COMMAND...: run with a time limit, log to OUT/NAME.log
+  name=$1; limit=$2; shift 2
+  echo "\$ $*" | tee "$out/$name.log"
+  start=$(date +%s%N)
+  timeout "$limit" "$@" >> "$out/$name.log" 2>&1
+  rc=$?
+  ms=$((($(date +%s%N) - start) / 1000000))
+  grep -v 'artificially reduced' "$out/$name.log" | tail -n +2
+  echo "[$name: exit $rc, $ms ms wall]"
+}
+
+step conformance 120 ./node parq.cjs conformance vectors.json --backend webgpu
+step conformance-optimal 60 ./node parq.cjs conformance vectors-optimal.json --backend webgpu
+# shellcheck disable=SC2086
+step bench 360 ./node gpu-train.cjs ${BENCH_ARGS:---backends webgpu,wasm --kernels --composed --protocol} \
+  --json "$out/gpu-train.json"
+threads=${WASM_THREADS:-$(nproc)}
+if [ "$threads" != 0 ]; then
+  step bench-wasm-threads 240 ./node gpu-train.cjs --backends wasm --wasm-threads "$threads" \
+    --json "$out/gpu-train-wasm-threads.json"
+fi
+if [ "${TRAIN:-1}" != 0 ]; then
+  step train-parq 150 ./node parq.cjs train --backend webgpu
+  step train-fp 150 ./node parq.cjs train --backend webgpu --method fp
+fi
