@@ -141,7 +141,7 @@ async function throughput(name, batch, qat) {
   } finally {
     tf.dispose(batches.flatMap((b) => [b.x, b.y]));
     optimizer.dispose();
-    model.dispose();
+    model.dispose(); // frees the layers the logits model shares too
   }
 }
 
@@ -226,6 +226,7 @@ async function protocol(qat) {
   const stepsPerEpoch = Math.ceil(data.train.n / batch);
   const total = epochs * stepsPerEpoch;
   const lrSchedule = { kind: 'cosine', lr: 0.05, totalSteps: total };
+  const tensors0 = tf.memory().numTensors;
   const model = buildModel('mlp', { inputShape: data.inputShape, numClasses: 10, seed: 0 });
   const base = tf.train.momentum(0.05, 0.9);
   const optimizer = qat
@@ -240,7 +241,6 @@ async function protocol(qat) {
     : base;
   let step = 0;
   let lossSum = tf.scalar(0);
-  const tensors0 = tf.memory().numTensors;
   for (let e = 0; e < epochs; e++) {
     for (const idx of batchOrder(data.train.n, batch, 0, e)) {
       const { x, y } = gatherBatch(data.train, idx, data.inputShape, { oneHot: 10 });
@@ -276,9 +276,9 @@ async function protocol(qat) {
     distinct = new Set(k).size;
   }
   tf.dispose([x, y, pred]);
-  const tensorsLeft = tf.memory().numTensors - tensors0;
   optimizer.dispose();
-  model.dispose();
+  model.dispose(); // frees the layers the logits model shares too
+  const tensorsLeft = tf.memory().numTensors - tensors0; // all disposed: must be 0
   return {
     steps: step,
     loadSec: (tLoad - t0) / 1000,
