@@ -41,14 +41,14 @@ step() { # step NAME SECONDS COMMAND...: run with a time limit, log to OUT/NAME.
 step conformance 120 ./node parq.cjs conformance vectors.json --backend webgpu
 step conformance-optimal 60 ./node parq.cjs conformance vectors-optimal.json --backend webgpu
 # shellcheck disable=SC2086
-step bench 360 ./node gpu-train.cjs ${BENCH_ARGS:---backends webgpu,wasm --kernels --composed --protocol} \
+step bench 300 ./node gpu-train.cjs ${BENCH_ARGS:---backends webgpu,wasm --kernels --composed --protocol} \
   --json "$out/gpu-train.json"
+if [ "${TRAIN:-1}" != 0 ]; then
+  step train-parq 150 ./node parq.cjs train --backend webgpu
+  step train-fp 150 ./node parq.cjs train --backend webgpu --method fp
+fi
 threads=${WASM_THREADS:-$(nproc)}
 if [ "$threads" != 0 ]; then
   step bench-wasm-threads 240 ./node gpu-train.cjs --backends wasm --wasm-threads "$threads" \
     --json "$out/gpu-train-wasm-threads.json"
-fi
-if [ "${TRAIN:-1}" != 0 ]; then
-  step train-parq 150 ./node parq.cjs train --backend webgpu
-  step train-fp 150 ./node parq.cjs train --backend webgpu --method fp
 fi
