@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { LSBQuantizer } from '../../src/quant/lsbq.js';
 import { ProxPARQ } from '../../src/prox/parq.js';
 import {
@@ -10,6 +10,9 @@ import {
   stepsPerEpoch,
   type TrainConfig,
 } from '../../src/train/index.js';
+import { useBackend } from '../helpers.js';
+
+beforeAll(() => useBackend('wasm'));
 
 describe('TrainConfig', () => {
   it('defaults to protocol mlp-mnist10k', () => {
