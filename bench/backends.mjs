@@ -3,16 +3,18 @@
 // an MLP 784-256-256-10, LeNet-5 and ResNet-20, on wasm (with parq-ts's kernels) and cpu.
 // Each backend runs in its own child process (a fresh tfjs, so wasm thread counts and
 // kernel sets do not leak between runs). Per model: warm-up steps, then the median of the
-// timed steps, as wall time and as this process's CPU time (user + system, all threads).
+// timed steps, as wall time and as the process's CPU time (user + system, all threads).
+// Samples/s is given from both: on a machine shared with other work, the CPU-time figure
+// of a single-threaded backend is the one that does not depend on the load.
 //
-// Usage (after `npm run build`):
-//   npm run bench:backends [-- --backends wasm,cpu --models mlp,lenet5,resnet20 --json out.json]
+// Usage (after `npm run build`; about 3 minutes on 2 idle cores):
+//   npm run bench:backends [-- --backends wasm,wasm-stock,cpu --models mlp,lenet5,resnet20 --json out.json]
 // Backends: wasm (parq-ts kernels, 1 thread), wasm-stock (only the missing
 // Conv2DBackpropFilter added, stock wasm kernels otherwise), wasm-t2 (threaded wasm build,
 // 2 threads), cpu. Models: mlp, lenet5 (max pooling), lenet5-avg, resnet20.
-// cpu is slow: it runs fewer steps, and ResNet-20 on cpu uses batch 8 (--cpu-resnet-batch)
-// since one batch of 64 takes minutes; samples/s is comparable across batch sizes there
-// because the cpu kernels' cost is linear in the batch.
+// cpu is slow: it runs fewer steps, and ResNet-20 on cpu uses batch 4 (--cpu-resnet-batch)
+// with 1 warm-up and 1 timed step, since one batch of 64 takes several minutes there;
+// samples/s is comparable across batch sizes on cpu, whose kernels cost linearly in the batch.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -29,17 +31,21 @@ if (args[0] === '--child') {
     args[1],
     args[2].split(','),
     Number(opt('batch', '64')),
-    Number(opt('cpu-resnet-batch', '8')),
+    Number(opt('cpu-resnet-batch', '4')),
   );
 } else {
   parent();
 }
 
+function fmt(v) {
+  return (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(3)).padStart(7);
+}
+
 function parent() {
-  const backends = opt('backends', 'wasm,cpu').split(',');
+  const backends = opt('backends', 'wasm,wasm-stock,cpu').split(',');
   const models = opt('models', 'mlp,lenet5,resnet20');
   const batch = opt('batch', '64');
-  const cpuResnetBatch = opt('cpu-resnet-batch', '8');
+  const cpuResnetBatch = opt('cpu-resnet-batch', '4');
   const results = [];
   console.log(
     `node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load ${os.loadavg()[0].toFixed(2)}`,
@@ -65,8 +71,9 @@ function parent() {
         results.push(r);
         console.log(
           `${r.backend.padEnd(10)} ${r.model.padEnd(10)} batch ${String(r.batch).padStart(2)}  ` +
-            `${r.samplesPerSec.toFixed(1).padStart(8)} samples/s  (step ${r.stepMs.toFixed(1)} ms wall, ` +
-            `${r.cpuMs.toFixed(1)} ms cpu, median of ${r.steps})${r.notice ? `  [${r.notice}]` : ''}`,
+            `${fmt(r.samplesPerSec)} samples/s wall, ${fmt(r.samplesPerCpuSec)} per cpu-s  ` +
+            `(step ${r.stepMs.toFixed(1)} ms wall, ${r.cpuMs.toFixed(1)} ms cpu, median of ${r.steps})` +
+            `${r.notice ? `  [${r.notice}]` : ''}`,
         );
       } else if (line.trim() !== '') {
         console.log(`  ${backend}: ${line}`);
@@ -75,12 +82,14 @@ function parent() {
     if (run.status !== 0) console.log(`  ${backend}: exited with ${run.status ?? run.signal}`);
   }
   const base = (model, backend) => results.find((r) => r.model === model && r.backend === backend);
-  console.log('\nratios (samples/s vs cpu):');
+  console.log('\nsamples/s vs cpu (by wall time, by cpu time):');
   for (const r of results) {
     const cpu = base(r.model, 'cpu');
     if (r.backend !== 'cpu' && cpu) {
+      const wall = r.samplesPerSec / cpu.samplesPerSec;
+      const cpuTime = r.samplesPerCpuSec / cpu.samplesPerCpuSec;
       console.log(
-        `  ${r.model.padEnd(10)} ${r.backend.padEnd(10)} ${(r.samplesPerSec / cpu.samplesPerSec).toFixed(1)}x`,
+        `  ${r.model.padEnd(10)} ${r.backend.padEnd(10)} ${wall.toFixed(1)}x, ${cpuTime.toFixed(1)}x`,
       );
     }
   }
@@ -148,6 +157,7 @@ async function child(backend, models, batch, cpuResnetBatch) {
       stepMs,
       cpuMs: median(cpuTime),
       samplesPerSec: (n * 1000) / stepMs,
+      samplesPerCpuSec: (n * 1000) / median(cpuTime),
       notice: selection.notice,
     };
     console.log(`RESULT ${JSON.stringify(result)}`);
