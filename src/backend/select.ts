@@ -11,7 +11,7 @@
 //  - 'auto': webgpu where an adapter exists, else wasm.
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels, replaceSlowWasmKernels } from './wasm/register.js';
-import { installThreadedWasm } from './wasm/threads.js';
+import { installThreadedWasm, threadedWasmThreads } from './wasm/threads.js';
 import { setupWebGPU } from './webgpu.js';
 
 export type BackendChoice = 'wasm' | 'cpu' | 'tensorflow' | 'webgpu' | 'auto';
@@ -91,7 +91,10 @@ async function selectWasm(options: SelectBackendOptions): Promise<BackendSelecti
   let notice: string | undefined;
   if (threads > 1) {
     const setup = await installThreadedWasm(threads);
-    if (!setup.ok) notice = `wasm: ${threads} threads not available (${setup.reason}), using 1`;
+    if (!setup.ok) {
+      const inUse = threadedWasmThreads() || 1;
+      notice = `wasm: ${threads} threads not available (${setup.reason}), using ${inUse}`;
+    }
   }
   // Registration works before and after the backend initializes.
   registerWasmTrainingKernels();
