@@ -173,6 +173,28 @@ describe('a training step on wasm', () => {
     }
   });
 
+  it('keeps wasm memory flat over training steps (no leaked intermediates)', async () => {
+    registerWasmTrainingKernels();
+    replaceSlowWasmKernels();
+    await tf.setBackend('wasm');
+    for (const make of [lenetLike, residualCnn]) {
+      const model = make();
+      model.compile({ optimizer: tf.train.sgd(0.01), loss: 'categoricalCrossentropy' });
+      const shape = model.inputs[0].shape.slice(1) as number[];
+      const x = tf.tensor(randomArray(8 * tf.util.sizeFromShape(shape), 4), [8, ...shape]);
+      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10);
+      const backend = tf.backend() as unknown as { numDataIds(): number };
+      await model.trainOnBatch(x, y);
+      const tensors = tf.memory().numTensors;
+      const dataIds = backend.numDataIds();
+      for (let i = 0; i < 3; i++) await model.trainOnBatch(x, y);
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(backend.numDataIds()).toBe(dataIds);
+      tf.dispose([x, y]);
+      model.dispose();
+    }
+  });
+
   it('model.fit trains the residual CNN on wasm', async () => {
     registerWasmTrainingKernels();
     replaceSlowWasmKernels();
