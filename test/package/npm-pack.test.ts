@@ -34,18 +34,21 @@ it('installs from its npm pack tarball into another project, imports and trains'
     join(app, 'main.js'),
     `import * as tf from '@tensorflow/tfjs';
 import { QuantOptimizer, ProxPARQ, LSBQuantizer } from 'parq-ts';
-const model = tf.sequential({ layers: [tf.layers.dense({ units: 8, inputShape: [4], activation: 'relu' }), tf.layers.dense({ units: 2, activation: 'softmax' })] });
+import { selectBackend, buildModel } from 'parq-ts/node';
+const { backend } = await selectBackend('wasm');
+const model = buildModel('mlp', { inputShape: [4], numClasses: 2, hidden: [8], seed: 1 });
 const optimizer = new QuantOptimizer({ base: tf.train.momentum(0.05, 0.9), quantizer: new LSBQuantizer(), prox: new ProxPARQ({ annealStart: 0, annealEnd: 4 }), bits: 1 });
-model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy' });
 const x = tf.randomNormal([32, 4]);
-const y = tf.oneHot(tf.randomUniform([32], 0, 2, 'int32'), 2);
+const y = tf.randomUniform([32], 0, 2, 'int32').toFloat();
 await model.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0 });
 const sizes = model.weights.filter((w) => w.originalName.endsWith('kernel')).map((w) => new Set(w.read().dataSync()).size);
-console.log(JSON.stringify({ step: optimizer.step, sizes }));
+console.log(JSON.stringify({ backend, step: optimizer.step, sizes }));
 `,
   );
   const out = execFileSync('node', ['main.js'], { cwd: app, encoding: 'utf8' });
   const result = JSON.parse(out.trim().split('\n').pop()!);
+  expect(result.backend).toBe('wasm');
   expect(result.step).toBe(12);
   for (const s of result.sizes) expect(s).toBeLessThanOrEqual(2);
   const bin = execFileSync(join(app, 'node_modules/.bin/parq'), ['--help'], { encoding: 'utf8' });
