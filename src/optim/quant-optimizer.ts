@@ -102,6 +102,8 @@ export class QuantOptimizer extends tf.Optimizer {
   /** Sum of the learning rates of the QAT steps so far. */
   cumulativeLr = 0;
   private slots: Slot[] | null = null;
+  /** Which group owns each trained variable (resolved at the first step). */
+  private owner = new Map<string, number>();
   private wdScale = 1;
   private corrections = new Map<string, tf.Tensor>();
   private pending: Map<string, tf.Tensor> | null = null;
@@ -186,7 +188,7 @@ export class QuantOptimizer extends tf.Optimizer {
 
   /** Resolve groups against the variables being trained; validates before any change. */
   private resolve(names: string[]): void {
-    const { entries } = resolveGroups(names, this.groups, this.defaults());
+    const { entries, owner } = resolveGroups(names, this.groups, this.defaults());
     // One read-back, once per run, before anything is mutated: weights must be finite.
     const finite = tf.tidy(() =>
       entries.map((e) => tf.all(tf.isFinite(e.variable)).dataSync()[0] === 1),
@@ -196,6 +198,7 @@ export class QuantOptimizer extends tf.Optimizer {
       throw new Error(`variable '${bad[0].name}' holds NaN or Infinity: cannot quantize it`);
     }
     this.slots = entries.map((entry) => ({ entry, latent: null, levels: null }));
+    this.owner = owner;
     if (this.pending) this.restorePending(this.pending);
   }
 
@@ -266,10 +269,9 @@ export class QuantOptimizer extends tf.Optimizer {
     const decays = this.groups.map((g) => (g.weightDecay ?? 0) * lr);
     if (!decays.some((d) => d > 0)) return;
     const quantizedGroups = new Set((this.slots ?? []).map((s) => s.entry.group));
-    const { owner } = resolveGroups(names, this.groups, this.defaults());
     tf.tidy(() => {
       for (const name of names) {
-        const gi = owner.get(name);
+        const gi = this.owner.get(name);
         if (gi === undefined || decays[gi] === 0) continue;
         const scale = quantizedGroups.has(gi) ? this.wdScale : 1;
         const v = tf.engine().registeredVariables[name];
