@@ -23,5 +23,12 @@ export {
   type BuildModelOptions,
 } from './models/index.js';
 export * from './backend/select.js';
+export {
+  setupWebGPU,
+  releaseWebGPU,
+  webgpuAdapter,
+  type WebGPUOptions,
+  type WebGPUSetup,
+} from './backend/webgpu.js';
 export * from './train/checkpoint-files.js';
 export * from './train/run-files.js';

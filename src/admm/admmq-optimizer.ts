@@ -22,6 +22,7 @@ import { Quantizer } from '../quant/quantizer.js';
 import { LSBQuantizer } from '../quant/lsbq.js';
 import { quantizerFromConfig, serializeQuantizer, SerializedQuantizer } from '../quant/registry.js';
 import { nearestLevel } from '../prox/levels.js';
+import { checkFinite } from '../optim/finite.js';
 import { ProxHardQuant } from '../prox/proxmap.js';
 import {
   checkGroup,
@@ -134,6 +135,7 @@ export class ADMMQOptimizer extends tf.Optimizer {
   private slots: Slot[] | null = null;
   private pending: Map<string, tf.Tensor> | null = null;
   private readonly id = nextId++;
+  private failure: Error | null = null;
 
   constructor(options: ADMMQOptimizerOptions) {
     super();
@@ -301,17 +303,13 @@ export class ADMMQOptimizer extends tf.Optimizer {
   private resolve(names: string[]): void {
     const { entries } = resolveGroups(names, this.groups, this.defaults());
     // One read-back, once per run, before anything is mutated: weights must be finite.
-    const finite = tf.tidy(() =>
-      entries.map((e) => tf.all(tf.isFinite(e.variable)).dataSync()[0] === 1),
-    );
-    const bad = entries.filter((_, i) => !finite[i]);
-    if (bad.length > 0)
-      throw new Error(`variable '${bad[0].name}' holds NaN or Infinity: cannot quantize it`);
+    checkFinite(entries, (e) => (this.failure = e));
     this.slots = entries.map((entry) => ({ entry, z: null, lambda: null, levels: null }));
     if (this.pending) this.restorePending(this.pending);
   }
 
   override applyGradients(grads: tf.NamedTensorMap | NamedTensor[]): void {
+    if (this.failure) throw this.failure;
     const names = Array.isArray(grads) ? grads.map((g) => g.name) : Object.keys(grads);
     if (!this.slots) this.resolve(names);
     const slots = this.slots as Slot[];

@@ -12,7 +12,10 @@ export interface ConformanceOptions {
   verbose?: boolean;
 }
 
-export function conformanceCommand(file: string, options: ConformanceOptions): number {
+export async function conformanceCommand(
+  file: string,
+  options: ConformanceOptions,
+): Promise<number> {
   let parsed: ConformanceFile;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8')) as ConformanceFile;
@@ -25,7 +28,7 @@ export function conformanceCommand(file: string, options: ConformanceOptions): n
     );
   }
   const mode = options.compat ?? 'auto';
-  const results = runConformance(parsed, mode);
+  const results = await runConformance(parsed, mode);
   const byKind = new Map<string, { passed: number; failed: number }>();
   for (const r of results) {
     const k = byKind.get(r.kind) ?? { passed: 0, failed: 0 };

@@ -46,12 +46,14 @@ export async function main(argv: string[]): Promise<number> {
         .default('auto'),
     )
     .addOption(
-      new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu']).default('cpu'),
+      new Option('--backend <name>', 'tfjs backend')
+        .choices(['wasm', 'cpu', 'webgpu'])
+        .default('cpu'),
     )
     .option('-v, --verbose', 'list every case')
     .action(async (file: string, opts) => {
       await useBackend(opts.backend);
-      code = conformanceCommand(file, opts);
+      code = await conformanceCommand(file, opts);
     });
 
   try {

@@ -71,43 +71,41 @@ function label(c: any): string {
   return `${c.kind} ${extra}${c.bits !== undefined ? ` bits=${c.bits}` : ''}${pc}`;
 }
 
-function check(
+/** Reads asynchronously: webgpu in Node cannot read a GPU tensor synchronously. */
+async function check(
   failures: string[],
   what: string,
   actual: tf.Tensor,
   expected: TensorJson,
   f: number,
-): void {
-  const a = actual.dataSync();
+): Promise<void> {
+  const a = await actual.data();
   if (!tensorAgrees(a, expected.data, f)) failures.push(what);
 }
 
-function runQuantize(c: any, compat: boolean, failures: string[]): void {
+async function runQuantize(c: any, compat: boolean, failures: string[]): Promise<void> {
   const quantizer = makeQuantizer(c.quantizer, c.options, compat);
-  tf.tidy(() => {
-    const { q, levels } = quantizeTensor(
-      quantizer,
-      toTensor(c.input),
-      c.bits,
-      granularity(c.per_channel),
-    );
-    check(failures, 'q', q, c.expect.q, 0.01);
-    if (!levelsAgree(levels.dataSync(), c.expect.Q)) failures.push('Q');
-  });
+  const { q, levels } = tf.tidy(() =>
+    quantizeTensor(quantizer, toTensor(c.input), c.bits, granularity(c.per_channel)),
+  );
+  try {
+    await check(failures, 'q', q, c.expect.q, 0.01);
+    if (!levelsAgree(await levels.data(), c.expect.Q)) failures.push('Q');
+  } finally {
+    tf.dispose([q, levels]);
+  }
 }
 
-function runProx(c: any, failures: string[]): void {
+async function runProx(c: any, failures: string[]): Promise<void> {
   const prox = makeProx(c.prox, c.options);
-  tf.tidy(() => {
-    const p = proxTensor(
-      prox,
-      toTensor(c.input),
-      toTensor(c.Q),
-      c.step,
-      granularity(c.per_channel),
-    );
-    check(failures, 'p', p, c.expect.p, 0.01);
-  });
+  const p = tf.tidy(() =>
+    proxTensor(prox, toTensor(c.input), toTensor(c.Q), c.step, granularity(c.per_channel)),
+  );
+  try {
+    await check(failures, 'p', p, c.expect.p, 0.01);
+  } finally {
+    p.dispose();
+  }
   if (c.expect.inv_slope !== undefined) {
     const inv = prox.inverseSlope(c.step) ?? NaN;
     if (!scalarAgrees(inv, c.expect.inv_slope)) failures.push(`inv_slope ${inv}`);
@@ -121,7 +119,7 @@ function runSchedule(c: any, failures: string[]): void {
 
 let optimizerCase = 0;
 
-function runOptimizer(c: any, compat: boolean, failures: string[]): void {
+async function runOptimizer(c: any, compat: boolean, failures: string[]): Promise<void> {
   const id = optimizerCase++;
   const w = tf.variable(toTensor(c.w0), true, `conformance_${id}/w`);
   const bias = tf.variable(toTensor(c.bias0), true, `conformance_${id}/bias`);
@@ -147,11 +145,11 @@ function runOptimizer(c: any, compat: boolean, failures: string[]): void {
       opt.applyGradients(grads);
       tf.dispose(grads);
     }
-    check(failures, 'w', w, c.expect.w, 0.05);
-    check(failures, 'bias', bias, c.expect.bias, 0.05);
+    await check(failures, 'w', w, c.expect.w, 0.05);
+    await check(failures, 'bias', bias, c.expect.bias, 0.05);
     const latent = opt.getLatent(w);
     if (!latent) failures.push('latent (none)');
-    else check(failures, 'latent', latent, c.expect.latent, 0.05);
+    else await check(failures, 'latent', latent, c.expect.latent, 0.05);
   } finally {
     opt.dispose();
     tf.dispose([w, bias, target]);
@@ -159,7 +157,10 @@ function runOptimizer(c: any, compat: boolean, failures: string[]): void {
 }
 
 /** Run every case of a conformance file; never throws for a failing case. */
-export function runConformance(file: ConformanceFile, mode: CompatMode = 'auto'): CaseResult[] {
+export async function runConformance(
+  file: ConformanceFile,
+  mode: CompatMode = 'auto',
+): Promise<CaseResult[]> {
   if (!file || !Array.isArray(file.cases))
     throw new Error('not a conformance file: no "cases" array');
   if (file.format !== 'parq-conformance/1') {
@@ -169,21 +170,22 @@ export function runConformance(file: ConformanceFile, mode: CompatMode = 'auto')
   }
   const compat =
     mode === 'reference' || (mode === 'auto' && /PyTorch reference/i.test(file.source ?? ''));
-  return file.cases.map((c, index) => {
+  const results: CaseResult[] = [];
+  for (const [index, c] of file.cases.entries()) {
     const failures: string[] = [];
     try {
       switch (c.kind) {
         case 'quantize':
-          runQuantize(c, compat, failures);
+          await runQuantize(c, compat, failures);
           break;
         case 'prox':
-          runProx(c, failures);
+          await runProx(c, failures);
           break;
         case 'schedule':
           runSchedule(c, failures);
           break;
         case 'optimizer':
-          runOptimizer(c, compat, failures);
+          await runOptimizer(c, compat, failures);
           break;
         default:
           failures.push(`unknown kind '${c.kind}'`);
@@ -191,14 +193,15 @@ export function runConformance(file: ConformanceFile, mode: CompatMode = 'auto')
     } catch (e) {
       failures.push(`error: ${e instanceof Error ? e.message : String(e)}`);
     }
-    return {
+    results.push({
       index,
       kind: String(c.kind),
       label: label(c),
       passed: failures.length === 0,
       detail: failures.length ? failures.join(', ') : undefined,
-    };
-  });
+    });
+  }
+  return results;
 }
 
 export function usesReferenceCompat(file: ConformanceFile, mode: CompatMode): boolean {

@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Granularity } from '../quant/grouping.js';
 import { Quantizer } from '../quant/quantizer.js';
+import { checkFinite } from './finite.js';
 import { LSBQuantizer } from '../quant/lsbq.js';
 import { quantizerFromConfig, serializeQuantizer, SerializedQuantizer } from '../quant/registry.js';
 import { ProxHardQuant, ProxMap } from '../prox/proxmap.js';
@@ -108,6 +109,7 @@ export class QuantOptimizer extends tf.Optimizer {
   private corrections = new Map<string, tf.Tensor>();
   private pending: Map<string, tf.Tensor> | null = null;
   private readonly id = nextOptimizerId++;
+  private failure: Error | null = null;
 
   constructor(options: QuantOptimizerOptions) {
     super();
@@ -190,19 +192,14 @@ export class QuantOptimizer extends tf.Optimizer {
   private resolve(names: string[]): void {
     const { entries, owner } = resolveGroups(names, this.groups, this.defaults());
     // One read-back, once per run, before anything is mutated: weights must be finite.
-    const finite = tf.tidy(() =>
-      entries.map((e) => tf.all(tf.isFinite(e.variable)).dataSync()[0] === 1),
-    );
-    const bad = entries.filter((_, i) => !finite[i]);
-    if (bad.length > 0) {
-      throw new Error(`variable '${bad[0].name}' holds NaN or Infinity: cannot quantize it`);
-    }
+    checkFinite(entries, (e) => (this.failure = e));
     this.slots = entries.map((entry) => ({ entry, latent: null, levels: null }));
     this.owner = owner;
     if (this.pending) this.restorePending(this.pending);
   }
 
   override applyGradients(grads: tf.NamedTensorMap | NamedTensor[]): void {
+    if (this.failure) throw this.failure;
     const names = Array.isArray(grads) ? grads.map((g) => g.name) : Object.keys(grads);
     if (!this.slots) this.resolve(names);
     const slots = this.slots as Slot[];

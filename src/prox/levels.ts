@@ -9,8 +9,11 @@ import * as tf from '@tensorflow/tfjs';
 /** Count, per weight, how many of `bounds: [A, j, C]` lie strictly below it; int32 `[A, M, C]`. */
 export function countBelow(p: tf.Tensor3D, bounds: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(() => {
-    const above = tf.greater(tf.expandDims(p, 2), tf.expandDims(bounds, 1));
-    return tf.sum(tf.cast(above, 'int32'), 2) as tf.Tensor3D;
+    // [A, M, C, j] summed over its last axis: summing over an inner axis transposes the
+    // bool->int32 cast first, which tfjs-backend-webgpu 4.22 miscompiles (all zeros).
+    const bounded = tf.expandDims(tf.transpose(bounds, [0, 2, 1]), 1);
+    const above = tf.greater(tf.expandDims(p, 3), bounded);
+    return tf.sum(tf.cast(above, 'int32'), 3) as tf.Tensor3D;
   });
 }
 
