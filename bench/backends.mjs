@@ -124,7 +124,7 @@ async function child(backend, models, batch, cpuResnetBatch) {
     // [warm-up, timed] steps.
     const [warm, timed] = cpu
       ? heavy
-        ? [1, 2]
+        ? [1, 1]
         : name === 'mlp'
           ? [3, 10]
           : [1, 3]
