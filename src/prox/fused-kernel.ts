@@ -45,7 +45,6 @@ export function proxLoop(
   const lower = new Float32Array(k + 1);
   const upper = new Float32Array(k + 1);
   const center = new Float32Array(k + 1);
-  const limit = new Float64Array(k + 1);
   // tfjs turns JS numbers into float32 scalars: round the parameters alike
   const p32 = f32(param);
   const keep32 = f32(1 - param);
@@ -61,7 +60,6 @@ export function proxLoop(
         lower[j] = lv[j > 0 ? j - 1 : 0];
         upper[j] = lv[j < k ? j : k - 1];
         center[j] = f32(f32(lower[j] + upper[j]) * 0.5);
-        limit[j] = 4 * (upper[j] - lower[j]);
       }
       th.fill(Infinity);
       for (let t = 0; t < nth; t++) th[t] = nth === k ? lv[t] : f32(f32(lv[t] + lv[t + 1]) * 0.5);
@@ -84,24 +82,29 @@ export function proxLoop(
           const v = x[i];
           out[i] = f32(f32(v * keep32) + f32(lv[index(v)] * p32));
         }
-      } else if (mode === 1) {
+      } else if (mode === 1 && p32 >= 1e-6) {
+        // In double, then rounded once at the store (tfjs rounds each op to
+        // float32: results agree to an ulp). clamp(m, lo, up) without a branch,
+        // which would mispredict half the time: the abs form is exact to double
+        // rounding while |m| stays within ~1e6 interval widths, as it does here.
+        const slope = 1 / p32;
         for (let i = start; i < end; i += C) {
           const v = x[i];
           const j = index(v);
           const cj = center[j];
-          const q = f32(v - cj) / p32; // in double: finite even for a tiny inverse slope
+          const m = cj + (v - cj) * slope;
+          out[i] = (Math.abs(m - lower[j]) - Math.abs(m - upper[j]) + lower[j] + upper[j]) * 0.5;
+        }
+      } else if (mode === 1) {
+        // nearly hard: almost every weight is clamped, so the branch predicts well
+        for (let i = start; i < end; i += C) {
+          const v = x[i];
+          const j = index(v);
+          const cj = center[j];
+          const m = cj + f32(v - cj) / p32; // in double: finite even for the tiniest slope
           const lo = lower[j];
           const up = upper[j];
-          const m = cj + q;
-          // clamp(m, lo, up) without a data-dependent branch (it mispredicts
-          // half the time): the abs form is exact to double rounding while
-          // |q| is within a few interval widths; beyond, m is clamped anyway.
-          out[i] =
-            Math.abs(q) <= limit[j]
-              ? (Math.abs(m - lo) - Math.abs(m - up) + lo + up) * 0.5
-              : q > 0
-                ? up
-                : lo;
+          out[i] = m < lo ? lo : m > up ? up : m;
         }
       } else {
         for (let i = start; i < end; i += C) {
