@@ -6,10 +6,10 @@
 // this process's CPU time (robust when other work shares the machine). Usage:
 //   npm run bench:overhead [-- --backends wasm,cpu --blocks 15]
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import * as parq from '../dist/index.js';
+import { selectBackend } from '../dist/backend/select.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -113,8 +113,8 @@ async function timeConfig(cfg, x, y) {
 async function main() {
   const results = [];
   for (const backend of backends) {
-    await tf.setBackend(backend);
-    await tf.ready();
+    // as parq train runs: wasm with parq-ts's training kernels
+    await selectBackend(backend);
     const x = tf.randomUniform([64, 784]);
     const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32'), 10).toFloat();
     let plain = null;

@@ -22,7 +22,7 @@ export {
   type ModelName,
   type BuildModelOptions,
 } from './models/index.js';
-export * from './backend/select.js';
+export * from './backend/index.js';
 export {
   setupWebGPU,
   releaseWebGPU,

@@ -20,15 +20,168 @@ export type ProxMode = 'hard' | 'parq' | 'relax' | 'soft';
 const MODE_CODE: Record<ProxMode, number> = { hard: 0, parq: 1, relax: 2, soft: 3 };
 const f32 = Math.fround;
 
+/** Number of thresholds `th[0..n)` strictly below `v` (a loop: for more than four). */
+function countBelowLoop(v: number, th: Float64Array, n: number): number {
+  let j = 0;
+  for (let t = 0; t < n; t++) j += +(v > th[t]);
+  return j;
+}
+
+/**
+ * Tables of one group: levels, interval ends and centers by interval index,
+ * and the thresholds (levels, or midpoints) padded with +Infinity to four.
+ */
+class GroupTables {
+  readonly lv: Float32Array;
+  readonly lower: Float32Array;
+  readonly upper: Float32Array;
+  readonly center: Float32Array;
+  readonly th: Float64Array;
+
+  constructor(readonly k: number) {
+    this.lv = new Float32Array(k);
+    this.lower = new Float32Array(k + 1);
+    this.upper = new Float32Array(k + 1);
+    this.center = new Float32Array(k + 1);
+    this.th = new Float64Array(Math.max(k, 4));
+  }
+
+  load(levels: Float32Array, base: number, stride: number, midpoints: boolean): number {
+    const { k, lv, lower, upper, center, th } = this;
+    for (let j = 0; j < k; j++) lv[j] = levels[base + j * stride];
+    for (let j = 0; j <= k; j++) {
+      lower[j] = lv[j > 0 ? j - 1 : 0];
+      upper[j] = lv[j < k ? j : k - 1];
+      center[j] = f32(f32(lower[j] + upper[j]) * 0.5);
+    }
+    const n = midpoints ? k - 1 : k;
+    th.fill(Infinity);
+    for (let t = 0; t < n; t++) th[t] = midpoints ? f32(f32(lv[t] + lv[t + 1]) * 0.5) : lv[t];
+    return n;
+  }
+}
+
+// The hot loops, one function per map so each stays monomorphic. The interval
+// index is a branch-free count (`+(v > t)`; a `? 1 : 0` compiles to a branch
+// that mispredicts on real weights): four unrolled compares against thresholds
+// padded with +Infinity cover 1 and 2 bits and ternary; more levels loop.
+
+function hardLoop(
+  x: Float32Array,
+  out: Float32Array,
+  i0: number,
+  i1: number,
+  C: number,
+  g: GroupTables,
+  n: number,
+): void {
+  const { lv, th } = g;
+  const [t0, t1, t2, t3] = th;
+  if (n <= 4) {
+    for (let i = i0; i < i1; i += C) {
+      const v = x[i];
+      out[i] = lv[+(v > t0) + +(v > t1) + +(v > t2) + +(v > t3)];
+    }
+  } else {
+    for (let i = i0; i < i1; i += C) out[i] = lv[countBelowLoop(x[i], th, n)];
+  }
+}
+
+function relaxLoop(
+  x: Float32Array,
+  out: Float32Array,
+  i0: number,
+  i1: number,
+  C: number,
+  g: GroupTables,
+  n: number,
+  theta: number,
+): void {
+  const { lv, th } = g;
+  const [t0, t1, t2, t3] = th;
+  const keep = f32(1 - theta);
+  const take = f32(theta);
+  for (let i = i0; i < i1; i += C) {
+    const v = x[i];
+    const j = n <= 4 ? +(v > t0) + +(v > t1) + +(v > t2) + +(v > t3) : countBelowLoop(v, th, n);
+    out[i] = f32(f32(v * keep) + f32(lv[j] * take));
+  }
+}
+
+/**
+ * PARQ: `clamp(c + (v - c) / s, lo, up)`. While the inverse slope s is at least
+ * 1e-6 this is computed in double and rounded once at the store (tfjs rounds
+ * each op to float32: they agree to an ulp), with the clamp as
+ * `(|m - lo| - |m - up| + lo + up) / 2`: no branch to mispredict, and exact to
+ * double rounding while |m| stays within ~1e6 interval widths. Below 1e-6
+ * nearly every weight is clamped, so a plain branch predicts well there.
+ */
+function parqLoop(
+  x: Float32Array,
+  out: Float32Array,
+  i0: number,
+  i1: number,
+  C: number,
+  g: GroupTables,
+  n: number,
+  invSlope: number,
+): void {
+  const { lower, upper, center, th } = g;
+  const [t0, t1, t2, t3] = th;
+  if (invSlope >= 1e-6 && n <= 4) {
+    const slope = 1 / invSlope;
+    for (let i = i0; i < i1; i += C) {
+      const v = x[i];
+      const j = +(v > t0) + +(v > t1) + +(v > t2) + +(v > t3);
+      const cj = center[j];
+      const m = cj + (v - cj) * slope;
+      out[i] = (Math.abs(m - lower[j]) - Math.abs(m - upper[j]) + lower[j] + upper[j]) * 0.5;
+    }
+    return;
+  }
+  for (let i = i0; i < i1; i += C) {
+    const v = x[i];
+    const j = countBelowLoop(v, th, n);
+    const cj = center[j];
+    const m = cj + f32(v - cj) / invSlope; // in double: finite even for the tiniest slope
+    const lo = lower[j];
+    const up = upper[j];
+    out[i] = m < lo ? lo : m > up ? up : m;
+  }
+}
+
+function softLoop(
+  x: Float32Array,
+  out: Float32Array,
+  i0: number,
+  i1: number,
+  C: number,
+  g: GroupTables,
+  n: number,
+  temperature: number,
+): void {
+  const { lower, upper, center, th } = g;
+  const norm32 = f32(1 / (1 + Math.exp(-0.5 * temperature)) - 0.5);
+  const t32 = f32(temperature);
+  for (let i = i0; i < i1; i += C) {
+    const v = x[i];
+    const j = countBelowLoop(v, th, n);
+    const lo = lower[j];
+    const up = upper[j];
+    const clamped = v < lo ? lo : v > up ? up : v;
+    const width = f32(up - lo);
+    const frac = f32(f32(clamped - lo) / f32(width + 1e-12));
+    const sx = 1 / (1 + Math.exp(-f32(f32(frac - 0.5) * t32)));
+    const norm = f32(f32(sx - 0.5) / norm32);
+    out[i] = f32(center[j] + f32(f32(width * 0.5) * norm));
+  }
+}
+
 /**
  * The map over raw arrays: `x` and `out` are a view `[A, M, C]`, `levels` is
- * `[A, k, C]` ascending along k. Float32 rounding is applied where tfjs's
- * float32 ops round, so results match the composed ops. Per group, the
- * interval ends and centers are tabulated by interval index, and the index is
- * a branch-free count (`+(v > t)`: a `? 1 : 0` compiles to a
- * mispredicted branch) of the thresholds (levels, or midpoints) below the
- * weight: four unrolled compares against thresholds padded with +Infinity up
- * to 2 bits and ternary, a loop beyond.
+ * `[A, k, C]` ascending along k; `mode` 0 hard, 1 PARQ (param: inverse slope),
+ * 2 BinaryRelax (param: theta), 3 SoftQuant (param: temperature). Parameters
+ * are rounded to float32 as tfjs rounds JS numbers into scalars.
  */
 export function proxLoop(
   x: Float32Array,
@@ -40,86 +193,18 @@ export function proxLoop(
   out: Float32Array,
 ): void {
   const [A, M, C] = shape;
-  const lv = new Float32Array(k);
-  const th = new Float64Array(Math.max(k, 4));
-  const lower = new Float32Array(k + 1);
-  const upper = new Float32Array(k + 1);
-  const center = new Float32Array(k + 1);
-  // tfjs turns JS numbers into float32 scalars: round the parameters alike
+  const g = new GroupTables(k);
   const p32 = f32(param);
-  const keep32 = f32(1 - param);
-  const norm32 = mode === 3 ? f32(1 / (1 + Math.exp(-0.5 * param)) - 0.5) : 0;
-  // hard and relax look for the nearest level (midpoints), parq and soft for the interval (levels)
-  const nth = mode === 0 || mode === 2 ? k - 1 : k;
-  const small = nth <= 4;
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
-      const qBase = a * k * C + c;
-      for (let j = 0; j < k; j++) lv[j] = levels[qBase + j * C];
-      for (let j = 0; j <= k; j++) {
-        lower[j] = lv[j > 0 ? j - 1 : 0];
-        upper[j] = lv[j < k ? j : k - 1];
-        center[j] = f32(f32(lower[j] + upper[j]) * 0.5);
-      }
-      th.fill(Infinity);
-      for (let t = 0; t < nth; t++) th[t] = nth === k ? lv[t] : f32(f32(lv[t] + lv[t + 1]) * 0.5);
-      const t0 = th[0];
-      const t1 = th[1];
-      const t2 = th[2];
-      const t3 = th[3];
-      const index = (v: number): number => {
-        if (small) return +(v > t0) + +(v > t1) + +(v > t2) + +(v > t3);
-        let j = 0;
-        for (let t = 0; t < nth; t++) j += +(v > th[t]);
-        return j;
-      };
-      const start = a * M * C + c;
-      const end = start + M * C;
-      if (mode === 0) {
-        for (let i = start; i < end; i += C) out[i] = lv[index(x[i])];
-      } else if (mode === 2) {
-        for (let i = start; i < end; i += C) {
-          const v = x[i];
-          out[i] = f32(f32(v * keep32) + f32(lv[index(v)] * p32));
-        }
-      } else if (mode === 1 && p32 >= 1e-6) {
-        // In double, then rounded once at the store (tfjs rounds each op to
-        // float32: results agree to an ulp). clamp(m, lo, up) without a branch,
-        // which would mispredict half the time: the abs form is exact to double
-        // rounding while |m| stays within ~1e6 interval widths, as it does here.
-        const slope = 1 / p32;
-        for (let i = start; i < end; i += C) {
-          const v = x[i];
-          const j = index(v);
-          const cj = center[j];
-          const m = cj + (v - cj) * slope;
-          out[i] = (Math.abs(m - lower[j]) - Math.abs(m - upper[j]) + lower[j] + upper[j]) * 0.5;
-        }
-      } else if (mode === 1) {
-        // nearly hard: almost every weight is clamped, so the branch predicts well
-        for (let i = start; i < end; i += C) {
-          const v = x[i];
-          const j = index(v);
-          const cj = center[j];
-          const m = cj + f32(v - cj) / p32; // in double: finite even for the tiniest slope
-          const lo = lower[j];
-          const up = upper[j];
-          out[i] = m < lo ? lo : m > up ? up : m;
-        }
-      } else {
-        for (let i = start; i < end; i += C) {
-          const v = x[i];
-          const j = index(v);
-          const lo = lower[j];
-          const up = upper[j];
-          const clamped = v < lo ? lo : v > up ? up : v;
-          const width = f32(up - lo);
-          const frac = f32(f32(clamped - lo) / f32(width + 1e-12));
-          const sx = 1 / (1 + Math.exp(-f32(f32(frac - 0.5) * p32)));
-          const norm = f32(f32(sx - 0.5) / norm32);
-          out[i] = f32(center[j] + f32(f32(width * 0.5) * norm));
-        }
-      }
+      // hard and relax look for the nearest level (midpoints), parq and soft for the interval
+      const n = g.load(levels, a * k * C + c, C, mode === 0 || mode === 2);
+      const i0 = a * M * C + c;
+      const i1 = i0 + M * C;
+      if (mode === 0) hardLoop(x, out, i0, i1, C, g, n);
+      else if (mode === 1) parqLoop(x, out, i0, i1, C, g, n, p32);
+      else if (mode === 2) relaxLoop(x, out, i0, i1, C, g, n, param);
+      else softLoop(x, out, i0, i1, C, g, n, param);
     }
   }
 }
