@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { bracketLevels, nearestLevel } from './levels.js';
+import { type SimdProx, simdProxFor } from './simd/index.js';
 
 export const PROX_KERNEL = 'ParqProxMap';
 
@@ -216,16 +217,42 @@ interface Attrs {
 
 type Arrays = (t: tf.TensorInfo) => Float32Array;
 
+/**
+ * Contiguous groups (C = 1) of at most four levels, modes hard/parq/relax, on
+ * the WebAssembly SIMD module: `x` and `out` live in its memory (the wasm
+ * backend's heap), so each group is one call on byte addresses.
+ */
+function simdGroups(
+  simd: SimdProx,
+  x: Float32Array,
+  levels: Float32Array,
+  [A, M]: readonly [number, number, number],
+  k: number,
+  mode: number,
+  param: number,
+  out: Float32Array,
+): void {
+  const g = new GroupTables(k);
+  for (let a = 0; a < A; a++) {
+    g.load(levels, a * k, 1, mode !== 1);
+    simd.run(mode, x.byteOffset + a * M * 4, out.byteOffset + a * M * 4, M, g, param);
+  }
+}
+
 function kernelFunc(
   read: Arrays,
   make: (shape: number[]) => { info: tf.TensorInfo; values: Float32Array },
+  simd: SimdProx | null = null,
 ) {
   return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => {
     const { x, levels } = inputs as { x: tf.TensorInfo; levels: tf.TensorInfo };
     const { mode, param } = attrs as unknown as Attrs;
     const shape = x.shape as [number, number, number];
+    const k = levels.shape[1];
     const { info, values } = make(shape);
-    proxLoop(read(x), read(levels), shape, levels.shape[1], mode, param, values);
+    if (simd && shape[2] === 1 && k <= 4 && mode <= 2)
+      simdGroups(simd, read(x), read(levels), shape, k, mode, param, values);
+    else proxLoop(read(x), read(levels), shape, k, mode, param, values);
     return info;
   };
 }
@@ -261,6 +288,7 @@ export function registerProxKernels(): void {
           const info = backend.makeOutput(shape, 'float32');
           return { info, values: backend.typedArrayFromHeap(info) as Float32Array };
         },
+        simdProxFor(backend.wasm),
       )(args);
     }) as tf.KernelFunc,
   });

@@ -1,0 +1,91 @@
+// Fused prox kernel on the wasm backend: the JavaScript loop (proxLoop over the
+// heap) vs the WebAssembly SIMD module (src/prox/simd/prox.wat), per map, for
+// one per-tensor group of 200k weights (normal, sd 0.05) and 2-bit LSBQ levels.
+// Reports the median of 30 timed calls after warm-up, wall and process CPU.
+// Usage: npx tsc -p tsconfig.build.json && node bench/prox-kernel.mjs [--n 200000]
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { proxLoop } from '../dist/prox/fused-kernel.js';
+import { simdProxFor } from '../dist/prox/simd/index.js';
+
+const args = process.argv.slice(2);
+const nArg = args.indexOf('--n');
+const n = nArg >= 0 ? Number(args[nArg + 1]) : 200_000;
+const reps = 30;
+
+await tf.setBackend('wasm');
+const backend = tf.backend();
+const simd = simdProxFor(backend.wasm);
+if (!simd) throw new Error('WebAssembly SIMD module unavailable on this runtime');
+
+let s = 1;
+const rand = () => (s = (s * 16807) % 2147483647) / 2147483647;
+const w = new Float32Array(n);
+for (let i = 0; i < n; i++)
+  w[i] = 0.05 * Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
+const levels = [-0.08, -0.02, 0.025, 0.09];
+const x = tf.tensor3d(w, [1, n, 1]);
+const out = tf.zeros([1, n, 1]);
+const lv = new Float32Array(levels);
+
+// the same tables the kernel builds (GroupTables), for the SIMD call
+function tables(mode) {
+  const k = levels.length;
+  const lower = new Float32Array(k + 1);
+  const upper = new Float32Array(k + 1);
+  const center = new Float32Array(k + 1);
+  for (let j = 0; j <= k; j++) {
+    lower[j] = lv[j > 0 ? j - 1 : 0];
+    upper[j] = lv[j < k ? j : k - 1];
+    center[j] = Math.fround(Math.fround(lower[j] + upper[j]) * 0.5);
+  }
+  const th = new Float64Array(4).fill(Infinity);
+  const mid = mode !== 1;
+  for (let t = 0; t < (mid ? k - 1 : k); t++)
+    th[t] = mid ? Math.fround(Math.fround(lv[t] + lv[t + 1]) * 0.5) : lv[t];
+  return { lv, lower, upper, center, th };
+}
+
+function time(fn) {
+  for (let i = 0; i < 5; i++) fn();
+  const wall = [];
+  const cpu = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    fn();
+    const c = process.cpuUsage(c0);
+    wall.push(performance.now() - t0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  const med = (a) => a.sort((p, q) => p - q)[a.length >> 1];
+  return { wall: med(wall), cpu: med(cpu) };
+}
+
+const maps = [
+  ['hard', 0, 0],
+  ['parq s=0.37', 1, 0.37],
+  ['parq s=1e-8', 1, 1e-8],
+  ['relax θ=0.3', 2, 0.3],
+];
+console.log(
+  `fused prox kernel, ${n} weights, 4 levels, wasm backend (ms per call, median of ${reps})`,
+);
+console.log('map            JS wall  JS cpu  SIMD wall SIMD cpu  speed-up (wall)');
+for (const [name, mode, param] of maps) {
+  const heap = () => [backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out)];
+  const js = time(() => {
+    const [xs, os] = heap();
+    proxLoop(xs, lv, [1, n, 1], levels.length, mode, param, os);
+  });
+  const g = tables(mode);
+  const sm = time(() => {
+    const [xs, os] = heap();
+    simd.run(mode, xs.byteOffset, os.byteOffset, n, g, param);
+  });
+  const f = (v) => v.toFixed(3).padStart(8);
+  console.log(
+    `${name.padEnd(14)}${f(js.wall)}${f(js.cpu)}${f(sm.wall)}  ${f(sm.cpu)}   ${(js.wall / sm.wall).toFixed(1)}x`,
+  );
+}
+tf.dispose([x, out]);

@@ -1,0 +1,96 @@
+/**
+ * The fused prox maps in WebAssembly SIMD (prox.wat), run on the tfjs wasm
+ * backend's heap: the module imports the backend's memory, so it reads the
+ * weights and writes the output tensor in place, four weights per instruction.
+ * It covers contiguous groups (C = 1) of at most four levels (1 and 2 bits,
+ * ternary) for hard quantization, PARQ and BinaryRelax; the caller keeps the
+ * JavaScript loop for everything else, and where SIMD or the memory is missing.
+ */
+import { PROX_WASM_BASE64 } from './prox-wasm.js';
+
+/** Tables of one group, as `GroupTables` in fused-kernel.ts fills them. */
+export interface ProxTables {
+  /** the group's `k` levels, ascending */
+  readonly lv: Float32Array;
+  /** thresholds (midpoints for hard/relax, levels for parq), +Infinity padded to four */
+  readonly th: Float64Array;
+}
+
+type F = number;
+interface ProxExports {
+  hard(x: F, out: F, n: F, t0: F, t1: F, t2: F, l0: F, l1: F, l2: F, l3: F): void;
+  relax(x: F, out: F, n: F, keep: F, take: F, t0: F, t1: F, t2: F, ...levels: F[]): void;
+  parq(x: F, out: F, n: F, invSlope: F, t0: F, t1: F, t2: F, t3: F, ...levels: F[]): void;
+}
+
+/** How many groups the SIMD functions mapped (for tests and benchmarks). */
+export const simdStats = { groups: 0 };
+
+let moduleCache: WebAssembly.Module | null | undefined;
+const instances = new WeakMap<WebAssembly.Memory, SimdProx | null>();
+
+function compiled(): WebAssembly.Module | null {
+  if (moduleCache === undefined) {
+    try {
+      const bin = atob(PROX_WASM_BASE64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      moduleCache = new WebAssembly.Module(bytes); // throws where SIMD is unsupported
+    } catch {
+      moduleCache = null;
+    }
+  }
+  return moduleCache;
+}
+
+/** The emscripten module's memory (its name differs between emscripten versions). */
+function memoryOf(wasmModule: any): WebAssembly.Memory | null {
+  const mem = wasmModule?.asm?.memory ?? wasmModule?.wasmMemory ?? wasmModule?.['asm']?.['memory'];
+  return typeof WebAssembly === 'object' && mem instanceof WebAssembly.Memory ? mem : null;
+}
+
+/** The SIMD maps bound to one memory: `x`, `out` are byte addresses in it. */
+export class SimdProx {
+  constructor(private readonly fn: ProxExports) {}
+
+  /** Map `n` weights of one group: mode 0 hard, 1 PARQ (param: inverse slope), 2 BinaryRelax (param: theta). */
+  run(mode: number, x: number, out: number, n: number, g: ProxTables, param: number): void {
+    const { lv, th } = g;
+    const k = lv.length;
+    // levels padded with the last (never selected: those thresholds are +Infinity)
+    const l0 = lv[0];
+    const l1 = lv[Math.min(1, k - 1)];
+    const l2 = lv[Math.min(2, k - 1)];
+    const l3 = lv[Math.min(3, k - 1)];
+    simdStats.groups++;
+    if (mode === 0) this.fn.hard(x, out, n, th[0], th[1], th[2], l0, l1, l2, l3);
+    else if (mode === 2)
+      // f32 parameters: 1 - theta rounds once, as tfjs rounds the JS number into a scalar
+      this.fn.relax(x, out, n, 1 - param, param, th[0], th[1], th[2], l0, l1, l2, l3);
+    else this.fn.parq(x, out, n, param, th[0], th[1], th[2], th[3], l0, l1, l2, l3);
+  }
+}
+
+/**
+ * The SIMD maps for a wasm backend's emscripten module (`backend.wasm`), or
+ * null where they can't run (no SIMD, memory not found or shared): then the
+ * caller keeps its JavaScript loop. One instance per memory; the memory object
+ * stays valid when the heap grows, and so does the instance.
+ */
+export function simdProxFor(wasmModule: unknown): SimdProx | null {
+  const memory = memoryOf(wasmModule);
+  if (!memory) return null;
+  let inst = instances.get(memory);
+  if (inst === undefined) {
+    const mod = compiled();
+    try {
+      inst = mod
+        ? new SimdProx(new WebAssembly.Instance(mod, { env: { memory } }).exports as any)
+        : null;
+    } catch {
+      inst = null; // e.g. a shared memory (the threaded backend): the import is not shared
+    }
+    instances.set(memory, inst);
+  }
+  return inst;
+}

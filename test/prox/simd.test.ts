@@ -1,0 +1,150 @@
+import * as tf from '@tensorflow/tfjs';
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { applyProxMode, composedProx, LSBQuantizer, type ProxMode } from '../../src/index.js';
+import { PROX_WASM_BASE64 } from '../../src/prox/simd/prox-wasm.js';
+import { simdProxFor, simdStats } from '../../src/prox/simd/index.js';
+import { normals, useBackend } from '../helpers.js';
+
+/** Distance in float32 units in the last place (0 for +0 vs -0). */
+function ulps(a: number, b: number): number {
+  if (a === b) return 0;
+  if (Number.isNaN(a) || Number.isNaN(b)) return Infinity;
+  const bits = new Int32Array(new Float32Array([a, b]).buffer);
+  const ord = (i: number) => (i < 0 ? -(i & 0x7fffffff) : i);
+  return Math.abs(ord(bits[0]) - ord(bits[1]));
+}
+
+function maxUlps(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  expect(x.length).toBe(y.length);
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, ulps(x[i], y[i]));
+  return m;
+}
+
+function maxAbs(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
+  return m;
+}
+
+const CASES: [ProxMode, number][] = [
+  ['hard', 0],
+  ['parq', 1],
+  ['parq', 0.37],
+  ['parq', 1e-3],
+  ['parq', 1e-30],
+  ['relax', 0.3],
+  ['relax', 0.77],
+];
+
+/** Weights: normals plus each level and midpoint exactly (ties), for a group of n. */
+function weights(n: number, seed: number, levels: number[]): Float32Array {
+  const w = normals(n, seed, 0.8);
+  const special = [...levels];
+  for (let j = 0; j + 1 < levels.length; j++)
+    special.push(Math.fround(Math.fround(levels[j] + levels[j + 1]) * 0.5));
+  for (let i = 0; i < Math.min(n, special.length); i++) w[(i * 7) % n] = special[i];
+  return w;
+}
+
+/** Level sets [A, k]: LSBQ 1 and 2 bits fitted to the weights, and a ternary set. */
+function levelSets(w: Float32Array): [string, number[]][] {
+  const lsbq = (bits: number) =>
+    tf.tidy(() => {
+      const { Q } = new LSBQuantizer().quantize(tf.tensor3d(w, [1, w.length, 1]), bits);
+      return Array.from(Q.dataSync());
+    });
+  return [
+    ['lsbq 1 bit', lsbq(1)],
+    ['lsbq 2 bits', lsbq(2)],
+    ['ternary', [-0.6, 0, 0.6]],
+  ];
+}
+
+/** Fused (SIMD where it applies) vs composed tfjs ops: the largest ulp distance. */
+function compare(
+  w: Float32Array,
+  shape: [number, number, number],
+  Q: number[],
+  mode: ProxMode,
+  param: number,
+) {
+  return tf.tidy(() => {
+    const x = tf.tensor3d(w, shape);
+    const k = Q.length / (shape[0] * shape[2]);
+    const q = tf.tensor3d(Q, [shape[0], k, shape[2]]);
+    const fused = applyProxMode(x, q, mode, param).dataSync();
+    const composed = composedProx(x, q, mode, param).dataSync();
+    return { ulps: maxUlps(fused, composed), abs: maxAbs(fused, composed) };
+  });
+}
+
+describe('WebAssembly SIMD prox kernel (wasm backend)', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+
+  it('the committed module is a fresh assembly of prox.wat', async () => {
+    const script = pathToFileURL(path.resolve(__dirname, '../../scripts/build-simd.mjs')).href;
+    const { assembleProx } = await import(script);
+    const fresh: Uint8Array = await assembleProx();
+    const committed = Uint8Array.from(Buffer.from(PROX_WASM_BASE64, 'base64'));
+    expect(Buffer.from(committed).equals(Buffer.from(fresh))).toBe(true);
+  });
+
+  it('instantiates on the backend heap (Node 20 has SIMD)', () => {
+    const backend = tf.backend() as unknown as { wasm: unknown };
+    const simd = simdProxFor(backend.wasm);
+    expect(simd).not.toBeNull();
+    expect(simdProxFor(backend.wasm)).toBe(simd); // cached per memory
+    expect(simdProxFor({})).toBeNull();
+  });
+
+  // Exact for every case on Node 20's wasm backend: the same float32 ops in the same order.
+  it('per tensor: equals the composed ops exactly, n = 1..9, tails, 1003 and 4096', () => {
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 1003, 4096]) {
+      const w = weights(n, n, [-0.6, 0, 0.6]);
+      for (const [name, Q] of levelSets(w)) {
+        const wq = n < 16 ? weights(n, n + 1, Q) : w;
+        for (const [mode, param] of CASES) {
+          const before = simdStats.groups;
+          const d = compare(wq, [1, n, 1], Q, mode, param).ulps;
+          expect(simdStats.groups - before, `${name} ${mode} ${param} n=${n}: SIMD path`).toBe(1);
+          expect(d, `${name} ${mode} ${param} n=${n}: ulps`).toBe(0);
+        }
+      }
+    }
+  });
+
+  it('blocks of contiguous groups (C = 1, A > 1): one SIMD call per group, exact', () => {
+    const A = 5;
+    const M = 37;
+    const w = normals(A * M, 9, 0.5);
+    const Q: number[] = [];
+    for (let a = 0; a < A; a++) Q.push(-0.5 - 0.1 * a, -0.1, 0.15 * a, 0.7);
+    for (const [mode, param] of CASES) {
+      const before = simdStats.groups;
+      expect(compare(w, [A, M, 1], Q, mode, param).ulps, `${mode} ${param}`).toBe(0);
+      expect(simdStats.groups - before).toBe(A);
+    }
+  });
+
+  it('keeps the JavaScript loop for strided groups, more levels and SoftQuant', () => {
+    const w = normals(6 * 40, 3, 0.5);
+    const eight = [-1, -0.7, -0.4, -0.1, 0.1, 0.4, 0.7, 1];
+    const ch = [-0.5, -0.4, -0.3, 0.1, 0.2, 0.3, 0.6, 0.5, 0.4, 0.9, 1, 1.1]; // [1, 4, 3]
+    const cases: [[number, number, number], number[], ProxMode, number][] = [
+      [[1, 80, 3], ch, 'parq', 0.37],
+      [[1, 240, 1], eight, 'hard', 0],
+      [[1, 240, 1], [-0.5, 0.5], 'soft', 5],
+    ];
+    for (const [shape, Q, mode, param] of cases) {
+      const before = simdStats.groups;
+      // the JS loop's own tolerance (test/prox/prox-maps.test.ts): it rounds in double
+      expect(compare(w, shape, Q, mode, param).abs, `${mode} ${shape}`).toBeLessThan(1e-6);
+      expect(simdStats.groups).toBe(before);
+    }
+  });
+});
