@@ -102,8 +102,44 @@ function runTask(task) {
   });
 }
 
+/** Run lines of earlier logs (`--logs a.log,b.log`): merge runs made elsewhere, e.g. split across machines. */
+function runsFromLogs(files) {
+  const runs = [];
+  for (const file of files) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const m = line.match(
+        /^(\w+) (\w+) (\w+) seed (\d+): ([\d.]+)% \((\d+) s(?:, \d+\/\d+)?(?:, levels (\d+))?\)/,
+      );
+      if (!m) continue;
+      const bits = m[3] === 'float' ? 'float' : Number(m[3]);
+      const twin = runs.find(
+        (r) =>
+          r.method === m[1] && r.quantizer === m[2] && r.bits === bits && r.seed === Number(m[4]),
+      );
+      if (twin) {
+        // the same run on two machines: same seed and backend must give the same result
+        if (twin.accuracy !== Number(m[5]))
+          console.log(`note: ${line} differs from an earlier log (${twin.accuracy}%)`);
+        continue;
+      }
+      runs.push({
+        method: m[1],
+        quantizer: m[2],
+        bits,
+        seed: Number(m[4]),
+        accuracy: Number(m[5]),
+        seconds: Number(m[6]),
+        maxDistinct: m[7] === undefined ? NaN : Number(m[7]),
+      });
+    }
+  }
+  return runs;
+}
+
 const started = Date.now();
-const results = [];
+const logs = flag('logs', '');
+const results = logs ? runsFromLogs(logs.split(',')) : [];
+if (logs) tasks.length = 0;
 let next = 0;
 async function lane() {
   while (next < tasks.length) {
@@ -154,7 +190,7 @@ const lines = [
   `| --- | --- | --- | --- | --- | --- | --- |`,
   ...table.map(
     (r) =>
-      `| ${r.method} | ${r.quantizer} | ${bitsLabel(r.bits)} | ${r.mean.toFixed(2)} ± ${r.sd.toFixed(2)} | ${r.refMean.toFixed(2)} ± ${r.refSd.toFixed(2)} | ${r.diff >= 0 ? '+' : ''}${r.diff.toFixed(2)}${r.flagged ? ' **(> 0.3)**' : ''} | ${r.method === 'fp' ? '-' : r.maxDistinct} |`,
+      `| ${r.method} | ${r.quantizer} | ${bitsLabel(r.bits)} | ${r.mean.toFixed(2)} ± ${r.sd.toFixed(2)} | ${r.refMean.toFixed(2)} ± ${r.refSd.toFixed(2)} | ${r.diff >= 0 ? '+' : ''}${r.diff.toFixed(2)}${r.flagged ? ' **(> 0.3)**' : ''} | ${r.method === 'fp' || Number.isNaN(r.maxDistinct) ? '-' : r.maxDistinct} |`,
   ),
 ];
 console.log(lines.join('\n'));
