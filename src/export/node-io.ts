@@ -3,18 +3,9 @@
  * Node-only file IO for packed files. Loaded with a dynamic import (see files.ts), so the rest
  * of src/export stays browser-safe.
  */
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
 import { MAGIC } from './format.js';
+import { tempPathBeside, writeFileDurably } from '../util/durable-file.js';
 
 const plain = (path: string): string => (path.startsWith('file://') ? path.slice(7) : path);
 
@@ -34,16 +25,9 @@ export function readQuantizedFile(path: string): Uint8Array {
  */
 export function writeQuantizedFile(path: string, bytes: Uint8Array): void {
   const p = plain(path);
-  const tmp = join(dirname(p), `.${basename(p)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  const tmp = tempPathBeside(p);
   try {
-    const fd = openSync(tmp, 'w');
-    try {
-      let at = 0;
-      while (at < bytes.byteLength) at += writeSync(fd, bytes, at, bytes.byteLength - at);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeFileDurably(tmp, bytes);
     renameSync(tmp, p);
   } catch (e) {
     rmSync(tmp, { force: true });

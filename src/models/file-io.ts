@@ -1,16 +1,8 @@
 /// <reference types="node" />
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-} from 'node:fs';
-import { writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { syncDir, writeFileDurably } from '../util/durable-file.js';
 
 /** File names written by `fileSaveHandler`. */
 export const MODEL_JSON = 'model.json';
@@ -76,7 +68,7 @@ export function fileSaveHandler(dir: string): tf.io.IOHandler {
         [join(dir, MODEL_JSON), new TextEncoder().encode(JSON.stringify(modelJSON))],
       ];
       try {
-        for (const [path, bytes] of files) writeDurably(path + tag, bytes);
+        for (const [path, bytes] of files) writeFileDurably(path + tag, bytes);
         for (const [path] of files) renameSync(path + tag, path);
         syncDir(dir);
       } finally {
@@ -142,28 +134,4 @@ function concat(parts: Uint8Array[]): Uint8Array {
     at += p.byteLength;
   }
   return out;
-}
-
-function writeDurably(path: string, bytes: Uint8Array): void {
-  const fd = openSync(path, 'w');
-  try {
-    let at = 0;
-    while (at < bytes.byteLength) at += writeSync(fd, bytes, at, bytes.byteLength - at);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Makes the renames durable where the platform allows syncing a directory. */
-function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // not supported (e.g. Windows): the renames are still atomic
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }

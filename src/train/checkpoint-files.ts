@@ -12,20 +12,10 @@
  * is removed. A crash between the renames leaves OUT/checkpoint.old, which `findCheckpoint`
  * falls back to, so there is always a complete checkpoint.
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { syncDir, writeFileAtomic, writeFileDurably } from '../util/durable-file.js';
 import { fileLoadHandler, fileSaveHandler, MODEL_JSON } from '../models/file-io.js';
 import { CHECKPOINT_FORMAT, type CheckpointData, type CheckpointState } from './checkpoint.js';
 
@@ -35,6 +25,8 @@ export const OPTIMIZER_BIN = 'optimizer.bin';
 const OLD_SUFFIX = '.old';
 
 /** Writes `data` as OUT/checkpoint/, replacing the previous one atomically. Returns its path. */
+export { writeFileAtomic };
+
 export async function writeCheckpoint(outDir: string, data: CheckpointData): Promise<string> {
   mkdirSync(outDir, { recursive: true });
   const final = join(outDir, CHECKPOINT_DIR);
@@ -144,42 +136,6 @@ function readOptimizerData(dir: string, state: CheckpointState): ArrayBuffer {
     throw new Error(`${path}: holds ${bytes.byteLength} bytes, state.json describes ${expected}`);
   }
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-}
-
-/** Writes a file atomically: a flushed temporary file renamed over `path`. */
-export function writeFileAtomic(path: string, content: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  try {
-    writeFileDurably(tmp, content);
-    renameSync(tmp, path);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-}
-
-function writeFileDurably(path: string, content: string | Uint8Array): void {
-  const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
-  const fd = openSync(path, 'w');
-  try {
-    let at = 0;
-    while (at < bytes.byteLength) at += writeSync(fd, bytes, at, bytes.byteLength - at);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // not supported everywhere (e.g. Windows); the renames are still atomic
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 function errorText(err: unknown): string {
