@@ -315,3 +315,49 @@ describe('QuantOptimizer state', () => {
     expect(lopt.quantizedEntries.length).toBe(2);
   });
 });
+
+describe('QuantOptimizer variants', () => {
+  it('NM-SGD adds -(lr / nmGamma) * (latent - mapped) after the base step', () => {
+    const w = tf.variable(tf.tensor1d([1, -1, 0.5, -0.5]), true, 'nm/kernel');
+    const opt = new QuantOptimizer({
+      base: tf.train.sgd(0.1),
+      bits: 1,
+      quantPeriod: 1,
+      nmGamma: 2,
+    });
+    const zero = () => ({ [w.name]: tf.zerosLike(w) });
+    opt.applyGradients(zero());
+    expect(Array.from(w.dataSync())).toEqual([0.75, -0.75, 0.75, -0.75]);
+    opt.applyGradients(zero());
+    // correction = latent - mapped = [0.25, -0.25, -0.25, 0.25]; latent += -(0.1 / 2) * correction
+    const latent = Array.from(opt.getLatent(w)!.dataSync());
+    [0.9875, -0.9875, 0.5125, -0.5125].forEach((v, i) => expect(latent[i]).toBeCloseTo(v, 6));
+    opt.dispose();
+    w.dispose();
+  });
+
+  it('annealWdFrac scales the decay of quantized groups by the inverse slope of the last step', () => {
+    const w = tf.variable(tf.tensor1d([0.4, -0.3, 0.2, -0.1]), true, 'wdanneal/kernel');
+    const prox = new ProxPARQ({ annealStart: 0, annealEnd: 8 });
+    const opt = new QuantOptimizer({
+      base: tf.train.sgd(1),
+      prox,
+      groups: [{ match: 'wdanneal/*', bits: 2, weightDecay: 0.1 }],
+      annealWdFrac: 1,
+    });
+    const latents: number[] = [];
+    for (let s = 0; s < 4; s++) {
+      opt.applyGradients({ [w.name]: tf.zerosLike(w) });
+      latents.push(opt.getLatent(w)!.dataSync()[0]);
+    }
+    // step s decays by 1 - lr * wd * inverseSlope(s - 1) (1 at the first step)
+    expect(latents[0]).toBeCloseTo(0.4 * 0.9, 6);
+    for (let s = 1; s < 4; s++) {
+      const scale = prox.inverseSlope(s - 1);
+      expect(latents[s] / latents[s - 1]).toBeCloseTo(1 - 0.1 * scale, 5);
+    }
+    expect(prox.inverseSlope(2)).toBeLessThan(1);
+    opt.dispose();
+    w.dispose();
+  });
+});
