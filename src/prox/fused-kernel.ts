@@ -250,9 +250,13 @@ function kernelFunc(
     const shape = x.shape as [number, number, number];
     const k = levels.shape[1];
     const { info, values } = make(shape);
-    if (simd && shape[2] === 1 && k <= 4 && mode <= 2)
-      simdGroups(simd, read(x), read(levels), shape, k, mode, param, values);
-    else proxLoop(read(x), read(levels), shape, k, mode, param, values);
+    if (simd && k <= 4 && mode <= 2) {
+      const xs = read(x);
+      const lv = read(levels);
+      if (shape[2] === 1) simdGroups(simd, xs, lv, shape, k, mode, param, values);
+      // per channel on the last axis: one SIMD lane per channel
+      else simd.lanes(mode, xs.byteOffset, values.byteOffset, shape, lv.byteOffset, k, param);
+    } else proxLoop(read(x), read(levels), shape, k, mode, param, values);
     return info;
   };
 }

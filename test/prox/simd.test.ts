@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyProxMode, composedProx, LSBQuantizer, type ProxMode } from '../../src/index.js';
+import {
+  applyProxMode,
+  composedProx,
+  LSBQuantizer,
+  type ProxMode,
+  TernaryUnifQuantizer,
+} from '../../src/index.js';
 import { PROX_WASM_BASE64 } from '../../src/prox/simd/prox-wasm.js';
 import { simdProxFor, simdStats } from '../../src/prox/simd/index.js';
 import { normals, useBackend } from '../helpers.js';
@@ -131,20 +137,59 @@ describe('WebAssembly SIMD prox kernel (wasm backend)', () => {
     }
   });
 
-  it('keeps the JavaScript loop for strided groups, more levels and SoftQuant', () => {
+  // Per channel on tfjs kernels [in, out] (channel = last axis): the view
+  // [A, M, C], levels [A, k, C] fitted per channel; C % 4 tails and blocks (A > 1).
+  it('per channel (C > 1): one lanes call per view, exact, C = 2..9, 16, 256, A = 1, 3', () => {
+    const M = 37;
+    const fit = (view: tf.Tensor3D, name: string) =>
+      name === 'ternary'
+        ? new TernaryUnifQuantizer().quantize(view, 0)
+        : new LSBQuantizer().quantize(view, name === 'lsbq 1 bit' ? 1 : 2);
+    for (const C of [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 256]) {
+      for (const A of [1, 3]) {
+        const shape: [number, number, number] = [A, M, C];
+        const w = normals(A * M * C, C * 10 + A, 0.5);
+        for (const name of ['lsbq 1 bit', 'ternary', 'lsbq 2 bits']) {
+          const Q = tf.tidy(() => Array.from(fit(tf.tensor3d(w, shape), name).Q.dataSync()));
+          const k = Q.length / (A * C);
+          expect(k, name).toBe(name === 'lsbq 1 bit' ? 2 : name === 'ternary' ? 3 : 4);
+          // ties: each channel's levels and midpoints, exactly, in its first rows
+          const wt = w.slice();
+          for (let a = 0; a < A; a++)
+            for (let c = 0; c < C; c++) {
+              const lv = Array.from({ length: k }, (_, j) => Q[(a * k + j) * C + c]);
+              const mids = lv.slice(1).map((l, j) => Math.fround(Math.fround(lv[j] + l) * 0.5));
+              [...lv, ...mids].forEach((v, r) => (wt[(a * M + r) * C + c] = v));
+            }
+          for (const [mode, param] of CASES) {
+            const label = `${name} ${mode} ${param} A=${A} C=${C}`;
+            const before = { ...simdStats };
+            expect(compare(wt, shape, Q, mode, param).ulps, `${label}: ulps`).toBe(0);
+            // C = 1 is contiguous: one `run` per group; otherwise one `lanes` call
+            expect(simdStats.lanes - before.lanes, `${label}: lanes`).toBe(C > 1 ? 1 : 0);
+            expect(simdStats.groups - before.groups, `${label}: groups`).toBe(C > 1 ? 0 : A);
+          }
+        }
+      }
+    }
+  });
+
+  it('keeps the JavaScript loop for more levels and SoftQuant', () => {
     const w = normals(6 * 40, 3, 0.5);
     const eight = [-1, -0.7, -0.4, -0.1, 0.1, 0.4, 0.7, 1];
-    const ch = [-0.5, -0.4, -0.3, 0.1, 0.2, 0.3, 0.6, 0.5, 0.4, 0.9, 1, 1.1]; // [1, 4, 3]
+    // [1, 5, 3]: five levels per channel, ascending along k
+    const ch5 = Array.from({ length: 15 }, (_, i) => -1 + 0.4 * Math.floor(i / 3) + 0.1 * (i % 3));
     const cases: [[number, number, number], number[], ProxMode, number][] = [
-      [[1, 80, 3], ch, 'parq', 0.37],
+      [[1, 80, 3], ch5, 'parq', 0.37],
+      [[1, 80, 3], ch5.map((v) => v * 0.5), 'hard', 0],
       [[1, 240, 1], eight, 'hard', 0],
       [[1, 240, 1], [-0.5, 0.5], 'soft', 5],
     ];
     for (const [shape, Q, mode, param] of cases) {
-      const before = simdStats.groups;
+      const before = { ...simdStats };
       // the JS loop's own tolerance (test/prox/prox-maps.test.ts): it rounds in double
       expect(compare(w, shape, Q, mode, param).abs, `${mode} ${shape}`).toBeLessThan(1e-6);
-      expect(simdStats.groups).toBe(before);
+      expect(simdStats).toEqual(before);
     }
   });
 });

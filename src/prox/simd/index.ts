@@ -2,9 +2,11 @@
  * The fused prox maps in WebAssembly SIMD (prox.wat), run on the tfjs wasm
  * backend's heap: the module imports the backend's memory, so it reads the
  * weights and writes the output tensor in place, four weights per instruction.
- * It covers contiguous groups (C = 1) of at most four levels (1 and 2 bits,
- * ternary) for hard quantization, PARQ and BinaryRelax; the caller keeps the
- * JavaScript loop for everything else, and where SIMD or the memory is missing.
+ * It covers groups of at most four levels (1 and 2 bits, ternary) for hard
+ * quantization, PARQ and BinaryRelax: contiguous groups (C = 1, `run`) and
+ * per-channel groups on the last axis (C > 1, `lanes`: one lane per channel);
+ * the caller keeps the JavaScript loop for everything else, and where SIMD or
+ * the memory is missing.
  */
 import { PROX_WASM_BASE64 } from './prox-wasm.js';
 
@@ -21,10 +23,11 @@ interface ProxExports {
   hard(x: F, out: F, n: F, t0: F, t1: F, t2: F, l0: F, l1: F, l2: F, l3: F): void;
   relax(x: F, out: F, n: F, keep: F, take: F, t0: F, t1: F, t2: F, ...levels: F[]): void;
   parq(x: F, out: F, n: F, invSlope: F, t0: F, t1: F, t2: F, t3: F, ...levels: F[]): void;
+  lanes(mode: F, x: F, out: F, A: F, M: F, C: F, levels: F, k: F, p: F, q: F): void;
 }
 
-/** How many groups the SIMD functions mapped (for tests and benchmarks). */
-export const simdStats = { groups: 0 };
+/** How many contiguous groups `run` mapped, and how many views `lanes` mapped (for tests and benchmarks). */
+export const simdStats = { groups: 0, lanes: 0 };
 
 let moduleCache: WebAssembly.Module | null | undefined;
 const instances = new WeakMap<WebAssembly.Memory, SimdProx | null>();
@@ -68,6 +71,25 @@ export class SimdProx {
       // f32 parameters: 1 - theta rounds once, as tfjs rounds the JS number into a scalar
       this.fn.relax(x, out, n, 1 - param, param, th[0], th[1], th[2], l0, l1, l2, l3);
     else this.fn.parq(x, out, n, param, th[0], th[1], th[2], th[3], l0, l1, l2, l3);
+  }
+
+  /**
+   * Map a whole view `[A, M, C]` at `x` with levels `[A, k, C]` (k <= 4) at
+   * byte address `levels`, one SIMD lane per channel (the last axis): mode 0
+   * hard, 1 PARQ (param: inverse slope), 2 BinaryRelax (param: theta).
+   */
+  lanes(
+    mode: number,
+    x: number,
+    out: number,
+    [A, M, C]: readonly [number, number, number],
+    levels: number,
+    k: number,
+    param: number,
+  ): void {
+    simdStats.lanes++;
+    const [p, q] = mode === 2 ? [1 - param, param] : [param, 0];
+    this.fn.lanes(mode, x, out, A, M, C, levels, k, p, q);
   }
 }
 

@@ -193,4 +193,274 @@
               (local.get $los))
             (local.get $ups)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $tail)))))
+        (br $tail))))
+;; ---------------------------------------------------------------------------
+;; Channel lanes: per-channel groups of a view [A, M, C] with C > 1 (tfjs
+;; kernels [in, out], channel = last axis): element (a, m, c) at (a*M + m)*C + c,
+;; level j of (a, c) at (a*k + j)*C + c. One lane per channel: for each block of
+;; four consecutive channels the levels are four contiguous floats per j, kept
+;; in registers while the loop walks m with stride C. The last C % 4 channels
+;; take the same ops on splats (one channel, lane 0 stored), so every channel
+;; gets the same float32 ops in the same order as the contiguous functions.
+
+  ;; Four channels' entries at $p (wide), or one channel's splat.
+  (func $ld (param $p i32) (param $wide i32) (result v128)
+    (if (result v128) (local.get $wide)
+      (then (v128.load (local.get $p)))
+      (else (v128.load32_splat (local.get $p)))))
+
+  ;; Levels 0..3 (rows $row bytes apart), the last repeated past k.
+  (func $levels (param $p i32) (param $row i32) (param $k i32) (param $wide i32)
+    (result v128 v128 v128 v128)
+    (local $L0 v128) (local $L1 v128) (local $L2 v128) (local $L3 v128)
+    (local.set $L0 (call $ld (local.get $p) (local.get $wide)))
+    (local.set $L1 (local.get $L0))
+    (if (i32.gt_u (local.get $k) (i32.const 1))
+      (then (local.set $L1
+        (call $ld (i32.add (local.get $p) (local.get $row)) (local.get $wide)))))
+    (local.set $L2 (local.get $L1))
+    (if (i32.gt_u (local.get $k) (i32.const 2))
+      (then (local.set $L2
+        (call $ld (i32.add (local.get $p) (i32.shl (local.get $row) (i32.const 1)))
+          (local.get $wide)))))
+    (local.set $L3 (local.get $L2))
+    (if (i32.gt_u (local.get $k) (i32.const 3))
+      (then (local.set $L3
+        (call $ld (i32.add (local.get $p) (i32.mul (local.get $row) (i32.const 3)))
+          (local.get $wide)))))
+    (local.get $L0) (local.get $L1) (local.get $L2) (local.get $L3))
+
+  ;; Threshold t for hard/relax: the midpoint (a + b) / 2 while t + 1 < k, else +inf.
+  (func $mid (param $a v128) (param $b v128) (param $t i32) (param $k i32) (result v128)
+    (if (result v128) (i32.lt_u (i32.add (local.get $t) (i32.const 1)) (local.get $k))
+      (then (f32x4.mul (f32x4.add (local.get $a) (local.get $b)) (f32x4.splat (f32.const 0.5))))
+      (else (f32x4.splat (f32.const inf)))))
+
+  ;; Threshold t for parq: level t while t < k, else +inf.
+  (func $th (param $a v128) (param $t i32) (param $k i32) (result v128)
+    (if (result v128) (i32.lt_u (local.get $t) (local.get $k))
+      (then (local.get $a))
+      (else (f32x4.splat (f32.const inf)))))
+
+  ;; Nearest level over M rows from $x (stride $row bytes) to $out.
+  (func $hardCols (param $x i32) (param $out i32) (param $M i32) (param $row i32)
+    (param $wide i32) (param $k i32)
+    (param $L0 v128) (param $L1 v128) (param $L2 v128) (param $L3 v128)
+    (local $T0 v128) (local $T1 v128) (local $T2 v128) (local $v v128)
+    (local $end i32) (local $d i32)
+    (local.set $T0 (call $mid (local.get $L0) (local.get $L1) (i32.const 0) (local.get $k)))
+    (local.set $T1 (call $mid (local.get $L1) (local.get $L2) (i32.const 1) (local.get $k)))
+    (local.set $T2 (call $mid (local.get $L2) (local.get $L3) (i32.const 2) (local.get $k)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $M) (local.get $row))))
+    (local.set $d (i32.sub (local.get $out) (local.get $x)))
+    (if (local.get $wide)
+      (then
+        (block $done (loop $m
+          (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+          (local.set $v (v128.load (local.get $x)))
+          (v128.store (i32.add (local.get $x) (local.get $d))
+            (v128.bitselect (local.get $L3)
+              (v128.bitselect (local.get $L2)
+                (v128.bitselect (local.get $L1) (local.get $L0)
+                  (f32x4.gt (local.get $v) (local.get $T0)))
+                (f32x4.gt (local.get $v) (local.get $T1)))
+              (f32x4.gt (local.get $v) (local.get $T2))))
+          (local.set $x (i32.add (local.get $x) (local.get $row)))
+          (br $m))))
+      (else
+        (block $done (loop $m
+          (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+          (local.set $v (v128.load32_splat (local.get $x)))
+          (v128.store32_lane 0 (i32.add (local.get $x) (local.get $d))
+            (v128.bitselect (local.get $L3)
+              (v128.bitselect (local.get $L2)
+                (v128.bitselect (local.get $L1) (local.get $L0)
+                  (f32x4.gt (local.get $v) (local.get $T0)))
+                (f32x4.gt (local.get $v) (local.get $T1)))
+              (f32x4.gt (local.get $v) (local.get $T2))))
+          (local.set $x (i32.add (local.get $x) (local.get $row)))
+          (br $m))))))
+
+  ;; BinaryRelax: keep * v + take * nearest.
+  (func $relaxCols (param $x i32) (param $out i32) (param $M i32) (param $row i32)
+    (param $wide i32) (param $k i32)
+    (param $L0 v128) (param $L1 v128) (param $L2 v128) (param $L3 v128)
+    (param $keep f32) (param $take f32)
+    (local $T0 v128) (local $T1 v128) (local $T2 v128) (local $v v128)
+    (local $K v128) (local $P v128) (local $end i32) (local $d i32)
+    (local.set $K (f32x4.splat (local.get $keep)))
+    (local.set $P (f32x4.splat (local.get $take)))
+    (local.set $T0 (call $mid (local.get $L0) (local.get $L1) (i32.const 0) (local.get $k)))
+    (local.set $T1 (call $mid (local.get $L1) (local.get $L2) (i32.const 1) (local.get $k)))
+    (local.set $T2 (call $mid (local.get $L2) (local.get $L3) (i32.const 2) (local.get $k)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $M) (local.get $row))))
+    (local.set $d (i32.sub (local.get $out) (local.get $x)))
+    (if (local.get $wide)
+      (then
+        (block $done (loop $m
+          (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+          (local.set $v (v128.load (local.get $x)))
+          (v128.store (i32.add (local.get $x) (local.get $d))
+            (f32x4.add
+              (f32x4.mul (local.get $v) (local.get $K))
+              (f32x4.mul (local.get $P)
+                (v128.bitselect (local.get $L3)
+                  (v128.bitselect (local.get $L2)
+                    (v128.bitselect (local.get $L1) (local.get $L0)
+                      (f32x4.gt (local.get $v) (local.get $T0)))
+                    (f32x4.gt (local.get $v) (local.get $T1)))
+                  (f32x4.gt (local.get $v) (local.get $T2))))))
+          (local.set $x (i32.add (local.get $x) (local.get $row)))
+          (br $m))))
+      (else
+        (block $done (loop $m
+          (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+          (local.set $v (v128.load32_splat (local.get $x)))
+          (v128.store32_lane 0 (i32.add (local.get $x) (local.get $d))
+            (f32x4.add
+              (f32x4.mul (local.get $v) (local.get $K))
+              (f32x4.mul (local.get $P)
+                (v128.bitselect (local.get $L3)
+                  (v128.bitselect (local.get $L2)
+                    (v128.bitselect (local.get $L1) (local.get $L0)
+                      (f32x4.gt (local.get $v) (local.get $T0)))
+                    (f32x4.gt (local.get $v) (local.get $T1)))
+                  (f32x4.gt (local.get $v) (local.get $T2))))))
+          (local.set $x (i32.add (local.get $x) (local.get $row)))
+          (br $m))))))
+
+  ;; PARQ: the contiguous `parq` vector body as a function of v (for the C % 4 tail).
+  (func $parqV (param $v v128) (param $S v128)
+    (param $T0 v128) (param $T1 v128) (param $T2 v128) (param $T3 v128)
+    (param $L0 v128) (param $L1 v128) (param $L2 v128) (param $L3 v128)
+    (result v128)
+    (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
+    (local $lo v128) (local $up v128) (local $c v128)
+    (local.set $m0 (f32x4.gt (local.get $v) (local.get $T0)))
+    (local.set $m1 (f32x4.gt (local.get $v) (local.get $T1)))
+    (local.set $m2 (f32x4.gt (local.get $v) (local.get $T2)))
+    (local.set $m3 (f32x4.gt (local.get $v) (local.get $T3)))
+    (local.set $up
+      (v128.bitselect (local.get $L3)
+        (v128.bitselect (local.get $L2)
+          (v128.bitselect (local.get $L1) (local.get $L0) (local.get $m0))
+          (local.get $m1))
+        (local.get $m2)))
+    (local.set $lo
+      (v128.bitselect (local.get $L3)
+        (v128.bitselect (local.get $L2)
+          (v128.bitselect (local.get $L1) (local.get $L0) (local.get $m1))
+          (local.get $m2))
+        (local.get $m3)))
+    (local.set $c (f32x4.mul (f32x4.add (local.get $lo) (local.get $up))
+      (f32x4.splat (f32.const 0.5))))
+    (f32x4.pmin
+      (f32x4.pmax
+        (f32x4.add (local.get $c)
+          (f32x4.div (f32x4.sub (local.get $v) (local.get $c)) (local.get $S)))
+        (local.get $lo))
+      (local.get $up)))
+
+  ;; PARQ over M rows; thresholds are the levels (+inf past k).
+  (func $parqCols (param $x i32) (param $out i32) (param $M i32) (param $row i32)
+    (param $wide i32) (param $k i32)
+    (param $L0 v128) (param $L1 v128) (param $L2 v128) (param $L3 v128)
+    (param $slope f32)
+    (local $T0 v128) (local $T1 v128) (local $T2 v128) (local $T3 v128) (local $S v128)
+    (local $end i32) (local $d i32) (local $v v128) (local $H v128)
+    (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
+    (local $lo v128) (local $up v128) (local $c v128)
+    (local.set $S (f32x4.splat (local.get $slope)))
+    (local.set $H (f32x4.splat (f32.const 0.5)))
+    (local.set $T0 (call $th (local.get $L0) (i32.const 0) (local.get $k)))
+    (local.set $T1 (call $th (local.get $L1) (i32.const 1) (local.get $k)))
+    (local.set $T2 (call $th (local.get $L2) (i32.const 2) (local.get $k)))
+    (local.set $T3 (call $th (local.get $L3) (i32.const 3) (local.get $k)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $M) (local.get $row))))
+    (local.set $d (i32.sub (local.get $out) (local.get $x)))
+    (if (local.get $wide)
+      (then
+        (block $done (loop $m
+          (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+          ;; $parqV inlined (V8 does not inline wasm calls here)
+          (local.set $v (v128.load (local.get $x)))
+          (local.set $m0 (f32x4.gt (local.get $v) (local.get $T0)))
+          (local.set $m1 (f32x4.gt (local.get $v) (local.get $T1)))
+          (local.set $m2 (f32x4.gt (local.get $v) (local.get $T2)))
+          (local.set $m3 (f32x4.gt (local.get $v) (local.get $T3)))
+          (local.set $up
+            (v128.bitselect (local.get $L3)
+              (v128.bitselect (local.get $L2)
+                (v128.bitselect (local.get $L1) (local.get $L0) (local.get $m0))
+                (local.get $m1))
+              (local.get $m2)))
+          (local.set $lo
+            (v128.bitselect (local.get $L3)
+              (v128.bitselect (local.get $L2)
+                (v128.bitselect (local.get $L1) (local.get $L0) (local.get $m1))
+                (local.get $m2))
+              (local.get $m3)))
+          (local.set $c (f32x4.mul (f32x4.add (local.get $lo) (local.get $up)) (local.get $H)))
+          (v128.store (i32.add (local.get $x) (local.get $d))
+            (f32x4.pmin
+              (f32x4.pmax
+                (f32x4.add (local.get $c)
+                  (f32x4.div (f32x4.sub (local.get $v) (local.get $c)) (local.get $S)))
+                (local.get $lo))
+              (local.get $up)))
+          (local.set $x (i32.add (local.get $x) (local.get $row)))
+          (br $m))))
+      (else
+        (block $done (loop $m
+          (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+          (v128.store32_lane 0 (i32.add (local.get $x) (local.get $d))
+            (call $parqV (v128.load32_splat (local.get $x)) (local.get $S)
+              (local.get $T0) (local.get $T1) (local.get $T2) (local.get $T3)
+              (local.get $L0) (local.get $L1) (local.get $L2) (local.get $L3)))
+          (local.set $x (i32.add (local.get $x) (local.get $row)))
+          (br $m))))))
+
+  ;; The map over a whole view [A, M, C] at $x to $out, levels [A, k, C] at
+  ;; $lev (k <= 4): mode 0 hard, 1 PARQ ($p: inverse slope), 2 BinaryRelax
+  ;; ($p: keep = 1 - theta, $q: take = theta).
+  (func (export "lanes") (param $mode i32) (param $x i32) (param $out i32)
+    (param $A i32) (param $M i32) (param $C i32) (param $lev i32) (param $k i32)
+    (param $p f32) (param $q f32)
+    (local $a i32) (local $c i32) (local $row i32) (local $wide i32) (local $off i32)
+    (local $L0 v128) (local $L1 v128) (local $L2 v128) (local $L3 v128)
+    (local.set $row (i32.shl (local.get $C) (i32.const 2)))
+    (block $doneA (loop $blocks
+      (br_if $doneA (i32.ge_u (local.get $a) (local.get $A)))
+      (local.set $c (i32.const 0))
+      (block $doneC (loop $channels
+        (br_if $doneC (i32.ge_u (local.get $c) (local.get $C)))
+        (local.set $wide (i32.le_u (i32.add (local.get $c) (i32.const 4)) (local.get $C)))
+        (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+        (call $levels (i32.add (local.get $lev) (local.get $off)) (local.get $row)
+          (local.get $k) (local.get $wide))
+        (local.set $L3) (local.set $L2) (local.set $L1) (local.set $L0)
+        (if (i32.eqz (local.get $mode))
+          (then (call $hardCols
+            (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $out) (local.get $off))
+            (local.get $M) (local.get $row) (local.get $wide) (local.get $k)
+            (local.get $L0) (local.get $L1) (local.get $L2) (local.get $L3)))
+          (else (if (i32.eq (local.get $mode) (i32.const 2))
+            (then (call $relaxCols
+              (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $out) (local.get $off))
+              (local.get $M) (local.get $row) (local.get $wide) (local.get $k)
+              (local.get $L0) (local.get $L1) (local.get $L2) (local.get $L3)
+              (local.get $p) (local.get $q)))
+            (else (call $parqCols
+              (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $out) (local.get $off))
+              (local.get $M) (local.get $row) (local.get $wide) (local.get $k)
+              (local.get $L0) (local.get $L1) (local.get $L2) (local.get $L3)
+              (local.get $p))))))
+        (local.set $c (i32.add (local.get $c) (select (i32.const 4) (i32.const 1) (local.get $wide))))
+        (br $channels)))
+      ;; next block: M rows of x and out, k rows of levels
+      (local.set $x (i32.add (local.get $x) (i32.mul (local.get $M) (local.get $row))))
+      (local.set $out (i32.add (local.get $out) (i32.mul (local.get $M) (local.get $row))))
+      (local.set $lev (i32.add (local.get $lev) (i32.mul (local.get $k) (local.get $row))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br $blocks))))
+)
