@@ -1,6 +1,8 @@
 // Fused prox kernel on the wasm backend: the JavaScript loop (proxLoop over the
 // heap) vs the WebAssembly SIMD module (src/prox/simd/prox.wat), per map, for
-// one per-tensor group of 200k weights (normal, sd 0.05) and 2-bit LSBQ levels.
+// one per-tensor group of 200k weights (normal, sd 0.05) and 2-bit LSBQ levels,
+// then per channel on a 784x256 Dense kernel (view [1, 784, 256], 4 levels per
+// channel): the JS loop vs the channel-lanes SIMD function (one lane per channel).
 // Reports the median of 30 timed calls after warm-up, wall and process CPU.
 // Usage: npx tsc -p tsconfig.build.json && node bench/prox-kernel.mjs [--n 200000]
 import * as tf from '@tensorflow/tfjs';
@@ -88,4 +90,34 @@ for (const [name, mode, param] of maps) {
     `${name.padEnd(14)}${f(js.wall)}${f(js.cpu)}${f(sm.wall)}  ${f(sm.cpu)}   ${(js.wall / sm.wall).toFixed(1)}x`,
   );
 }
-tf.dispose([x, out]);
+
+// per channel: [in, out] = [784, 256], channel = last axis, levels [1, 4, 256]
+const [M, C] = [784, 256];
+const wc = new Float32Array(M * C);
+for (let i = 0; i < wc.length; i++)
+  wc[i] = 0.05 * Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
+const lvc = new Float32Array(4 * C);
+for (let c = 0; c < C; c++) levels.forEach((l, j) => (lvc[j * C + c] = l * (0.5 + c / C)));
+const xc = tf.tensor3d(wc, [1, M, C]);
+const oc = tf.zeros([1, M, C]);
+const qc = tf.tensor3d(lvc, [1, 4, C]);
+console.log(
+  `\nper channel, [${M}, ${C}] kernel, 4 levels per channel (ms per call, median of ${reps})`,
+);
+console.log('map            JS wall  JS cpu  SIMD wall SIMD cpu  speed-up (wall)');
+for (const [name, mode, param] of maps) {
+  const heap = () => [xc, qc, oc].map((t) => backend.typedArrayFromHeap(t));
+  const js = time(() => {
+    const [xs, ls, os] = heap();
+    proxLoop(xs, ls, [1, M, C], 4, mode, param, os);
+  });
+  const sm = time(() => {
+    const [xs, ls, os] = heap();
+    simd.lanes(mode, xs.byteOffset, os.byteOffset, [1, M, C], ls.byteOffset, 4, param);
+  });
+  const f = (v) => v.toFixed(3).padStart(8);
+  console.log(
+    `${name.padEnd(14)}${f(js.wall)}${f(js.cpu)}${f(sm.wall)}  ${f(sm.cpu)}   ${(js.wall / sm.wall).toFixed(1)}x`,
+  );
+}
+tf.dispose([x, out, xc, oc, qc]);
