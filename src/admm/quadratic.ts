@@ -50,6 +50,13 @@ export interface RunOptions {
   spacing?: number;
   /** Seed of ADMM-R's generator. Default 0. */
   seed?: number;
+  /**
+   * When a run may stop before `iterations` (same score either way): `'exact'` only
+   * when (x, z, λ) repeat bit for bit; `'converged'` (default) also once every
+   * change stays below 1e-12 of the iterate's size for 50 iterations while no v_i
+   * or x_i lies within 1e-4·h of a rounding boundary.
+   */
+  stop?: 'exact' | 'converged';
 }
 
 /** One run's outcome. */
@@ -95,7 +102,11 @@ function runOptions(o: RunOptions): Required<RunOptions> {
     tail: o.tail ?? 50,
     spacing: o.spacing ?? 8,
     seed: o.seed ?? 0,
+    stop: o.stop ?? 'converged',
   };
+  if (r.stop !== 'exact' && r.stop !== 'converged') {
+    throw new Error(`stop must be 'exact' or 'converged', got '${r.stop}'`);
+  }
   if (!Number.isInteger(r.iterations) || r.iterations < 1)
     throw new Error(`iterations must be an integer >= 1, got ${r.iterations}`);
   if (!Number.isInteger(r.tail) || r.tail < 1)
@@ -148,7 +159,7 @@ export function latticeRound(
   spacing = 8,
   out: Float64Array = new Float64Array(x.length),
 ): Float64Array {
-  for (let i = 0; i < x.length; i++) out[i] = Math.round(x[i] / spacing) * spacing;
+  for (let i = 0; i < x.length; i++) out[i] = Math.round(x[i] / spacing) * spacing + 0; // + 0: no -0
   return out;
 }
 
@@ -256,7 +267,7 @@ export class QuadraticADMM {
    */
   run(x0: ArrayLike<number>, variant: QuadraticVariant, options: RunOptions = {}): RunResult {
     checkVariant(variant);
-    const { iterations, tail, spacing, seed } = runOptions(options);
+    const { iterations, tail, spacing, seed, stop } = runOptions(options);
     const n = this.n;
     if (x0.length !== n) throw new Error(`x0 needs ${n} entries, got ${x0.length}`);
     const x = Float64Array.from(x0);
@@ -275,6 +286,10 @@ export class QuadraticADMM {
       rng: mulberry32(seed),
       fixed: false,
       diverged: false,
+      settle: stop === 'converged',
+      quiet: 0,
+      scaleX: 0,
+      scaleL: 0,
     };
     let kind = 0;
     if (variant.kind === 'soft') kind = variant.norm === 'element' ? 2 : 1;
@@ -322,6 +337,13 @@ interface KernelState {
   fixed: boolean;
   /** Set when x overflowed. */
   diverged: boolean;
+  /** Stop at numerical convergence too (not only at exact repeats). */
+  settle: boolean;
+  /** Consecutive iterations with changes at rounding-noise level. */
+  quiet: number;
+  /** 1 + the largest |x_i|, |z_i| and 1 + the largest |λ_i|, refreshed every 64 iterations. */
+  scaleX: number;
+  scaleL: number;
 }
 
 /**
@@ -348,14 +370,16 @@ function admmKernel(
   const invH = 1 / h;
   for (let t = 0; t < count; t++) {
     matVec(M, n, rhs, xNew);
-    let changed = false;
+    let dxz = 0; // largest change of an x_i or z_i in this iteration
+    let dl = 0; // largest change of a λ_i
     let settled = true; // every z_i already equals its projection (ADMM-R's exit test)
     if (kind === 1) {
       // ADMM-S over the whole vector: the step length needs ‖p − v‖ first.
       let d2 = 0;
       for (let i = 0; i < n; i++) {
         const xi = xNew[i];
-        if (xi !== x[i]) changed = true;
+        const d = Math.abs(xi - x[i]);
+        if (d > dxz) dxz = d;
         x[i] = xi;
         const vi = xi + lam[i] * invRho;
         const pi = Math.round(vi * invH) * h;
@@ -367,10 +391,12 @@ function admmKernel(
       const scale = d <= radius ? 1 : radius / d;
       for (let i = 0; i < n; i++) {
         const zi = scale === 1 ? pr[i] : v[i] + scale * (pr[i] - v[i]);
-        if (zi !== z[i]) changed = true;
+        const dz = Math.abs(zi - z[i]);
+        if (dz > dxz) dxz = dz;
         z[i] = zi;
         const li = lam[i] + rho * (x[i] - zi);
-        if (li !== lam[i]) changed = true;
+        const dli = Math.abs(li - lam[i]);
+        if (dli > dl) dl = dli;
         lam[i] = li;
         rhs[i] = rho * zi - b[i] - li;
       }
@@ -378,53 +404,81 @@ function admmKernel(
       // One fused pass: x, v, Proj(v), z, λ and the next right-hand side.
       for (let i = 0; i < n; i++) {
         const xi = xNew[i];
-        if (xi !== x[i]) changed = true;
+        const dx = Math.abs(xi - x[i]);
+        if (dx > dxz) dxz = dx;
         x[i] = xi;
         const vi = xi + lam[i] * invRho;
+        v[i] = vi;
         const pi = Math.round(vi * invH) * h;
         let zi = z[i];
         if (kind === 0) {
-          if (pi !== zi) {
-            zi = pi;
-            changed = true;
-          }
+          zi = pi;
         } else if (kind === 2) {
           const di = pi - vi;
-          const zn = Math.abs(di) <= radius ? pi : vi + (di > 0 ? radius : -radius);
-          if (zn !== zi) changed = true;
-          zi = zn;
-        } else {
-          // Draw only where the draw matters: same law, fewer draws.
+          zi = Math.abs(di) <= radius ? pi : vi + (di > 0 ? radius : -radius);
+        } else if (pi !== zi || (kind === 4 && vi !== zi)) {
+          // ADMM-R. Draw only where the draw matters: same law, fewer draws.
+          settled = false;
           const other = kind === 3 ? zi : vi;
-          if (pi !== zi || other !== zi) {
-            settled = false;
-            const zn = pi === other || rng() < prob ? pi : other;
-            if (zn !== zi) changed = true;
-            zi = zn;
-          }
+          zi = pi === other || rng() < prob ? pi : other;
         }
+        const dz = Math.abs(zi - z[i]);
+        if (dz > dxz) dxz = dz;
         z[i] = zi;
         const li = lam[i] + rho * (xi - zi);
-        if (li !== lam[i]) changed = true;
+        const dli = Math.abs(li - lam[i]);
+        if (dli > dl) dl = dli;
         lam[i] = li;
         rhs[i] = rho * zi - b[i] - li;
       }
     }
-    // Hard and soft are deterministic: a repeat of (x, z, λ) repeats forever.
-    if (!changed && (kind < 3 || settled)) {
+    const still = kind < 3 || settled; // no draw could change z
+    // An exact repeat of (x, z, λ) repeats forever.
+    if (dxz === 0 && dl === 0 && still) {
       s.fixed = true;
       return t + 1;
     }
+    // Numerically converged: changes at rounding-noise level for a while, and no v_i or x_i
+    // near a rounding boundary, so the rest of the run cannot change z or the score.
+    if (s.settle && still && dxz <= SETTLE_TOL * s.scaleX && dl <= SETTLE_TOL * s.scaleL) {
+      if (++s.quiet >= SETTLE_ITERATIONS && clearOfBoundaries(x, v, n, invH)) {
+        s.fixed = true;
+        return t + 1;
+      }
+    } else {
+      s.quiet = 0;
+    }
     if ((t & 63) === 0) {
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += x[i];
-      if (!Number.isFinite(sum)) {
+      let sx = 0;
+      let sl = 0;
+      for (let i = 0; i < n; i++) {
+        sx = Math.max(sx, Math.abs(x[i]), Math.abs(z[i]));
+        sl = Math.max(sl, Math.abs(lam[i]));
+      }
+      if (!Number.isFinite(sx) || !Number.isFinite(sl) || sx !== sx || sl !== sl) {
         s.diverged = true;
         return t + 1;
       }
+      s.scaleX = 1 + sx;
+      s.scaleL = 1 + sl;
     }
   }
   return count;
+}
+
+/** Relative change per iteration below which a run counts as numerically converged. */
+const SETTLE_TOL = 1e-12;
+/** Consecutive quiet iterations needed. */
+const SETTLE_ITERATIONS = 50;
+
+/** True when every v_i/h and x_i/h is at least 1e-4 away from a rounding boundary (k + ½). */
+function clearOfBoundaries(x: Float64Array, v: Float64Array, n: number, invH: number): boolean {
+  for (let i = 0; i < n; i++) {
+    for (const u of [v[i] * invH, x[i] * invH]) {
+      if (Math.abs(u - Math.floor(u) - 0.5) < 1e-4) return false;
+    }
+  }
+  return true;
 }
 
 /** Projected gradient descent x ← Proj(x − η(Qx + b)) from x0, scored like ADMM. */

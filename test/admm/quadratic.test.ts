@@ -151,6 +151,29 @@ describe('quadratic problem', () => {
     expect(hard.diverged).toBe(false);
   });
 
+  it('stopping at numerical convergence changes no score, and saves iterations', () => {
+    const L = largestEigenvalue(problem.Q, 16);
+    let saved = 0;
+    for (const r of [1e-3, 1e-1, 10]) {
+      const admm = new QuadraticADMM(problem, r * L);
+      for (const variant of [
+        { kind: 'hard' } as const,
+        { kind: 'soft', beta: 10 } as const,
+        { kind: 'random', p: 0.7 } as const,
+      ]) {
+        for (const s of [0, 1]) {
+          const x0 = randomVector(16, 50 + s, 10);
+          const exact = admm.run(x0, variant, { iterations: 4000, seed: s, stop: 'exact' });
+          const settled = admm.run(x0, variant, { iterations: 4000, seed: s });
+          expect(settled.best).toBe(exact.best);
+          expect(Array.from(settled.bestX)).toEqual(Array.from(exact.bestX));
+          saved += exact.iterations - settled.iterations;
+        }
+      }
+    }
+    expect(saved).toBeGreaterThan(0);
+  });
+
   it('random runs repeat with the same seed and differ with another', () => {
     const admm = new QuadraticADMM(problem, 0.01 * largestEigenvalue(problem.Q, 16));
     const x0 = randomVector(16, 22, 10);
