@@ -2,7 +2,7 @@
 // (784-256-256-10, batch 64, momentum SGD) with the plain base optimizer vs
 // QuantOptimizer (and ADMMQOptimizer when built), as a ratio to the plain step.
 // Each sample is a block of `quantPeriod` = 10 steps (so Q refreshes count),
-// after warm-up; we report the median block time / 10, as wall time and as
+// after warm-up, and configs take turns block by block; we report the median block time / 10, as wall time and as
 // this process's CPU time (robust when other work shares the machine). Usage:
 //   npm run bench:overhead [-- --backends wasm,cpu --blocks 15]
 import * as tf from '@tensorflow/tfjs';
@@ -86,29 +86,29 @@ if (parq.ADMMQOptimizer) {
   });
 }
 
-async function timeConfig(cfg, x, y) {
+/** A model compiled with the config's optimizer, warmed up, mid-annealing. */
+async function prepare(cfg, x, y) {
   const m = model(1);
   const optimizer = cfg.make();
   m.compile({ optimizer, loss: 'categoricalCrossentropy' });
-  // warm-up: two blocks, and move PARQ/BinaryRelax into the middle of annealing
+  // warm-up: two blocks, then move PARQ/BinaryRelax into the middle of annealing
   for (let i = 0; i < 2 * period; i++) await m.trainOnBatch(x, y);
   if (optimizer.step !== undefined)
     optimizer.step = Math.floor(totalSteps / 2) - (Math.floor(totalSteps / 2) % period);
-  const wall = [];
-  const cpu = [];
-  for (let b = 0; b < blocks; b++) {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    for (let i = 0; i < period; i++) await m.trainOnBatch(x, y);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000 / period);
-    wall.push((performance.now() - t0) / period);
-  }
-  optimizer.dispose?.();
-  m.dispose();
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { wall: median(wall), cpu: median(cpu) };
+  return { cfg, m, optimizer, wall: [], cpu: [] };
 }
+
+/** One block of `period` steps (so a Q refresh is inside), timed. */
+async function timeBlock(run, x, y) {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < period; i++) await run.m.trainOnBatch(x, y);
+  const c = process.cpuUsage(c0);
+  run.cpu.push((c.user + c.system) / 1000 / period);
+  run.wall.push((performance.now() - t0) / period);
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   const results = [];
@@ -117,10 +117,15 @@ async function main() {
     await selectBackend(backend);
     const x = tf.randomUniform([64, 784]);
     const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32'), 10).toFloat();
-    let plain = null;
-    for (const cfg of configs) {
-      const t = await timeConfig(cfg, x, y);
-      if (cfg.name === 'plain') plain = t;
+    // Rounds: every config times one block per round, so drifting load (other
+    // work on the machine) hits all configs alike.
+    const runs = [];
+    for (const cfg of configs) runs.push(await prepare(cfg, x, y));
+    for (let b = 0; b < blocks; b++) for (const run of runs) await timeBlock(run, x, y);
+    const plain = { wall: median(runs[0].wall), cpu: median(runs[0].cpu) };
+    for (const run of runs) {
+      const cfg = run.cfg;
+      const t = { wall: median(run.wall), cpu: median(run.cpu) };
       const row = {
         backend,
         config: cfg.name,
@@ -133,6 +138,10 @@ async function main() {
       console.log(
         `${backend.padEnd(5)} ${cfg.name.padEnd(28)} wall ${t.wall.toFixed(2).padStart(7)} ms (${row.wallRatio.toFixed(3)}x)  cpu ${t.cpu.toFixed(2).padStart(7)} ms (${row.cpuRatio.toFixed(3)}x)`,
       );
+    }
+    for (const run of runs) {
+      run.optimizer.dispose?.();
+      run.m.dispose();
     }
     tf.dispose([x, y]);
   }
