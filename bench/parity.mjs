@@ -168,7 +168,7 @@ const table = cells.map((c) => {
     sd,
     diff: mean - c.refMean,
     flagged: Math.abs(mean - c.refMean) > 0.3,
-    maxDistinct: Math.max(...runs.map((r) => r.maxDistinct)),
+    maxDistinct: Math.max(...runs.map((r) => r.maxDistinct).filter((v) => !Number.isNaN(v))),
     runs: runs.map((r) => r.accuracy),
   };
 });
@@ -190,7 +190,7 @@ const lines = [
   `| --- | --- | --- | --- | --- | --- | --- |`,
   ...table.map(
     (r) =>
-      `| ${r.method} | ${r.quantizer} | ${bitsLabel(r.bits)} | ${r.mean.toFixed(2)} ± ${r.sd.toFixed(2)} | ${r.refMean.toFixed(2)} ± ${r.refSd.toFixed(2)} | ${r.diff >= 0 ? '+' : ''}${r.diff.toFixed(2)}${r.flagged ? ' **(> 0.3)**' : ''} | ${r.method === 'fp' || Number.isNaN(r.maxDistinct) ? '-' : r.maxDistinct} |`,
+      `| ${r.method} | ${r.quantizer} | ${bitsLabel(r.bits)} | ${r.mean.toFixed(2)} ± ${r.sd.toFixed(2)} | ${r.refMean.toFixed(2)} ± ${r.refSd.toFixed(2)} | ${r.diff >= 0 ? '+' : ''}${r.diff.toFixed(2)}${r.flagged ? ' **(> 0.3)**' : ''} | ${r.method === 'fp' || !Number.isFinite(r.maxDistinct) ? '-' : r.maxDistinct} |`,
   ),
 ];
 console.log(lines.join('\n'));
@@ -200,13 +200,15 @@ console.log(
 
 const section = [
   '<!-- parity:start -->',
-  `Command: \`npm run bench:parity -- --jobs ${jobs} --seeds ${seeds} --epochs ${epochs} --backend ${backend}\`, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, backend ${backend}; ${meta.wallSeconds.toFixed(0)} s wall. "levels": the most distinct values in any quantized kernel at the end.`,
+  logs
+    ? `Merged by \`node bench/parity.mjs --logs ${logs}\` from runs of \`npm run bench:parity -- --seeds ${seeds} --epochs ${epochs} --backend ${backend}\` made on several machines (see below), ${meta.date.slice(0, 10)}. "levels": the most distinct values in any quantized kernel at the end (where the run logged it).`
+    : `Command: \`npm run bench:parity -- --jobs ${jobs} --seeds ${seeds} --epochs ${epochs} --backend ${backend}\`, ${meta.date.slice(0, 10)}, ${meta.machine}, Node ${meta.node}, backend ${backend}; ${meta.wallSeconds.toFixed(0)} s wall. "levels": the most distinct values in any quantized kernel at the end.`,
   '',
   ...lines,
   '<!-- parity:end -->',
 ].join('\n');
 const benchPath = `${here}../BENCHMARKS.md`;
-if (existsSync(benchPath) && only === '') {
+if (existsSync(benchPath) && (only === '' || logs)) {
   const text = readFileSync(benchPath, 'utf8');
   const re = /<!-- parity:start -->[\s\S]*<!-- parity:end -->/;
   if (re.test(text)) writeFileSync(benchPath, text.replace(re, section));
