@@ -16,11 +16,18 @@
  * Everything in a step is tfjs ops on the model's backend: no read-back.
  */
 import * as tf from '@tensorflow/tfjs';
+import {
+  baseOptimizerFromConfig,
+  groupsFromConfig,
+  NamedTensor,
+  serializeBaseOptimizer,
+  serializeGroups,
+} from '../optim/serialization.js';
 import { mixSeed } from '../data/random.js';
 import { Granularity } from '../quant/grouping.js';
 import { Quantizer } from '../quant/quantizer.js';
 import { LSBQuantizer } from '../quant/lsbq.js';
-import { quantizerFromConfig, serializeQuantizer, SerializedQuantizer } from '../quant/registry.js';
+import { quantizerFromConfig, serializeQuantizer } from '../quant/registry.js';
 import { nearestLevel } from '../prox/levels.js';
 import { checkFinite } from '../optim/finite.js';
 import { ProxHardQuant } from '../prox/proxmap.js';
@@ -91,12 +98,6 @@ interface Slot {
   z: tf.Variable | null;
   lambda: tf.Variable | null;
   levels: tf.Tensor3D | null;
-}
-
-/** A named tensor, as tfjs optimizers' getWeights/setWeights use. */
-interface NamedTensor {
-  name: string;
-  tensor: tf.Tensor;
 }
 
 const PREFIX = 'admmq/';
@@ -582,21 +583,11 @@ export class ADMMQOptimizer extends tf.Optimizer {
 
   override getConfig(): tf.serialization.ConfigDict {
     const orNull = <T>(v: T | undefined) => (v === undefined ? null : v);
-    const groups = this.groups.map((g) => ({
-      match: g.match ?? null,
-      variables: g.variables ? g.variables.map(refName) : g.layers ? layerKernelNames(g) : null,
-      bits: g.bits ?? null,
-      granularity: (g.granularity as unknown as tf.serialization.ConfigDict) ?? null,
-      quantizer: g.quantizer
-        ? (serializeQuantizer(g.quantizer) as unknown as tf.serialization.ConfigDict)
-        : null,
-      weightDecay: g.weightDecay ?? null,
-    }));
     return {
-      base: { className: this.base.getClassName(), config: this.base.getConfig() },
+      base: serializeBaseOptimizer(this.base),
       quantizer: serializeQuantizer(this.quantizer) as unknown as tf.serialization.ConfigDict,
       granularity: this.granularity as unknown as tf.serialization.ConfigDict,
-      groups: groups as unknown as tf.serialization.ConfigDictArray,
+      groups: serializeGroups(this.groups),
       rho: this.rhoSchedule as unknown as tf.serialization.ConfigDictValue,
       variant: this.variant,
       beta: orNull(this.beta),
@@ -618,19 +609,9 @@ export class ADMMQOptimizer extends tf.Optimizer {
     config: tf.serialization.ConfigDict,
   ): T {
     const c = config as any;
-    const entry = tf.serialization.SerializationMap.getMap().classNameMap[c.base?.className];
-    if (!entry) throw new Error(`ADMMQOptimizer: unknown base optimizer '${c.base?.className}'`);
-    const [baseCls, baseFromConfig] = entry;
-    const base = baseFromConfig(baseCls, c.base.config) as unknown as tf.Optimizer;
+    const base = baseOptimizerFromConfig(c.base, 'ADMMQOptimizer');
     const opt = (o: any) => (o === null || o === undefined ? undefined : o);
-    const groups: ParamGroup[] = (c.groups as any[]).map((g) => ({
-      match: opt(g.match),
-      variables: opt(g.variables),
-      bits: opt(g.bits),
-      granularity: opt(g.granularity),
-      quantizer: g.quantizer ? quantizerFromConfig(g.quantizer as SerializedQuantizer) : undefined,
-      weightDecay: opt(g.weightDecay),
-    }));
+    const groups = groupsFromConfig(c.groups as any[]);
     return new (cls as any)({
       base,
       quantizer: quantizerFromConfig(c.quantizer),
@@ -664,17 +645,6 @@ export class ADMMQOptimizer extends tf.Optimizer {
     this.base.dispose();
     super.dispose();
   }
-}
-
-function layerKernelNames(g: ParamGroup): string[] {
-  const out: string[] = [];
-  for (const layer of g.layers ?? []) {
-    for (const w of layer.trainableWeights) {
-      const short = (w.originalName ?? w.name).split('/').pop() ?? '';
-      if (short === 'kernel' || short === 'depthwise_kernel') out.push(refName(w));
-    }
-  }
-  return out;
 }
 
 tf.serialization.registerClass(ADMMQOptimizer);

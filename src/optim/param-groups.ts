@@ -72,6 +72,18 @@ export interface Defaults {
   granularity: Granularity;
 }
 
+/** The variable names of the kernels of a group's layers (`kernel`, `depthwise_kernel`). */
+export function layerKernelNames(g: ParamGroup): string[] {
+  const out: string[] = [];
+  for (const layer of g.layers ?? []) {
+    for (const w of layer.trainableWeights) {
+      const short = (w.originalName ?? w.name).split('/').pop() ?? '';
+      if (short === 'kernel' || short === 'depthwise_kernel') out.push(refName(w));
+    }
+  }
+  return out;
+}
+
 export function describeGroup(g: ParamGroup, i: number): string {
   const parts: string[] = [];
   if (g.match) parts.push(`match ${JSON.stringify(g.match)}`);
@@ -96,13 +108,7 @@ export function checkGroup(g: ParamGroup, i: number, defaults: Defaults): void {
 }
 
 function groupNames(g: ParamGroup): { names: Set<string>; patterns: RegExp[] } {
-  const names = new Set<string>((g.variables ?? []).map(refName));
-  for (const layer of g.layers ?? []) {
-    for (const w of layer.trainableWeights) {
-      const short = (w.originalName ?? w.name).split('/').pop() ?? '';
-      if (short === 'kernel' || short === 'depthwise_kernel') names.add(refName(w));
-    }
-  }
+  const names = new Set<string>([...(g.variables ?? []).map(refName), ...layerKernelNames(g)]);
   const pats = g.match === undefined ? [] : Array.isArray(g.match) ? g.match : [g.match];
   return { names, patterns: pats.map(wildcardToRegExp) };
 }

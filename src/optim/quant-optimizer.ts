@@ -15,13 +15,20 @@
  * `nmGamma` replaces the cumulative lr as the shrink factor.
  */
 import * as tf from '@tensorflow/tfjs';
+import {
+  baseOptimizerFromConfig,
+  groupsFromConfig,
+  NamedTensor,
+  serializeBaseOptimizer,
+  serializeGroups,
+} from './serialization.js';
 import { Granularity } from '../quant/grouping.js';
 import { Quantizer } from '../quant/quantizer.js';
 import { checkFinite } from './finite.js';
 import { LSBQuantizer } from '../quant/lsbq.js';
-import { quantizerFromConfig, serializeQuantizer, SerializedQuantizer } from '../quant/registry.js';
+import { quantizerFromConfig, serializeQuantizer } from '../quant/registry.js';
 import { ProxHardQuant, ProxMap } from '../prox/proxmap.js';
-import { proxMapFromConfig, serializeProxMap, SerializedProxMap } from '../prox/registry.js';
+import { proxMapFromConfig, serializeProxMap } from '../prox/registry.js';
 import {
   checkGroup,
   DEFAULT_QUANT_PATTERNS,
@@ -75,11 +82,7 @@ interface Slot {
 
 const PREFIX = 'parq/';
 
-/** A named tensor, as tfjs optimizers' getWeights/setWeights use. */
-export interface NamedTensor {
-  name: string;
-  tensor: tf.Tensor;
-}
+export type { NamedTensor };
 
 let nextOptimizerId = 0;
 
@@ -353,23 +356,12 @@ export class QuantOptimizer extends tf.Optimizer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    const groups = this.groups.map((g) => ({
-      match: g.match ?? null,
-      variables: g.variables ? g.variables.map(refName) : g.layers ? layerKernelNames(g) : null,
-      bits: g.bits ?? null,
-      granularity: (g.granularity as unknown as tf.serialization.ConfigDict) ?? null,
-      quantizer: g.quantizer
-        ? (serializeQuantizer(g.quantizer) as unknown as tf.serialization.ConfigDict)
-        : null,
-      prox: g.prox ? (serializeProxMap(g.prox) as unknown as tf.serialization.ConfigDict) : null,
-      weightDecay: g.weightDecay ?? null,
-    }));
     return {
-      base: { className: this.base.getClassName(), config: this.base.getConfig() },
+      base: serializeBaseOptimizer(this.base),
       quantizer: serializeQuantizer(this.quantizer) as unknown as tf.serialization.ConfigDict,
       prox: serializeProxMap(this.prox) as unknown as tf.serialization.ConfigDict,
       granularity: this.granularity as unknown as tf.serialization.ConfigDict,
-      groups: groups as unknown as tf.serialization.ConfigDictArray,
+      groups: serializeGroups(this.groups),
       warmupSteps: this.warmupSteps,
       quantPeriod: this.quantPeriod,
       quantShrink: this.quantShrink,
@@ -384,20 +376,9 @@ export class QuantOptimizer extends tf.Optimizer {
     config: tf.serialization.ConfigDict,
   ): T {
     const c = config as any;
-    const entry = tf.serialization.SerializationMap.getMap().classNameMap[c.base.className];
-    if (!entry) throw new Error(`QuantOptimizer: unknown base optimizer '${c.base.className}'`);
-    const [baseCls, baseFromConfig] = entry;
-    const base = baseFromConfig(baseCls, c.base.config) as unknown as tf.Optimizer;
+    const base = baseOptimizerFromConfig(c.base, 'QuantOptimizer');
     const opt = (o: any) => (o === null || o === undefined ? undefined : o);
-    const groups: ParamGroup[] = (c.groups as any[]).map((g) => ({
-      match: opt(g.match),
-      variables: opt(g.variables),
-      bits: opt(g.bits),
-      granularity: opt(g.granularity),
-      quantizer: g.quantizer ? quantizerFromConfig(g.quantizer as SerializedQuantizer) : undefined,
-      prox: g.prox ? proxMapFromConfig(g.prox as SerializedProxMap) : undefined,
-      weightDecay: opt(g.weightDecay),
-    }));
+    const groups = groupsFromConfig(c.groups as any[]);
     return new (cls as any)({
       base,
       quantizer: quantizerFromConfig(c.quantizer),
@@ -425,17 +406,6 @@ export class QuantOptimizer extends tf.Optimizer {
     this.base.dispose();
     super.dispose();
   }
-}
-
-function layerKernelNames(g: ParamGroup): string[] {
-  const out: string[] = [];
-  for (const layer of g.layers ?? []) {
-    for (const w of layer.trainableWeights) {
-      const short = (w.originalName ?? w.name).split('/').pop() ?? '';
-      if (short === 'kernel' || short === 'depthwise_kernel') out.push(refName(w));
-    }
-  }
-  return out;
 }
 
 tf.serialization.registerClass(QuantOptimizer);
