@@ -1,7 +1,17 @@
 /// <reference types="node" />
 /** Running the real `parq` binary (bin/parq.js on dist/) and writing small data fixtures. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -119,4 +129,36 @@ export function stableMetrics(path: string): unknown {
   const m = readJson(path);
   delete m.timing;
   return m;
+}
+
+/**
+ * A temp folder holding a 240-row CSV, and the flags of a tiny run on it (an MLP with 16
+ * hidden units, batch 16: 12 steps an epoch). Call `setup()` in beforeAll, `cleanup()` in afterAll.
+ */
+export function tinyCsvFixture(prefix: string) {
+  const f = {
+    dir: '',
+    csv: '',
+    setup(): void {
+      ensureBuilt();
+      f.dir = mkdtempSync(join(tmpdir(), prefix));
+      f.csv = join(f.dir, 'table.csv');
+      writeCsv(f.csv);
+    },
+    cleanup(): void {
+      rmSync(f.dir, { recursive: true, force: true });
+    },
+    tiny: (): string[] => [
+      '--data',
+      `csv:${f.csv}`,
+      '--hidden',
+      '16',
+      '--batch-size',
+      '16',
+      '--lr',
+      '0.1',
+      '--quiet',
+    ],
+  };
+  return f;
 }

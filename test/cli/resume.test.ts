@@ -1,33 +1,15 @@
 /// <reference types="node" />
 // `parq train --stop-after` then `--resume` continues exactly: the final weights, optimizer
 // state and metrics equal those of one uninterrupted run.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, parq, readJson, stableMetrics, writeCsv } from './helpers.js';
+import { parq, readJson, stableMetrics, tinyCsvFixture } from './helpers.js';
 
-let dir: string;
-let csv: string;
-const tiny = () => [
-  '--data',
-  `csv:${csv}`,
-  '--hidden',
-  '16',
-  '--batch-size',
-  '16',
-  '--lr',
-  '0.1',
-  '--quiet',
-];
-
-beforeAll(() => {
-  ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'parq-cli-resume-'));
-  csv = join(dir, 'table.csv');
-  writeCsv(csv);
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const fixture = tinyCsvFixture('parq-cli-resume-');
+const tiny = fixture.tiny;
+beforeAll(fixture.setup);
+afterAll(fixture.cleanup);
 
 describe('parq train --resume', () => {
   it.each([
@@ -37,8 +19,8 @@ describe('parq train --resume', () => {
     ['ste', ['--optimizer', 'adam', '--lr', '0.01', '--per-channel']],
   ])('resumes %s exactly: 2 epochs + resume 2 equals 4 epochs', (method, extra) => {
     const args = [...tiny(), '--epochs', '4', '--method', method, ...extra];
-    const whole = join(dir, `whole-${method}`);
-    const split = join(dir, `split-${method}`);
+    const whole = join(fixture.dir, `whole-${method}`);
+    const split = join(fixture.dir, `split-${method}`);
     expect(parq(['train', ...args, '--out', whole]).code).toBe(0);
     expect(parq(['train', ...args, '--out', split, '--stop-after', '2']).code).toBe(0);
     expect(readJson(join(split, 'metrics.json'))).toMatchObject({

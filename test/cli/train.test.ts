@@ -1,37 +1,18 @@
 /// <reference types="node" />
 // `parq train` through the real binary: outputs, determinism, exact resume.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, parq, readJson, stableMetrics, writeCsv } from './helpers.js';
+import { parq, readJson, stableMetrics, tinyCsvFixture } from './helpers.js';
 
-let dir: string;
-let csv: string;
-/** A tiny run: an MLP on a 240-row CSV, batch 16 (12 steps an epoch). */
-const tiny = () => [
-  '--data',
-  `csv:${csv}`,
-  '--hidden',
-  '16',
-  '--batch-size',
-  '16',
-  '--lr',
-  '0.1',
-  '--quiet',
-];
-
-beforeAll(() => {
-  ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'parq-cli-train-'));
-  csv = join(dir, 'table.csv');
-  writeCsv(csv);
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const fixture = tinyCsvFixture('parq-cli-train-');
+const tiny = fixture.tiny;
+beforeAll(fixture.setup);
+afterAll(fixture.cleanup);
 
 describe('parq train', () => {
   it('trains, prints a summary and writes metrics.json, report.html and a checkpoint', () => {
-    const out = join(dir, 'run');
+    const out = join(fixture.dir, 'run');
     const r = parq([
       'train',
       ...tiny().filter((a) => a !== '--quiet'),
@@ -82,7 +63,7 @@ describe('parq train', () => {
 
   it('gives identical metrics and weights for the same seed twice, and others for another seed', () => {
     const run = (name: string, seed: string) => {
-      const out = join(dir, name);
+      const out = join(fixture.dir, name);
       expect(parq(['train', ...tiny(), '--epochs', '2', '--seed', seed, '--out', out]).code).toBe(
         0,
       );
