@@ -23,6 +23,7 @@ const SHORT = ['--epochs', '3', '--limit-train', '1024', '--limit-test', '256'];
 /** name -> extra `parq train` flags (on top of the protocol defaults, shortened). */
 export const CASES = {
   parq: [],
+  fp: ['--method', 'fp'],
   admmq: ['--method', 'admmq'],
   ste: ['--method', 'ste', '--quantizer', 'unif'],
   binaryrelax: ['--method', 'binaryrelax', '--per-channel'],
