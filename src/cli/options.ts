@@ -5,7 +5,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Granularity } from '../quant/grouping.js';
 import { QUANTIZER_NAMES, quantizerByName, type QuantizerName } from '../quant/registry.js';
-import { methodAvailable } from '../train/build.js';
 import {
   checkTrainConfig,
   DEFAULT_TRAIN_CONFIG as D,
@@ -354,8 +353,6 @@ export function flagName(key: string): string {
 /** Refuses a run that cannot be trained (before any data is read or file written). */
 export function checkRunnable(c: TrainConfig, kind: 'train' | 'compare'): void {
   checkTrainConfig(c);
-  const unavailable = methodAvailable(c.method);
-  if (unavailable) throw new Error(unavailable);
   if (!isQuantMethod(c.method)) return;
   try {
     quantizerByName(c.quantizer, c.bits).checkBits(c.bits);

@@ -10,7 +10,7 @@
  * the composed ops, which compute the same values.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bracketLevels, nearestLevel } from './levels.js';
+import { bracketLevels, nearestLevel } from '../quant/levels.js';
 import { type SimdProx, simdProxFor } from './simd/index.js';
 
 export const PROX_KERNEL = 'ParqProxMap';

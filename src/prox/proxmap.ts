@@ -30,6 +30,11 @@ export abstract class ProxMap {
     return undefined;
   }
 
+  /** Does the map change over the steps (false for STE, the same hard map at every step)? */
+  get annealed(): boolean {
+    return true;
+  }
+
   getConfig(): Record<string, unknown> {
     return {};
   }
@@ -50,5 +55,9 @@ export class ProxHardQuant extends ProxMap {
 
   override inverseSlope(): number {
     return 0;
+  }
+
+  override get annealed(): boolean {
+    return false;
   }
 }

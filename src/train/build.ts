@@ -7,15 +7,14 @@ import type { Dataset } from '../data/types.js';
 import { lenet5 } from '../models/lenet5.js';
 import { mlp } from '../models/mlp.js';
 import { resnet20 } from '../models/resnet20.js';
-import {
-  DEFAULT_QUANT_PATTERNS,
-  resolveGroups,
-  type ParamGroup,
-  type ResolvedEntry,
-} from '../optim/param-groups.js';
+import { resolveGroups, type ParamGroup, type ResolvedEntry } from '../optim/param-groups.js';
+import { DEFAULT_QUANT_PATTERNS, matchesPatterns } from '../quant/patterns.js';
+import { GroupingError } from '../quant/grouping.js';
+import type { Quantizer } from '../quant/quantizer.js';
 import type { LrSchedule } from '../optim/learning-rate.js';
-import { ADMMQOptimizer } from '../admm/admmq-optimizer.js';
-import type { RhoSchedule } from '../admm/rho.js';
+import { ADMMQOptimizer } from '../optim/admm/admmq-optimizer.js';
+import type { RhoSchedule } from '../optim/admm/rho.js';
+import type { QATOptimizer } from '../optim/qat-optimizer.js';
 import { QuantOptimizer } from '../optim/quant-optimizer.js';
 import { ProxBinaryRelax } from '../prox/binary-relax.js';
 import { ProxPARQ } from '../prox/parq.js';
@@ -170,8 +169,8 @@ export function quantGroupsForConfig(c: TrainConfig): ParamGroup[] {
   return [{ match: DEFAULT_QUANT_PATTERNS, bits: c.bits }];
 }
 
-/** A QAT optimizer: PARQ-style prox methods, or ADMM-Q. */
-export type QatOptimizer = QuantOptimizer | ADMMQOptimizer;
+/** A QAT optimizer: PARQ-style prox methods, or ADMM-Q (read it through `QatInspection`). */
+export type QatOptimizer = QATOptimizer;
 
 /** The optimizer of a run and what the loop needs to know about it. */
 export interface RunOptimizer {
@@ -181,11 +180,6 @@ export interface RunOptimizer {
   quant: QatOptimizer | null;
   /** The learning rate per step. A QuantOptimizer applies it itself; else the loop does. */
   schedule: LrSchedule;
-}
-
-/** Null when `method` can be trained here, else a one-line reason (all can, today). */
-export function methodAvailable(_method: string): string | null {
-  return null;
 }
 
 /**
@@ -203,6 +197,7 @@ export function optimizerForConfig(
   c: TrainConfig,
   totalSteps: number,
   steps: number,
+  quantizer: Quantizer = quantizerByName(c.quantizer, c.bits),
 ): RunOptimizer {
   const schedule = lrScheduleForConfig(c, totalSteps, steps);
   const base = baseOptimizerForConfig(c);
@@ -210,7 +205,7 @@ export function optimizerForConfig(
   if (c.method === 'admmq') {
     const admm = new ADMMQOptimizer({
       base,
-      quantizer: quantizerByName(c.quantizer, c.bits),
+      quantizer,
       groups: quantGroupsForConfig(c),
       granularity: c.granularity,
       rho: rhoScheduleForConfig(c, steps),
@@ -224,7 +219,7 @@ export function optimizerForConfig(
   }
   const quant = new QuantOptimizer({
     base,
-    quantizer: quantizerByName(c.quantizer, c.bits),
+    quantizer,
     prox: proxForConfig(c, totalSteps),
     groups: quantGroupsForConfig(c),
     granularity: c.granularity,
@@ -240,23 +235,45 @@ export function optimizerForConfig(
 export type QuantizedEntry = ResolvedEntry & { label: string };
 
 /**
- * The model's variables a run quantizes (for fp: the ones it would), resolved before any step
- * so that histograms can start at epoch 0. Throws naming the problem (e.g. a granularity that
- * does not divide a kernel) before anything is trained.
+ * The model's variables a run quantizes, resolved before any step so that histograms can start
+ * at epoch 0. Throws naming the problem (e.g. a granularity that does not divide a kernel)
+ * before anything is trained. `quantizer` is the run's (built from the config when omitted).
  */
-export function quantizedVariables(c: TrainConfig, model: tf.LayersModel): QuantizedEntry[] {
+export function quantizedVariables(
+  c: TrainConfig,
+  model: tf.LayersModel,
+  quantizer: Quantizer = quantizerByName(c.quantizer, c.bits),
+): QuantizedEntry[] {
   const labels = new Map(
     model.weights.map((w) => [(w.read() as tf.Variable).name, w.originalName]),
   );
-  const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
-  const quantizer = quantizerByName(c.quantizer, c.bits);
   quantizer.checkBits(c.bits);
+  const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
   const { entries } = resolveGroups(names, quantGroupsForConfig(c), {
     quantizer,
-    prox: new ProxHardQuant(),
     granularity: c.granularity,
   });
   return entries.map((e) => ({ ...e, label: labels.get(e.name) ?? e.name }));
+}
+
+/**
+ * For fp: the tensors a QAT run at this config would quantize, so that its histograms compare
+ * with a QAT run's; none when the model has no Dense/Conv kernels, or when the config's
+ * granularity cannot split them (fp trains them whole: there is nothing to compare).
+ */
+export function wouldQuantizeVariables(
+  c: TrainConfig,
+  model: tf.LayersModel,
+  quantizer: Quantizer,
+): QuantizedEntry[] {
+  const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
+  if (!names.some((n) => matchesPatterns(n, DEFAULT_QUANT_PATTERNS))) return [];
+  try {
+    return quantizedVariables(c, model, quantizer);
+  } catch (e) {
+    if (e instanceof GroupingError) return [];
+    throw e;
+  }
 }
 
 /**

@@ -26,7 +26,7 @@ export {
   checkModelFits,
   lossHead,
   optimizerForConfig,
-  methodAvailable,
+  wouldQuantizeVariables,
   disposeOptimizer,
   baseOptimizerForConfig,
   proxForConfig,

@@ -3,7 +3,6 @@
  * src/train (the CLI's `parq train` options), so the playground trains with the same defaults,
  * optimizers and schedules as the CLI: protocol mlp-mnist10k unless a control changes it.
  */
-import { methodAvailable } from '../../src/train/build.js';
 import {
   bitsLabel,
   METHOD_NAMES,
@@ -25,11 +24,6 @@ export const METHOD_LABELS: Record<Method, string> = {
   softquant: 'SoftQuant',
   admmq: 'ADMM-Q',
 };
-
-/** Why a method cannot be trained yet (shown as the disabled option's tooltip), or ''. */
-export function unavailable(method: Method): string {
-  return methodAvailable(method) ?? '';
-}
 
 /** 0 is ternary (three levels). */
 export const BITS = [0, 1, 2, 3, 4] as const;
@@ -68,8 +62,6 @@ export const DEFAULT_CONTROLS: Controls = {
  * naming the bad field.
  */
 export function toTrainConfig(c: Controls, limitTrain = 0): TrainConfig {
-  const why = unavailable(c.method);
-  if (why) throw new Error(why);
   if (!Number.isInteger(c.epochs) || c.epochs < 1 || c.epochs > 100) {
     throw new Error(`epochs must be an integer in 1..100, got ${c.epochs}`);
   }

@@ -6,11 +6,10 @@
  * read the optimizer between steps; between batches it yields to the browser every ~40 ms.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADMMQOptimizer } from '../../src/admm/admmq-optimizer.js';
 import { batchOrder, gatherBatch } from '../../src/data/batches.js';
 import type { Dataset, Split } from '../../src/data/types.js';
 import { scheduledLearningRate, setLearningRate } from '../../src/optim/learning-rate.js';
-import { QuantOptimizer } from '../../src/optim/quant-optimizer.js';
+import type { QatInspection } from '../../src/optim/inspection.js';
 import {
   checkModelFits,
   lossHead,
@@ -87,10 +86,8 @@ export class TrainingRun {
   readonly data: Dataset;
   readonly model: tf.LayersModel;
   readonly optimizer: tf.Optimizer;
-  /** The QAT optimizer of the prox-map methods (null for fp and ADMM-Q). */
-  readonly quant: QuantOptimizer | null;
-  /** The ADMM-Q optimizer (admmq only). */
-  readonly admm: ADMMQOptimizer | null;
+  /** The QAT optimizer, read through its inspection interface (null for fp). */
+  readonly qat: QatInspection | null;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
   private readonly head: LossHead;
@@ -114,11 +111,7 @@ export class TrainingRun {
     const run = optimizerForConfig(config, this.totalSteps, this.stepsPerEpoch);
     this.optimizer = run.optimizer;
     this.schedule = run.schedule;
-    // not `instanceof`: tf.Optimizer's Symbol.hasInstance says yes to every optimizer
-    const is = (cls: { prototype: object }) =>
-      Object.prototype.isPrototypeOf.call(cls.prototype, run.optimizer);
-    this.quant = is(QuantOptimizer) ? (run.optimizer as QuantOptimizer) : null;
-    this.admm = is(ADMMQOptimizer) ? (run.optimizer as ADMMQOptimizer) : null;
+    this.qat = run.quant;
     this.head = lossHead(this.model);
   }
 
@@ -128,7 +121,7 @@ export class TrainingRun {
     const { config, data, model, optimizer } = this;
     const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const evalEvery = Math.max(1, Math.ceil(this.stepsPerEpoch / 4));
-    const qat = this.quant ?? this.admm;
+    const qat = this.qat;
     const t0 = performance.now();
     let lastYield = t0;
     let evaluatedAt = -1;
