@@ -15,6 +15,7 @@ import {
 import { crc32 } from './crc32.js';
 import { inflate } from './deflate.js';
 import { decodeFloat16 } from './float16.js';
+import { readPathBytes } from './path-bytes.js';
 import {
   describeBits,
   FLAG_HEAD_DEFLATE,
@@ -473,10 +474,7 @@ export async function readPackedSource(source: PackedSource): Promise<Uint8Array
     throw new Error('loadQuantized: expected a path, URL, ArrayBuffer or Uint8Array');
   }
   const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !source.startsWith('file://');
-  if (isNode() && !isUrl) {
-    const { readQuantizedFile } = await import('./node-io.js');
-    return readQuantizedFile(source);
-  }
+  if (isNode() && !isUrl) return readPathBytes(source);
   const res = await fetch(source);
   if (!res.ok)
     throw new Error(`loadQuantized: HTTP ${res.status} ${res.statusText} fetching ${source}`);
