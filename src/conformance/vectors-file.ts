@@ -16,18 +16,14 @@ import {
   tensor,
   Where,
 } from './validate.js';
+import { proxMapClassNames } from '../prox/registry.js';
+import { quantizerClassNames } from '../quant/registry.js';
 
 export const VECTORS_FORMAT = 'parq-conformance/1';
 
 const KINDS = ['quantize', 'prox', 'schedule', 'optimizer'] as const;
-const QUANTIZERS = [
-  'UnifQuantizer',
-  'MaxUnifQuantizer',
-  'AsymUnifQuantizer',
-  'TernaryUnifQuantizer',
-  'LSBQuantizer',
-] as const;
-const PROX_MAPS = ['ProxHardQuant', 'ProxPARQ', 'ProxBinaryRelax', 'ProxSoftQuant'] as const;
+const QUANTIZERS = quantizerClassNames();
+const PROX_MAPS = proxMapClassNames();
 
 function options(v: unknown, w: Where): void {
   if (v !== undefined) object(v, w);
