@@ -18,6 +18,9 @@ const CLASSES: Record<string, new (options: any) => Quantizer> = {
   StretchedUnifQuantizer,
 };
 
+/** The class names `quantizerFromConfig` knows. */
+export const quantizerClassNames = (): string[] => Object.keys(CLASSES);
+
 export interface SerializedQuantizer {
   className: string;
   config: Record<string, unknown>;
