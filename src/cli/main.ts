@@ -7,6 +7,7 @@ import { useBackend } from './backend-option.js';
 import { registerCompare } from './compare.js';
 import { registerEval } from './eval.js';
 import { registerExportCommand } from './export.js';
+import { registerImportCommand } from './import.js';
 import { registerInfo } from './info.js';
 import { registerTrain } from './train.js';
 
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   registerEval(program, setCode);
   registerInfo(program, setCode);
   registerExportCommand(program);
+  registerImportCommand(program);
 
   program
     .command('conformance')
