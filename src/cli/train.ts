@@ -27,7 +27,7 @@ import {
   REPORT_HTML,
   writeRunEpoch,
   writeRunOutputs,
-} from '../train/run-files.js';
+} from '../report/run-folder.js';
 import { useBackend } from './backend-option.js';
 import { handleInterrupts } from './interrupt.js';
 import {

@@ -1,5 +1,5 @@
 // One training run from a config (browser-safe). Node-only file IO for checkpoints and run
-// folders lives in ./checkpoint-files.js and ./run-files.js.
+// folders lives in ./checkpoint-files.js and ../report/run-folder.js.
 export {
   METHOD_NAMES,
   OPTIMIZER_NAMES,
