@@ -83,9 +83,10 @@ const hiddenArg = listArg(intArg(1), 'positive integers');
 export function addTrainOptions(cmd: Command, kind: 'train' | 'compare'): Command {
   cmd
     .addOption(
-      new Option('--data <spec>', 'dataset: mnist, idx:DIR, cifar10:DIR or csv:FILE').default(
-        D.data,
-      ),
+      new Option(
+        '--data <spec>',
+        'dataset: mnist, fashion-mnist[:DIR], idx:DIR, cifar10:DIR or csv:FILE',
+      ).default(D.data),
     )
     .addOption(new Option('--label-column <name>', 'csv: the label column').default(D.labelColumn))
     .addOption(

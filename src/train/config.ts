@@ -18,7 +18,10 @@ export type LrScheduleName = (typeof LR_SCHEDULE_NAMES)[number];
 
 /** One training run. Defaults (`DEFAULT_TRAIN_CONFIG`) reproduce protocol mlp-mnist10k. */
 export interface TrainConfig {
-  /** Dataset spec: `mnist`, `idx:DIR`, `cifar10:DIR`, `csv:FILE` (recorded; the caller loads it). */
+  /**
+   * Dataset spec: `mnist`, `fashion-mnist[:DIR]`, `idx:DIR`, `cifar10:DIR`, `csv:FILE`
+   * (recorded; the caller loads it).
+   */
   data: string;
   /** CSV only: the label column. */
   labelColumn: string;
