@@ -100,9 +100,10 @@ export function addTrainOptions(cmd: Command, kind: 'train' | 'compare'): Comman
         .default(D.limitTest),
     )
     .addOption(
-      new Option('--model <name>', 'mlp, lenet5, resnet20, or a path to a tfjs model.json').default(
-        D.model,
-      ),
+      new Option(
+        '--model <name>',
+        'mlp, lenet5, resnet20, vit-tiny, or a path to a tfjs model.json',
+      ).default(D.model),
     )
     .addOption(
       new Option('--hidden <sizes>', 'mlp hidden layer sizes')

@@ -7,6 +7,7 @@ import type { Dataset } from '../data/types.js';
 import { lenet5 } from '../models/lenet5.js';
 import { mlp } from '../models/mlp.js';
 import { resnet20 } from '../models/resnet20.js';
+import { vitTiny } from '../models/vit.js';
 import {
   DEFAULT_QUANT_PATTERNS,
   resolveGroups,
@@ -25,7 +26,7 @@ import { quantizerByName } from '../quant/registry.js';
 import { annealSteps, ConfigError, type TrainConfig } from './config.js';
 
 /** Built-in model names `modelForConfig` builds. */
-export const BUILTIN_MODELS = ['mlp', 'lenet5', 'resnet20'] as const;
+export const BUILTIN_MODELS = ['mlp', 'lenet5', 'resnet20', 'vit-tiny'] as const;
 
 export function isBuiltinModel(name: string): boolean {
   return (BUILTIN_MODELS as readonly string[]).includes(name);
@@ -45,6 +46,8 @@ export function modelForConfig(c: TrainConfig, dataset: Dataset): tf.LayersModel
       return lenet5(opts);
     case 'resnet20':
       return resnet20(opts);
+    case 'vit-tiny':
+      return vitTiny(opts);
     default:
       throw new ConfigError(
         `model '${c.model}' is not built in (${BUILTIN_MODELS.join(', ')}): load it and pass it`,

@@ -29,7 +29,7 @@ export interface TrainConfig {
   limitTrain: number;
   /** Test on a fixed random subset of this many samples (0 = all). */
   limitTest: number;
-  /** `mlp`, `lenet5`, `resnet20`, or a path to a tfjs model.json (loaded by the caller). */
+  /** `mlp`, `lenet5`, `resnet20`, `vit-tiny`, or a path to a tfjs model.json (loaded by the caller). */
   model: string;
   /** MLP hidden layer sizes. */
   hidden: number[];
