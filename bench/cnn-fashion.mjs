@@ -11,7 +11,14 @@
 //        bench/results/cnn-fashion.json.
 //   node bench/cnn-fashion.mjs table --ts a.jsonl[,b.jsonl] --ref c.jsonl[,d.jsonl]
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,8 +124,12 @@ async function run() {
   const backend = flag('backend', 'wasm');
   const jobs = Number(flag('jobs', String(os.cpus().length)));
   const out = flag('out', join(here, 'results', 'cnn-fashion', 'parq-ts.jsonl'));
-  const parqCommand = flag('parq', `${process.execPath} ${join(here, '..', 'bin', 'parq.js')}`).split(' ');
-  for (const m of models) if (!RECIPE[m]) throw new Error(`unknown model '${m}' (lenet5, vit-tiny)`);
+  const parqCommand = flag(
+    'parq',
+    `${process.execPath} ${join(here, '..', 'bin', 'parq.js')}`,
+  ).split(' ');
+  for (const m of models)
+    if (!RECIPE[m]) throw new Error(`unknown model '${m}' (lenet5, vit-tiny)`);
   mkdirSync(dirname(out), { recursive: true });
   const tasks = [];
   for (const seed of seeds)
@@ -164,11 +175,21 @@ function table() {
       const [model, method, bitsText, epochs, trainSamples] = k.split('|');
       const bits = bitsText === 'float' ? 'float' : Number(bitsText);
       const pick = (side) => side.filter((r) => key(r) === k);
-      return { model, method, bits, epochs: Number(epochs), trainSamples: Number(trainSamples), ts: stats(pick(ts)), ref: stats(pick(ref)) };
+      return {
+        model,
+        method,
+        bits,
+        epochs: Number(epochs),
+        trainSamples: Number(trainSamples),
+        ts: stats(pick(ts)),
+        ref: stats(pick(ref)),
+      };
     })
     .sort(
       (a, b) =>
-        a.model.localeCompare(b.model) || bitsOrder(a.bits) - bitsOrder(b.bits) || a.method.localeCompare(b.method),
+        a.model.localeCompare(b.model) ||
+        bitsOrder(a.bits) - bitsOrder(b.bits) ||
+        a.method.localeCompare(b.method),
     );
   const fmt = (s) => (s ? `${s.mean.toFixed(2)}${s.n > 1 ? ` ± ${s.sd.toFixed(2)}` : ''}` : '-');
   const bitsLabel = (b) => (b === 0 ? 'ternary' : b === 'float' ? 'float' : String(b));
