@@ -20,7 +20,7 @@ import { disposeOptimizer, resolveTrainConfig, trainRun } from '../../src/train/
 import { removeDir, tempDir } from '../data/fixtures.js';
 import { useBackend } from '../helpers.js';
 
-// parq-ts's wasm backend: the stock one lacks Conv2DBackpropFilter (the patch embedding's).
+// parq-ts's wasm backend, as `parq train` uses it (its faster transposed BatchMatMul).
 beforeAll(() => selectBackend('wasm'));
 
 let dir: string;
@@ -60,7 +60,7 @@ describe('vit-tiny', () => {
     const m = buildModel('vit-tiny', { inputShape: [28, 28, 1], numClasses: 10 });
     expect(m.countParams()).toBe(139018);
     const shapes = Object.fromEntries(m.weights.map((w) => [w.originalName, w.shape]));
-    expect(shapes['patch_embed/kernel']).toEqual([7, 7, 1, 64]);
+    expect(shapes['patch_embed/kernel']).toEqual([49, 64]);
     expect(shapes['cls_token/token']).toEqual([1, 1, 64]);
     expect(shapes['pos_embed/embedding']).toEqual([17, 64]);
     for (const p of ['q', 'k', 'v', 'out'])
@@ -177,7 +177,7 @@ describe('vit-tiny', () => {
 });
 
 describe('vit-tiny QAT (2 bits)', () => {
-  // vit-tiny's patch embedding has 49 weights a channel (7x7x1), which no block size divides
+  // vit-tiny's patch embedding has 49 weights a channel (7x7x1): no block size divides it
   // together with the 64 of the projections: blocks are tested on a ViT with 4x4 patches.
   const patch4 = () =>
     vit({ inputShape: [28, 28, 1], numClasses: 10, patchSize: 4, width: 32, depth: 1, heads: 2 });
