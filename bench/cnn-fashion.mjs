@@ -34,7 +34,7 @@ const list = (v) => v.split(',').filter((s) => s !== '');
 /** The protocol's recipe, the same as bench/reference/cnn_fashion.py's RECIPE. */
 const RECIPE = {
   lenet5: { epochs: 10, batch: 128, lr: 0.001 },
-  'vit-tiny': { epochs: 10, batch: 128, lr: 0.001 },
+  'vit-tiny': { epochs: 5, batch: 128, lr: 0.001 },
 };
 
 function runTask(task, parqCommand, out) {

@@ -37,7 +37,7 @@ DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 # The protocol's fixed recipe (docs/protocol-cnn-fashion.md); --epochs only for reduced grids.
 RECIPE = {
     "lenet5": dict(epochs=10, batch=128, lr=1e-3),
-    "vit-tiny": dict(epochs=10, batch=128, lr=1e-3),
+    "vit-tiny": dict(epochs=5, batch=128, lr=1e-3),
 }
 
 
