@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('conformance')
     .description('run golden conformance vectors through the public API')
-    .argument('<file>', 'a parq-conformance/1 JSON file')
+    .argument('<file>', 'a parq-conformance/1 (vectors) or parq-trajectory/1 (training) JSON file')
     .addOption(
       new Option('--compat <mode>', 'reproduce the PyTorch reference quirks')
         .choices(['auto', 'reference', 'exact'])
@@ -51,9 +51,10 @@ export async function main(argv: string[]): Promise<number> {
         .default('cpu'),
     )
     .option('-v, --verbose', 'list every case')
+    .option('--json', 'print the results as one JSON object')
     .action(async (file: string, opts) => {
-      await useBackend(opts.backend);
-      code = await conformanceCommand(file, opts);
+      const backend = await useBackend(opts.backend);
+      code = await conformanceCommand(file, { ...opts, backend });
     });
 
   try {
