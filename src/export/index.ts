@@ -54,3 +54,9 @@ export {
   type TfjsTensorReport,
 } from './tfjs-format.js';
 export { writeQuantizedFile, readQuantizedFile, isPackedFile } from './files.js';
+export {
+  exportOnnx,
+  type OnnxExport,
+  type OnnxExportOptions,
+  type OnnxTensorReport,
+} from './onnx.js';
