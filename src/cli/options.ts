@@ -59,15 +59,21 @@ export const parseBits: (v: string) => number = commanderParser(
   TRAIN_FIELDS.bits.parse as (text: string) => number,
 );
 
-/** A comma-separated list, each item parsed by `item`; duplicates removed. */
+/** A comma-separated list, each item parsed by `item`; order and repeats kept (`64,64`). */
 export function listArg<T>(item: (v: string) => T, what: string): (v: string) => T[] {
   return (v) => {
     const parts = v.split(',').map((s) => s.trim());
     if (parts.length === 0 || parts.some((p) => p === '')) {
       throw new InvalidArgumentError(`expected a comma-separated list of ${what}`);
     }
-    return [...new Set(parts.map(item))];
+    return parts.map(item);
   };
+}
+
+/** A comma-separated set: as `listArg`, first occurrences in order, repeats dropped. */
+export function setArg<T>(item: (v: string) => T, what: string): (v: string) => T[] {
+  const list = listArg(item, what);
+  return (v) => [...new Set(list(v))];
 }
 
 /** One of `names` (for list items; single values use commander's choices). */
@@ -134,8 +140,8 @@ export function addTrainOptions(cmd: Command, kind: 'train' | 'compare'): Comman
         ? choiceArg(f.choices, fieldWords(key))
         : commanderParser(f.parse as (text: string) => unknown);
       cmd.addOption(
-        new Option(`${list.flag} <list>`, list.help)
-          .argParser(listArg(item, `${fieldWords(key)} values`))
+        new Option(`${list.flag} <set>`, list.help)
+          .argParser(setArg(item, `${fieldWords(key)} values`))
           .default(list.default, list.default.map(String).join(',')),
       );
       continue;

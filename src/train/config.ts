@@ -87,7 +87,7 @@ export const TRAIN_FIELDS = {
     default: [256, 256],
     items: 'positive integers',
     name: 'hidden sizes',
-    help: 'mlp hidden layer sizes',
+    help: 'mlp hidden layer sizes, in order (64,64: two layers)',
     arg: '<sizes>',
     appliesWhen: { on: 'model', test: (m) => m === 'mlp', where: '--model mlp' },
   }),
@@ -97,7 +97,7 @@ export const TRAIN_FIELDS = {
     help: 'training method',
     compare: {
       flag: '--methods',
-      help: `methods to compare (${METHOD_NAMES.join(', ')})`,
+      help: `methods to compare, a set (${METHOD_NAMES.join(', ')})`,
       default: ['fp', 'ste', 'binaryrelax', 'parq'],
     },
     web: { label: 'method' },
@@ -108,7 +108,7 @@ export const TRAIN_FIELDS = {
     help: 'level quantizer',
     compare: {
       flag: '--quantizers',
-      help: `quantizers (${QUANTIZER_NAMES.join(', ')})`,
+      help: `quantizers, a set (${QUANTIZER_NAMES.join(', ')})`,
       default: ['lsbq'],
     },
     web: { label: 'quantizer' },
@@ -116,7 +116,7 @@ export const TRAIN_FIELDS = {
   bits: bits({
     default: 2,
     help: 'bits of the quantized kernels: 1..8, 0 or ternary',
-    compare: { flag: '--bits', help: 'bits to compare, e.g. 1,2,ternary', default: [2] },
+    compare: { flag: '--bits', help: 'bits to compare, a set, e.g. 1,2,ternary', default: [2] },
     web: { label: 'bits' },
   }),
   granularity,
