@@ -69,6 +69,7 @@ export {
   type TrainCallbacks,
   type BatchProgress,
   type EpochContext,
+  type StepContext,
   type ResumeFrom,
 } from './run.js';
 export {
