@@ -9,8 +9,9 @@
 //  - faster replacements (replaceSlowWasmKernels): kernels the wasm backend has, but as
 //    slow loops that dominate a training step (Conv2DBackpropInput; BatchMatMul with a
 //    transposed operand, i.e. every dense layer's gradient; Tile from the batch norm
-//    gradient; AvgPoolGrad) or that break ties differently from the cpu backend
-//    (MaxPoolGrad). Each replacement keeps the stock kernel as fallback for the cases it
+//    gradient; AvgPoolGrad), that break ties differently from the cpu backend
+//    (MaxPoolGrad), or that lose precision the quantizers' scales need (Sum and Mean:
+//    float32 running sums, see ./exact-reduction.ts). Each replacement keeps the stock kernel as fallback for the cases it
 //    does not handle, and restoreStockWasmKernels() puts the stock kernels back.
 // Both functions are idempotent and can run before or after the wasm backend initializes.
 import * as tf from '@tensorflow/tfjs';
@@ -20,6 +21,7 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { makeConv2dBackpropInput } from './conv2d-backprop-input.js';
 import { WASM } from './kernel-utils.js';
 import { makeMaxPoolGrad } from './max-pool-grad.js';
+import { makeExactMean, makeExactSum } from './exact-reduction.js';
 import { makeTile } from './tile.js';
 
 /** Kernels parq-ts adds to the wasm backend where they are missing. */
@@ -32,6 +34,8 @@ const REPLACEMENTS: ReadonlyArray<[string, (stock: tf.KernelFunc) => tf.KernelFu
   [tf.Tile, makeTile],
   [tf.AvgPoolGrad, makeAvgPoolGrad],
   [tf.MaxPoolGrad, makeMaxPoolGrad],
+  [tf.Sum, makeExactSum],
+  [tf.Mean, makeExactMean],
 ];
 
 /** Names of the kernels replaceSlowWasmKernels() replaces. */
