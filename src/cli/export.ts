@@ -40,6 +40,7 @@ export interface ExportFlags {
   blockSize?: number;
   ternaryPacking: 'trits' | 'bits';
   backend: string;
+  overwrite?: boolean;
   quiet?: boolean;
 }
 
@@ -78,6 +79,7 @@ export function registerExportCommand(program: Command): Command {
         .default('trits'),
     )
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('cpu'))
+    .option('--overwrite', 'replace a file (or tfjs model folder) already at --out')
     .option('-q, --quiet', 'print nothing on success')
     .action(async (source: string, flags: ExportFlags) => {
       await exportCommand(source, flags);
@@ -93,6 +95,10 @@ interface Opened {
 
 /** Runs `parq export`; throws a one-line error, having written nothing, when it cannot. */
 export async function exportCommand(source: string, flags: ExportFlags): Promise<void> {
+  const target = flags.format === 'tfjs' ? join(flags.out, 'model.json') : flags.out;
+  if (existsSync(target) && !flags.overwrite) {
+    throw new Error(`${target} already exists: --overwrite replaces it`);
+  }
   await useBackend(flags.backend);
   const { model, bits, granularity, metadata } = await openSource(source, flags);
   const floatDtype = flags.float16 ? 'float16' : 'float32';

@@ -1,10 +1,13 @@
 /** The `parq` command line: one file per command, each a thin layer over the library. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { conformanceCommand } from './conformance.js';
+import { expandHomeInArgs } from './expand-home.js';
 import { useBackend } from './backend-option.js';
 import { registerCompare } from './compare.js';
 import { registerEval } from './eval.js';
 import { registerExportCommand } from './export.js';
+import { registerImportCommand } from './import.js';
 import { registerInfo } from './info.js';
 import { registerTrain } from './train.js';
 
@@ -16,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   const program = new Command('parq')
     .description('Quantization-aware training for TensorFlow.js')
+    .version(packageVersion(), '-V, --version', 'print the version of parq-ts')
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({
@@ -35,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   registerEval(program, setCode);
   registerInfo(program, setCode);
   registerExportCommand(program);
+  registerImportCommand(program);
 
   program
     .command('conformance')
@@ -58,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(expandHomeInArgs(argv), { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
       return e.exitCode === 0 ? 0 : 2;
@@ -66,4 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   return code;
+}
+
+function packageVersion(): string {
+  const pkg = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }

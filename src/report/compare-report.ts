@@ -1,5 +1,6 @@
 /** The combined HTML report of a comparison: the results table, curves and per-seed spread. */
 import { describeGranularity, type TrainConfig } from '../train/config.js';
+import { count } from '../util/text-format.js';
 import { formatMeanSd, type CompareSummary } from '../train/compare.js';
 import { card, duration, page, table } from './html.js';
 import { dotPlot, esc, lineChart } from './svg.js';
@@ -108,7 +109,7 @@ export function renderCompareReport(s: CompareSummary, opts: CompareReportOption
 
 function setup(b: TrainConfig): string {
   return (
-    `${b.epochs} epochs, batch ${b.batchSize}, ${b.optimizer} lr ${b.lr} ${b.lrSchedule}, ` +
+    `${count(b.epochs, 'epoch')}, batch ${b.batchSize}, ${b.optimizer} lr ${b.lr} ${b.lrSchedule}, ` +
     `${describeGranularity(b.granularity)}, anneal end ${b.annealEnd}`
   );
 }

@@ -10,8 +10,10 @@
 //    slow loops that dominate a training step (Conv2DBackpropInput; BatchMatMul with a
 //    transposed operand, i.e. every dense layer's gradient; Tile from the batch norm
 //    gradient; AvgPoolGrad), that break ties differently from the cpu backend
-//    (MaxPoolGrad), or that lose precision the quantizers' scales need (Sum and Mean:
-//    float32 running sums, see ./exact-reduction.ts). Each replacement keeps the stock kernel as fallback for the cases it
+//    (MaxPoolGrad), Sum and Mean over leading axes (batch norm's per-channel reductions,
+//    SIMD), and Sum and Mean over other axes, which the stock kernels add as float32
+//    running sums, too inexact for the quantizers' scales (see ./exact-reduction.ts).
+//    Each replacement keeps the stock kernel as fallback for the cases it
 //    does not handle, and restoreStockWasmKernels() puts the stock kernels back.
 // Both functions are idempotent and can run before or after the wasm backend initializes.
 import * as tf from '@tensorflow/tfjs';
@@ -20,6 +22,7 @@ import { makeBatchMatMul } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { makeConv2dBackpropInput } from './conv2d-backprop-input.js';
 import { WASM } from './kernel-utils.js';
+import { makeMean, makeSum } from './leading-reduction.js';
 import { makeMaxPoolGrad } from './max-pool-grad.js';
 import { makeExactMean, makeExactSum } from './exact-reduction.js';
 import { makeTile } from './tile.js';
@@ -34,8 +37,9 @@ const REPLACEMENTS: ReadonlyArray<[string, (stock: tf.KernelFunc) => tf.KernelFu
   [tf.Tile, makeTile],
   [tf.AvgPoolGrad, makeAvgPoolGrad],
   [tf.MaxPoolGrad, makeMaxPoolGrad],
-  [tf.Sum, makeExactSum],
-  [tf.Mean, makeExactMean],
+  // leading axes on SIMD; any other contiguous axes added in double; else the stock kernel
+  [tf.Sum, (stock) => makeSum(makeExactSum(stock))],
+  [tf.Mean, (stock) => makeMean(makeExactMean(stock))],
 ];
 
 /** Names of the kernels replaceSlowWasmKernels() replaces. */
