@@ -14,7 +14,7 @@ const modules = [
   new URL('../dist/cli/main.js', import.meta.url).href,
 ];
 for (const m of modules) {
-  const runs = [0, 1, 2].map((i) =>
+  const runs = [0, 1, 2].map(() =>
     Number(
       execFileSync(process.execPath, ['--input-type=module', '-e', probe, m], {
         cwd: new URL('..', import.meta.url),
