@@ -10,7 +10,8 @@
 //    slow loops that dominate a training step (Conv2DBackpropInput; BatchMatMul with a
 //    transposed operand, i.e. every dense layer's gradient; Tile from the batch norm
 //    gradient; AvgPoolGrad) or that break ties differently from the cpu backend
-//    (MaxPoolGrad); Sum and Mean over leading axes (batch norm's per-channel reductions). Each replacement keeps the stock kernel as fallback for the cases it
+//    (MaxPoolGrad); Sum and Mean over leading axes (batch norm's per-channel reductions);
+//    Multiply of same shapes or broadcast over leading axes (batch norm's scale). Each replacement keeps the stock kernel as fallback for the cases it
 //    does not handle, and restoreStockWasmKernels() puts the stock kernels back.
 // Both functions are idempotent and can run before or after the wasm backend initializes.
 import * as tf from '@tensorflow/tfjs';
@@ -21,6 +22,7 @@ import { makeConv2dBackpropInput } from './conv2d-backprop-input.js';
 import { WASM } from './kernel-utils.js';
 import { makeMean, makeSum } from './leading-reduction.js';
 import { makeMaxPoolGrad } from './max-pool-grad.js';
+import { makeMultiply } from './multiply.js';
 import { makeTile } from './tile.js';
 
 /** Kernels parq-ts adds to the wasm backend where they are missing. */
@@ -35,6 +37,7 @@ const REPLACEMENTS: ReadonlyArray<[string, (stock: tf.KernelFunc) => tf.KernelFu
   [tf.MaxPoolGrad, makeMaxPoolGrad],
   [tf.Sum, makeSum],
   [tf.Mean, makeMean],
+  [tf.Multiply, makeMultiply],
 ];
 
 /** Names of the kernels replaceSlowWasmKernels() replaces. */
