@@ -90,6 +90,9 @@ export class RunPanel {
     this.$('.start').addEventListener('click', () => void this.start());
     this.$('.stop').addEventListener('click', () => (this.stopRequested = true));
     this.$('.export').addEventListener('click', () => void this.exportModel());
+    // a real button (reachable by Tab, Enter/Space) opens the hidden file input
+    this.$('.load-button').addEventListener('click', () => this.$('.load').click());
+    this.$('[name=logLoss]').addEventListener('change', () => this.drawCurves());
     this.$<HTMLInputElement>('.load').addEventListener('change', (e) => {
       const file = (e.target as HTMLInputElement).files?.[0];
       if (file) void this.loadFile(file);
@@ -126,7 +129,8 @@ export class RunPanel {
           <button type="button" class="stop" ${t('stop')} disabled>Stop</button>
           <button type="button" class="export" ${t('export')} disabled
             title="download the trained model as a packed low-bit file">Export</button>
-          <label class="button">Load…<input type="file" class="load" ${t('load')} accept="${PACKED_EXT},application/octet-stream" hidden></label>
+          <button type="button" class="load-button" title="load a packed file exported earlier">Load…</button>
+          <input type="file" class="load" ${t('load')} accept="${PACKED_EXT},application/octet-stream" hidden>
         </div>
       </form>
       <div class="status" ${t('status')} role="status"></div>
@@ -134,6 +138,7 @@ export class RunPanel {
         <canvas class="loss" ${t('loss-chart')}></canvas>
         <canvas class="acc" ${t('acc-chart')}></canvas>
         <div class="view-controls">
+          <label class="check"><input type="checkbox" name="logLoss"> log loss</label>
           <label>layer <select name="layer">${options(KERNEL_LAYERS, (l: string) => `${l}/kernel`)}</select></label>
           <label class="channel">channel <input type="number" name="channel" min="-1" value="-1" step="1"
             title="-1: the whole tensor; c >= 0: output channel c (per-channel runs)"></label>
@@ -193,11 +198,22 @@ export class RunPanel {
     }
     this.$<HTMLButtonElement>('.start').disabled = busy || this.data() === null;
     this.$<HTMLButtonElement>('.stop').disabled = !busy;
-    this.$<HTMLButtonElement>('.export').disabled =
-      busy || !this.run || this.model !== this.run.model;
+    const exportBtn = this.$<HTMLButtonElement>('.export');
+    const midAnneal = this.run ? this.stoppedMidAnnealing(this.run) : false;
+    exportBtn.disabled = busy || !this.run || this.model !== this.run.model || midAnneal;
+    exportBtn.title = midAnneal
+      ? 'stopped before the annealing ended: the weights are not on their levels yet (train to the end to export)'
+      : 'download the trained model as a packed low-bit file';
     this.$<HTMLInputElement>('.load').disabled = busy;
+    this.$<HTMLButtonElement>('.load-button').disabled = busy;
     const perChannel = this.run ? this.run.config.granularity.kind === 'channel' : c.perChannel;
     this.$('.channel').hidden = !perChannel;
+  }
+
+  /** A run stopped while its prox map was still annealing: its weights are off their levels. */
+  private stoppedMidAnnealing(run: TrainingRun): boolean {
+    const annealing = ['parq', 'binaryrelax', 'softquant'].includes(run.config.method);
+    return run.stopped && annealing && run.step < run.config.annealEnd * run.totalSteps;
   }
 
   /** Re-checks whether Start can be pressed (after the data arrives). */
@@ -288,7 +304,10 @@ export class RunPanel {
       run.stopped ? 'stopped' : 'done',
       `${verb} after ${run.step} steps in ${run.seconds.toFixed(1)} s (backend ${tf.getBackend()}): ` +
         `test accuracy ${acc.toFixed(2)}% on ${run.data.test.n} digits ` +
-        `(in Node: ${cliCommand(config)})`,
+        `(in Node: ${cliCommand(config)})` +
+        (this.stoppedMidAnnealing(run)
+          ? '; Export is off: stopped before the annealing ended, the weights are not on their levels yet'
+          : ''),
     );
     await this.redraw();
   }
@@ -401,7 +420,8 @@ export class RunPanel {
   private drawCurves(): void {
     const xMax = this.run?.totalSteps ?? 1;
     const loss: Series[] = [{ label: 'train loss', color: COLORS.loss, points: this.curves.loss }];
-    drawLines(this.$('.loss'), 'loss', loss, { xMax, yMin: 0 });
+    const logY = this.$<HTMLInputElement>('[name=logLoss]').checked;
+    drawLines(this.$('.loss'), 'loss', loss, { xMax, yMin: 0, logY });
     const acc: Series[] = [
       { label: 'train', color: COLORS.train, points: this.curves.train },
       { label: 'test', color: COLORS.test, points: this.curves.test, dots: true },
