@@ -9,14 +9,17 @@
 // layers).
 // Usage (after `npm run build`):
 //   node bench/profile-step.mjs [--models lenet5,resnet20] [--batch 64] [--steps 3] [--qat]
-//                               [--stock] [--threads 1]
+//                               [--stock] [--no-simd] [--threads 1]
 // --qat: QuantOptimizer (PARQ prox, 2-bit LSBQ) instead of plain momentum SGD.
 // --stock: the stock wasm kernels (only the missing Conv2DBackpropFilter added).
+// --no-simd: parq-ts's kernels without their WebAssembly SIMD paths (src/backend/wasm/simd):
+// the filter gradient on XNNPACK (conv / im2col), Sum and Mean stock.
 import * as tf from '@tensorflow/tfjs';
 import * as parq from '../dist/index.js';
 import { selectBackend } from '../dist/backend/select.js';
 import { restoreStockWasmKernels } from '../dist/backend/wasm/register.js';
 import { buildModel, logitsModel } from '../dist/models/index.js';
+import { simdKernelsSwitch } from '../dist/backend/wasm/simd/index.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -29,6 +32,7 @@ const steps = Number(opt('steps', '3'));
 const qat = args.includes('--qat');
 const stock = args.includes('--stock');
 const threads = Number(opt('threads', '1'));
+if (args.includes('--no-simd')) simdKernelsSwitch.enabled = false;
 
 const sel = await selectBackend('wasm', { threads, fastKernels: !stock });
 if (stock) restoreStockWasmKernels();
@@ -100,7 +104,8 @@ for (const name of models) {
   const kernelMs = rows.reduce((t, [, e]) => t + e.us, 0) / 1000 / steps;
   console.log(
     `\n${name}, batch ${batch}, ${qat ? 'QAT (PARQ, 2-bit LSBQ)' : 'momentum SGD'}, ` +
-      `${stock ? 'stock kernels' : 'parq-ts kernels'}, ${threads} thread(s): ` +
+      `${stock ? 'stock kernels' : 'parq-ts kernels'}${simdKernelsSwitch.enabled ? '' : ' without SIMD'}, ` +
+      `${threads} thread(s): ` +
       `step ${stepMs.toFixed(1)} ms CPU, kernels ${kernelMs.toFixed(1)} ms, mean of ${steps} steps`,
   );
   console.log('| kernel | calls/step | ms/step | share of step |');

@@ -3,6 +3,13 @@ export { DataError, sampleSize, countClasses, type Dataset, type Split } from '.
 export { mulberry32, mixSeed, randomInt, shuffleInPlace, permutation, type Rng } from './random.js';
 export { batchOrder, gatherBatch, toTensors, type LabelOptions } from './batches.js';
 export { loadMnist } from './mnist.js';
+export {
+  loadFashionMnist,
+  findFashionMnist,
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_DEBIAN_DIR,
+  FASHION_MNIST_ENV,
+} from './fashion-mnist.js';
 export { loadIdx, parseIdxImages, parseIdxLabels, IDX_FILES, type IdxImages } from './idx.js';
 export {
   loadCifar10,

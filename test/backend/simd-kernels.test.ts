@@ -1,6 +1,7 @@
 // The SIMD module behind the wasm kernels (src/backend/wasm/simd): the committed bytes are
-// a fresh assembly of kernels.wat, and Sum / Mean over leading axes (replaced on wasm,
-// computed by its colsum) equal the cpu backend. The filter gradient's SIMD path is tested
+// a fresh assembly of kernels.wat; Sum / Mean over leading axes (replaced on wasm,
+// computed by its colsum) and Multiply broadcast over leading axes (mulrows) equal the cpu
+// backend. The filter gradient's SIMD path is tested
 // with the other formulations in conv-kernels.test.ts.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -9,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BackendWasm } from '../../src/backend/wasm/kernel-utils.js';
 import { leadingSplit } from '../../src/backend/wasm/leading-reduction.js';
+import { rowBroadcast } from '../../src/backend/wasm/multiply.js';
 import {
   registerWasmTrainingKernels,
   replaceSlowWasmKernels,
@@ -115,5 +117,58 @@ describe('Sum and Mean on wasm (replaced)', () => {
     await expectSameOnCpuAndWasm(() =>
       tf.cast(tf.sum(tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [2, 4], 'int32'), 0), 'float32'),
     );
+  });
+});
+
+describe('Multiply on wasm (replaced)', () => {
+  it('sees a broadcast over leading axes as [rows, cols]', () => {
+    expect(rowBroadcast([4, 5, 6, 8], [8])).toEqual({ rows: 120, cols: 8 });
+    expect(rowBroadcast([4, 5, 6, 8], [1, 1, 1, 8])).toEqual({ rows: 120, cols: 8 });
+    expect(rowBroadcast([4, 5, 6], [4, 5, 6])).toEqual({ rows: 1, cols: 120 });
+    expect(rowBroadcast([4, 5, 6], [5, 1])).toBeNull();
+    expect(rowBroadcast([6], [1, 6])).toBeNull();
+  });
+
+  const cases: Array<[number[], number[]]> = [
+    [[64, 8, 8, 16], [16]], // batch norm scale
+    [
+      [1, 1, 1, 32],
+      [64, 4, 4, 32],
+    ], // its gradient, small operand first
+    [
+      [3, 5, 7, 6],
+      [3, 5, 7, 6],
+    ], // same shapes, 630 values
+    [[7, 9], [9]], // 9 columns: two vectors and a scalar
+    [
+      [2, 3, 5],
+      [1, 5],
+    ],
+    [[5, 3], [3]], // 3 columns: stock
+    [
+      [4, 6],
+      [4, 1],
+    ], // broadcast over the last axis: stock
+    [[], [4, 4]], // scalar: stock
+  ];
+  for (const [sa, sb] of cases) {
+    it(`equals cpu: [${sa.join(',')}] * [${sb.join(',')}]`, async () => {
+      const av = randomArray(tf.util.sizeFromShape(sa), sa.length * 3 + 1);
+      const bv = randomArray(tf.util.sizeFromShape(sb), sb.length * 5 + 2);
+      await expectSameOnCpuAndWasm(() => tf.mul(tf.tensor(av, sa), tf.tensor(bv, sb)));
+    });
+  }
+
+  it('gives the broadcast shape, and multiplies int32 with the stock kernel', async () => {
+    await tf.setBackend('wasm');
+    const p = tf.mul(tf.ones([1, 1, 1, 8]), tf.fill([2, 2, 2, 8], 3));
+    expect(p.shape).toEqual([2, 2, 2, 8]);
+    expect(Array.from(p.dataSync())).toEqual(new Array(64).fill(3));
+    const q = tf.mul(
+      tf.tensor1d([1, 2, 3, 4], 'int32'),
+      tf.tensor2d([1, 1, 1, 1, 2, 2, 2, 2], [2, 4], 'int32'),
+    );
+    expect(Array.from(q.dataSync())).toEqual([1, 2, 3, 4, 2, 4, 6, 8]);
+    tf.dispose([p, q]);
   });
 });

@@ -6,10 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../../src/data/types.js';
 import { proxTensor } from '../../src/prox/functional.js';
-import { ProxBinaryRelax } from '../../src/prox/binary-relax.js';
-import { ProxPARQ } from '../../src/prox/parq.js';
-import { ProxHardQuant, type ProxMap } from '../../src/prox/proxmap.js';
-import { ProxSoftQuant } from '../../src/prox/soft-quant.js';
+import { ProxHardQuant } from '../../src/prox/proxmap.js';
 import { quantizeTensor } from '../../src/quant/functional.js';
 import { exportQuantized } from '../../src/export/writer.js';
 import { loadQuantized } from '../../src/export/reader.js';
@@ -18,12 +15,13 @@ import type { TrainConfig } from '../../src/train/config.js';
 import {
   BITS,
   cliCommand,
+  controlApplies,
   describeConfig,
+  METHOD_HELP,
   METHOD_LABELS,
   METHODS,
   QUANTIZER_NAMES,
   toTrainConfig,
-  unavailable,
   type Method,
   type Controls,
 } from './methods.js';
@@ -39,12 +37,12 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 function options(
   values: readonly (string | number)[],
   label: (v: never) => string,
-  disabled = (_v: never) => '',
+  help = (_v: never) => '',
 ) {
   return values
     .map((v) => {
-      const why = disabled(v as never);
-      const attrs = why ? ` disabled title="${esc(why)}"` : '';
+      const text = help(v as never);
+      const attrs = text ? ` title="${esc(text)}"` : '';
       return `<option value="${v}"${attrs}>${esc(label(v as never))}</option>`;
     })
     .join('');
@@ -113,7 +111,7 @@ export class RunPanel {
         <label>method <select name="method">${options(
           METHODS,
           (m: Method) => METHOD_LABELS[m],
-          (m: Method) => unavailable(m),
+          (m: Method) => METHOD_HELP[m],
         )}</select></label>
         <label>quantizer <select name="quantizer">${options(QUANTIZER_NAMES, (q: string) => q)}</select></label>
         <label>bits <select name="bits">${options(BITS, (b: number) => (b === 0 ? 'ternary' : String(b)))}</select></label>
@@ -187,12 +185,12 @@ export class RunPanel {
   private syncControls(): void {
     const c = this.controls();
     const busy = this.state === 'training';
-    const fp = c.method === 'fp';
-    for (const name of ['method', 'epochs', 'lr']) this.field(name).disabled = busy;
-    for (const name of ['quantizer', 'bits', 'perChannel']) this.field(name).disabled = busy || fp;
-    this.field('steepness').disabled = busy || c.method !== 'parq';
-    this.field('rho').disabled = busy || c.method !== 'admmq';
-    this.field('rhoMax').disabled = busy || c.method !== 'admmq';
+    // a control is enabled where its config field applies to the method (the method table)
+    const controlField: Record<string, string> = { perChannel: 'granularity' };
+    const names = ['method', 'quantizer', 'bits', 'perChannel', 'epochs', 'lr', 'steepness', 'rho'];
+    for (const name of [...names, 'rhoMax']) {
+      this.field(name).disabled = busy || !controlApplies(controlField[name] ?? name, c.method);
+    }
     this.$<HTMLButtonElement>('.start').disabled = busy || this.data() === null;
     this.$<HTMLButtonElement>('.stop').disabled = !busy;
     this.$<HTMLButtonElement>('.export').disabled =
@@ -501,7 +499,7 @@ export class RunPanel {
       out.dispose();
       proxText = admm
         ? `ADMM-Q projection (z-update) at step ${step}: rho ${fmt(admm.rhoAt(step))}`
-        : `${prox.className} at step ${step}: ${describeProx(prox, step)}`;
+        : `${prox.className} at step ${step}: ${prox.describe(step)}`;
     } else if (!run) {
       proxText = 'prox map: none (loaded model, no optimizer)';
     } else {
@@ -516,18 +514,6 @@ export class RunPanel {
       (onLevels === null ? '' : ` · ${(100 * onLevels).toFixed(1)}% of weights on a level`) +
       (row.length ? ` · levels ${row.map(fmt).join(', ')}` : '');
   }
-}
-
-/** The prox map's annealed parameter at `step`, in the map's own terms. */
-function describeProx(prox: ProxMap, step: number): string {
-  if (prox instanceof ProxPARQ) return `inverse slope ${fmt(prox.inverseSlope(step))}`;
-  if (prox instanceof ProxBinaryRelax) return `theta ${fmt(1 - prox.inverseSlope(step))}`;
-  if (prox instanceof ProxSoftQuant) {
-    return step >= prox.annealEnd
-      ? 'hard quantization'
-      : `temperature ${fmt(prox.temperature(step))}`;
-  }
-  return 'hard quantization';
 }
 
 /** The number of distinct values in `values`, counting no further than `cap`. */

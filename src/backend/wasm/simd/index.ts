@@ -61,6 +61,7 @@ export interface SimdKernels {
     outRow: I,
   ): void;
   colsum(x: I, out: I, part: I, rows: I, cols: I, scale: number): void;
+  mulrows(a: I, b: I, out: I, rows: I, cols: I): void;
 }
 
 let compiledModule: WebAssembly.Module | null | undefined;

@@ -13,6 +13,8 @@
 ;; colsum: out[c] = scale * sum over r of x[r, c] for a [rows, cols] matrix (the reduction of
 ;;   a tensor over its leading axes: batch norm's Sum and Mean), summed in chunks of 256 rows
 ;;   into `part` (cols floats of scratch) and then into out, to keep float32 rounding small.
+;; mulrows: out[r, c] = a[r, c] * b[c] for a [rows, cols] matrix and a row b (elementwise
+;;   Multiply where one operand broadcasts over the other's leading axes; rows 1: same shapes).
 (module
   (import "env" "memory" (memory 1))
   (func $fg_4x2 (export "fg_4x2")
@@ -234,5 +236,33 @@
       (f32.store (local.get $o) (f32.mul (f32.load (local.get $o)) (local.get $scale)))
       (local.set $c (i32.add (local.get $c) (i32.const 4)))
       (br $ml)))
+  )
+  (func $mulrows (export "mulrows")
+    (param $a i32) (param $b i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $c i32) (local $rowBytes i32) (local $vecEnd i32) (local $r i32)
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $rowBytes) (i32.const -16)))
+    (local.set $r (local.get $rows))
+    (block $done (loop $rowsl
+      (br_if $done (i32.eqz (local.get $r)))
+      (local.set $c (i32.const 0))
+      (block $vd (loop $vl
+        (br_if $vd (i32.ge_u (local.get $c) (local.get $vecEnd)))
+        (v128.store (i32.add (local.get $out) (local.get $c))
+          (f32x4.mul (v128.load (i32.add (local.get $a) (local.get $c)))
+            (v128.load (i32.add (local.get $b) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $vl)))
+      (block $sd (loop $sl
+        (br_if $sd (i32.ge_u (local.get $c) (local.get $rowBytes)))
+        (f32.store (i32.add (local.get $out) (local.get $c))
+          (f32.mul (f32.load (i32.add (local.get $a) (local.get $c)))
+            (f32.load (i32.add (local.get $b) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $sl)))
+      (local.set $a (i32.add (local.get $a) (local.get $rowBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+      (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+      (br $rowsl)))
   )
 )
