@@ -34,7 +34,14 @@ import { trainRun, type ResumeFrom } from '../train/run.js';
 import { holdsRun, METRICS_JSON, writeRunEpoch, writeRunOutputs } from '../report/run-folder.js';
 import { useBackend } from './backend-option.js';
 import { handleInterrupts } from './interrupt.js';
-import { addTrainOptions, checkRunnable, configFromFlags, type TrainFlags } from './options.js';
+import {
+  addTrainOptions,
+  checkFlagsApply,
+  checkRunnable,
+  configFromFlags,
+  explicitOptions,
+  type TrainFlags,
+} from './options.js';
 import { EpochProgress } from './progress.js';
 
 export interface CompareFlags extends Omit<TrainFlags, 'method' | 'quantizer' | 'bits'> {
@@ -59,8 +66,8 @@ export function registerCompare(program: Command, setCode: (code: number) => voi
     .addOption(
       new Option('--out <dir>', 'write compare.json, compare.md, report.html and runs/<id>/ here'),
     )
-    .action(async (flags: CompareFlags) => {
-      setCode(await compareCommand(flags));
+    .action(async (flags: CompareFlags, command: Command) => {
+      setCode(await compareCommand(flags, explicitOptions(command)));
     });
 }
 
@@ -69,7 +76,10 @@ type Plan =
   { kind: 'new' } | { kind: 'done'; metrics: RunMetrics } | { kind: 'resume'; dir: string };
 
 /** Runs `parq compare`; returns the exit code (0 done, 130 interrupted). */
-export async function compareCommand(flags: CompareFlags): Promise<number> {
+export async function compareCommand(
+  flags: CompareFlags,
+  explicit: Set<string> = new Set(),
+): Promise<number> {
   const quiet = flags.quiet ?? false;
   const base = resolveTrainConfig(configFromFlags({ ...flags, bits: flags.bits[0] } as TrainFlags));
   const seeds = Array.from({ length: flags.seeds }, (_, i) => base.seed + i);
@@ -81,6 +91,11 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
   };
   const cases = expandCompare(base, grid);
   for (const c of cases) checkRunnable(c.config, 'compare');
+  checkFlagsApply(
+    explicit,
+    cases.map((c) => c.config),
+    flags,
+  );
   const out = flags.out;
   const plans = cases.map((c) => planRun(c, out, flags.overwrite ?? false));
 

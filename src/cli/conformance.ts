@@ -108,6 +108,7 @@ async function trajectoryCommand(
   checkTrajectoryFile(parsed);
   // Trajectory files come from the reference: its quantizers, quirks included (unless `exact`).
   const compat = options.compat !== 'exact';
+  const cpu0 = process.cpuUsage();
   const data = loadMnist();
   if (!options.json) {
     console.log(`${file}: ${parsed.source ?? 'unknown source'}`);
@@ -125,11 +126,14 @@ async function trajectoryCommand(
   const failed = results.length - passed;
   if (options.json) {
     const brief = results.map(({ losses: _l, ...rest }) => rest);
+    const used = process.cpuUsage(cpu0);
+    const cpuSeconds = (used.user + used.system) / 1e6;
     console.log(
       JSON.stringify({
         file,
         format: TRAJECTORY_FORMAT,
         backend: options.backend,
+        cpuSeconds,
         passed,
         failed,
         results: brief,

@@ -15,6 +15,7 @@ import { Command, Option } from 'commander';
 import type * as tf from '@tensorflow/tfjs';
 import { describePacked, formatPackedDescription } from '../export/reader.js';
 import { exportTfjs } from '../export/tfjs-format.js';
+import { exportOnnx } from '../export/onnx.js';
 import { exportQuantized } from '../export/writer.js';
 import { writeQuantizedFile } from '../export/node-io.js';
 import { describeBits } from '../export/format.js';
@@ -33,7 +34,7 @@ import { granularityFromFlags, intArg, parseBits } from './options.js';
 
 export interface ExportFlags {
   out: string;
-  format: 'packed' | 'tfjs';
+  format: 'packed' | 'tfjs' | 'onnx';
   float16?: boolean;
   bits?: number;
   perChannel?: boolean;
@@ -52,8 +53,11 @@ export function registerExportCommand(program: Command): Command {
     .argument('<source>', 'a training checkpoint (run folder), or a tfjs model.json or its folder')
     .requiredOption('--out <path>', 'the file to write (a folder for --format tfjs)')
     .addOption(
-      new Option('--format <name>', 'packed: the parq low-bit file; tfjs: model.json + weights.bin')
-        .choices(['packed', 'tfjs'])
+      new Option(
+        '--format <name>',
+        'packed: the parq low-bit file; tfjs: model.json + weights.bin; onnx: ONNX with MatMulNBits',
+      )
+        .choices(['packed', 'tfjs', 'onnx'])
         .default('packed'),
     )
     .option('--float16', 'store the float tensors (biases, ...) as float16')
@@ -118,6 +122,23 @@ export async function exportCommand(source: string, flags: ExportFlags): Promise
       for (const t of tensors) {
         const err = t.maxAbsError === 0 ? 'exact' : `max |error| ${t.maxAbsError.toExponential(2)}`;
         log(`  ${t.name} [${t.shape.join(', ')}]: ${t.encoding}, ${t.bytes} bytes, ${err}`);
+      }
+      return;
+    }
+    if (flags.format === 'onnx') {
+      const { bytes, tensors } = await exportOnnx(model, undefined, {
+        bits,
+        granularity,
+        metadata: { producer: 'parq-ts', source: String(metadata.source) },
+      });
+      writeQuantizedFile(flags.out, bytes);
+      log(`wrote ${flags.out} (${bytes.length} bytes)`);
+      for (const t of tensors) {
+        const how =
+          t.encoding === 'MatMulNBits'
+            ? `MatMulNBits ${t.bits} bits, block ${t.blockSize}`
+            : t.encoding;
+        log(`  ${t.name}: ${how}, ${t.bytes} bytes`);
       }
       return;
     }

@@ -1,20 +1,23 @@
 /**
- * The training flags shared by `parq train` and `parq compare`, their parsers (a bad value is
- * a one-line commander error naming the flag), and the mapping to a TrainConfig.
+ * The training flags shared by `parq train` and `parq compare`, derived from the config schema
+ * (src/train/config.ts): their parsers (a bad value is a one-line commander error naming the
+ * flag), the mapping to a TrainConfig, and the refusal of flags that do nothing.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Granularity } from '../quant/grouping.js';
-import { QUANTIZER_NAMES, quantizerByName, type QuantizerName } from '../quant/registry.js';
+import { quantizerByName } from '../quant/registry.js';
 import {
   checkTrainConfig,
   DEFAULT_TRAIN_CONFIG as D,
   isQuantMethod,
-  LR_SCHEDULE_NAMES,
-  METHOD_NAMES,
-  OPTIMIZER_NAMES,
-  type MethodName,
+  TRAIN_FIELD_KEYS,
+  TRAIN_FIELDS,
+  trainField,
   type TrainConfig,
+  type TrainFieldKey,
 } from '../train/config.js';
+import { methodsReading } from '../train/methods.js';
+import { choice, fieldWords, flagOf, int, type Field } from '../train/schema.js';
 import { BACKEND_NAMES } from './backend-option.js';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
@@ -40,18 +43,21 @@ export function numberArg(check: (n: number) => boolean, what: string): (v: stri
   };
 }
 
-const fraction = numberArg((n) => n >= 0 && n <= 1, 'a fraction in [0, 1]');
-const positive = numberArg((n) => n > 0, 'a positive number');
+/** A schema parser as a commander argument parser (its Error becomes commander's). */
+function commanderParser<T>(parse: (text: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (err) {
+      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+    }
+  };
+}
 
 /** Bits: 1..8, or 0 / `ternary` for ternary. */
-export function parseBits(v: string): number {
-  const t = v.trim().toLowerCase();
-  if (t === 'ternary') return 0;
-  if (!/^\d+$/.test(t) || Number(t) > 8) {
-    throw new InvalidArgumentError('bits must be 1..8, or 0 / ternary (three levels)');
-  }
-  return Number(t);
-}
+export const parseBits: (v: string) => number = commanderParser(
+  TRAIN_FIELDS.bits.parse as (text: string) => number,
+);
 
 /** A comma-separated list, each item parsed by `item`; order and repeats kept (`64,64`). */
 export function listArg<T>(item: (v: string) => T, what: string): (v: string) => T[] {
@@ -82,214 +88,90 @@ export function choiceArg<T extends string>(names: readonly T[], what: string): 
   };
 }
 
-const hiddenArg = listArg(intArg(1), 'positive integers');
+/** The flags of a run that are not part of its config, declared as the config's are. */
+const RUN_FLAGS = {
+  backend: choice({ default: 'wasm', choices: BACKEND_NAMES, help: 'tfjs backend' }),
+  threads: int({
+    default: 1,
+    min: 1,
+    max: 64,
+    help: 'wasm backend threads in node (1 = single-threaded SIMD)',
+    appliesWhen: {
+      on: 'backend',
+      test: (b) => b === 'wasm' || b === 'auto',
+      where: '--backend wasm (or auto)',
+    },
+  }),
+} as const;
 
-/** Adds the flags of one run (`compare` swaps method/quantizer/bits/seed for lists). */
+/** A commander option for the schema field `key`. */
+function optionOf(key: string, f: Field<unknown>, help = f.help): Option {
+  const flag = flagOf(key);
+  if (f.kind === 'switch') return new Option(flag, help);
+  const o = new Option(`${flag} ${f.arg ?? '<value>'}`, help);
+  if (f.choices) o.choices(f.choices);
+  else if (f.parse && f.kind !== 'text') o.argParser(commanderParser(f.parse));
+  return o.default(f.default, f.defaultText);
+}
+
+/**
+ * Adds the flags of one run, derived from the config schema (`TRAIN_FIELDS`): one flag a
+ * field, named after it. `compare` swaps the fields with a list flag (method, quantizer,
+ * bits) for it and adds `--seeds`.
+ */
 export function addTrainOptions(cmd: Command, kind: 'train' | 'compare'): Command {
-  cmd
-    .addOption(
-      new Option('--data <spec>', 'dataset: mnist, idx:DIR, cifar10:DIR or csv:FILE').default(
-        D.data,
-      ),
-    )
-    .addOption(new Option('--label-column <name>', 'csv: the label column').default(D.labelColumn))
-    .addOption(
-      new Option('--limit-train <n>', 'train on a fixed random subset of n samples (0 = all)')
-        .argParser(intArg(0))
-        .default(D.limitTrain),
-    )
-    .addOption(
-      new Option('--limit-test <n>', 'test on a fixed random subset of n samples (0 = all)')
-        .argParser(intArg(0))
-        .default(D.limitTest),
-    )
-    .addOption(
-      new Option('--model <name>', 'mlp, lenet5, resnet20, or a path to a tfjs model.json').default(
-        D.model,
-      ),
-    )
-    .addOption(
-      new Option('--hidden <sizes>', 'mlp hidden layer sizes, in order (64,64: two layers)')
-        .argParser(hiddenArg)
-        .default(D.hidden, D.hidden.join(',')),
-    );
-  if (kind === 'train') {
-    cmd
-      .addOption(
-        new Option('--method <name>', 'training method').choices(METHOD_NAMES).default(D.method),
-      )
-      .addOption(
-        new Option('--quantizer <name>', 'level quantizer')
-          .choices(QUANTIZER_NAMES)
-          .default(D.quantizer),
-      )
-      .addOption(
-        new Option('--bits <n>', 'bits of the quantized kernels: 1..8, 0 or ternary')
-          .argParser(parseBits)
-          .default(D.bits),
+  for (const key of TRAIN_FIELD_KEYS) {
+    const f = trainField(key);
+    if (f.noFlag && f.kind === 'granularity') {
+      cmd
+        .addOption(new Option('--per-channel', 'one level set per output channel (last axis)'))
+        .addOption(
+          new Option(
+            '--block-size <n>',
+            'one level set per block of n weights in a channel',
+          ).argParser(intArg(1)),
+        );
+      continue;
+    }
+    if (f.noFlag) continue;
+    const list = f.compare;
+    if (kind === 'compare' && list) {
+      const item = f.choices
+        ? choiceArg(f.choices, fieldWords(key))
+        : commanderParser(f.parse as (text: string) => unknown);
+      cmd.addOption(
+        new Option(`${list.flag} <set>`, list.help)
+          .argParser(setArg(item, `${fieldWords(key)} values`))
+          .default(list.default, list.default.map(String).join(',')),
       );
-  } else {
-    cmd
-      .addOption(
-        new Option('--methods <set>', `methods to compare, a set (${METHOD_NAMES.join(', ')})`)
-          .argParser(setArg(choiceArg(METHOD_NAMES, 'method'), 'methods'))
-          .default(['fp', 'ste', 'binaryrelax', 'parq'] as MethodName[], 'fp,ste,binaryrelax,parq'),
-      )
-      .addOption(
-        new Option('--quantizers <set>', `quantizers, a set (${QUANTIZER_NAMES.join(', ')})`)
-          .argParser(setArg(choiceArg(QUANTIZER_NAMES, 'quantizer'), 'quantizers'))
-          .default([D.quantizer] as QuantizerName[], D.quantizer),
-      )
-      .addOption(
-        new Option('--bits <set>', 'bits to compare, a set, e.g. 1,2,ternary')
-          .argParser(setArg(parseBits, 'bits'))
-          .default([D.bits], String(D.bits)),
-      )
-      .addOption(
+      continue;
+    }
+    cmd.addOption(optionOf(key, f, kind === 'compare' ? (f.compareHelp ?? f.help) : f.help));
+    if (kind === 'compare' && key === 'seed') {
+      cmd.addOption(
         new Option('--seeds <n>', 'seeds per configuration (seed, seed+1, ...)')
           .argParser(intArg(1, 1000))
           .default(1),
       );
+    }
   }
+  for (const [key, f] of Object.entries(RUN_FLAGS))
+    cmd.addOption(optionOf(key, f as Field<unknown>));
   cmd
-    .addOption(new Option('--per-channel', 'one level set per output channel (last axis)'))
-    .addOption(
-      new Option('--block-size <n>', 'one level set per block of n weights in a channel').argParser(
-        intArg(1),
-      ),
-    )
-    .addOption(new Option('--epochs <n>', 'epochs').argParser(intArg(1)).default(D.epochs))
-    .addOption(
-      new Option('--batch-size <n>', 'batch size').argParser(intArg(1)).default(D.batchSize),
-    )
-    .addOption(
-      new Option('--optimizer <name>', 'base optimizer')
-        .choices(OPTIMIZER_NAMES)
-        .default(D.optimizer),
-    )
-    .addOption(new Option('--lr <x>', 'learning rate').argParser(positive).default(D.lr))
-    .addOption(
-      new Option('--momentum <x>', 'momentum of the momentum optimizer')
-        .argParser(numberArg((n) => n >= 0 && n < 1, 'a number in [0, 1)'))
-        .default(D.momentum),
-    )
-    .addOption(
-      new Option('--lr-schedule <name>', 'learning rate per step')
-        .choices(LR_SCHEDULE_NAMES)
-        .default(D.lrSchedule),
-    )
-    .addOption(
-      new Option(
-        '--lr-step-epochs <n>',
-        'step schedule: lr x0.1 every n epochs (0 = a third of the run)',
-      )
-        .argParser(intArg(0))
-        .default(D.lrStepEpochs),
-    )
-    .addOption(
-      new Option('--anneal-start <frac>', 'start of the prox annealing, fraction of the steps')
-        .argParser(fraction)
-        .default(D.annealStart),
-    )
-    .addOption(
-      new Option('--anneal-end <frac>', 'end of the prox annealing, fraction of the steps')
-        .argParser(fraction)
-        .default(D.annealEnd),
-    )
-    .addOption(
-      new Option('--steepness <x>', 'PARQ: steepness of the inverse-slope sigmoid')
-        .argParser(positive)
-        .default(D.steepness),
-    )
-    .addOption(
-      new Option('--anneal-center <frac>', 'PARQ: center of the sigmoid in the window')
-        .argParser(fraction)
-        .default(D.annealCenter),
-    )
-    .addOption(
-      new Option('--warmup-steps <n>', 'steps of float training before QAT')
-        .argParser(intArg(0))
-        .default(D.warmupSteps),
-    )
-    .addOption(
-      new Option('--quant-period <n>', 'refresh the levels every n steps')
-        .argParser(intArg(1))
-        .default(D.quantPeriod),
-    )
-    .addOption(new Option('--quant-shrink', 'AProx: quantize w / max(1, cumulative lr)'))
-    .addOption(
-      new Option('--rho <x>', 'ADMM-Q: penalty rho of the first epoch')
-        .argParser(positive)
-        .default(D.rho),
-    )
-    .addOption(
-      new Option('--rho-max <x>', 'ADMM-Q: rho of the last epoch (geometric growth)')
-        .argParser(positive)
-        .default(D.rhoMax),
-    )
-    .addOption(
-      new Option('--project-every <n>', 'ADMM-Q: z and dual updates every n steps (0 = an epoch)')
-        .argParser(intArg(0))
-        .default(D.projectEvery),
-    )
-    .addOption(
-      new Option(
-        '--seed <n>',
-        kind === 'train' ? 'seed of the initialization and data order' : 'first seed',
-      )
-        .argParser(intArg(0, 0xffffffff))
-        .default(D.seed),
-    )
-    .addOption(
-      new Option('--eval-every <n>', 'test every n epochs (0 = only at the end)')
-        .argParser(intArg(0))
-        .default(D.evalEvery),
-    )
-    .addOption(
-      new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('wasm'),
-    )
-    .addOption(
-      new Option('--threads <n>', 'wasm backend threads in node (1 = single-threaded SIMD)')
-        .argParser(intArg(1, 64))
-        .default(1),
-    )
     .addOption(new Option('--overwrite', 'replace a run already in --out'))
     .option('-q, --quiet', 'no progress bars and no summary');
   return cmd;
 }
 
+/** Config fields as commander parses them (all but granularity, which has two flags). */
+type ConfigFlags = { [K in Exclude<TrainFieldKey, 'granularity'>]?: TrainConfig[K] };
+
 /** The options commander parsed for `addTrainOptions`. */
-export interface TrainFlags {
-  data: string;
-  labelColumn: string;
-  limitTrain: number;
-  limitTest: number;
-  model: string;
-  hidden: number[];
-  method?: MethodName;
-  quantizer?: QuantizerName;
-  bits: number | number[];
+export interface TrainFlags extends Omit<ConfigFlags, 'bits'> {
+  /** A number for `train`, a list for `compare`. */
+  bits?: number | number[];
   perChannel?: boolean;
   blockSize?: number;
-  epochs: number;
-  batchSize: number;
-  optimizer: TrainConfig['optimizer'];
-  lr: number;
-  momentum: number;
-  lrSchedule: TrainConfig['lrSchedule'];
-  lrStepEpochs: number;
-  annealStart: number;
-  annealEnd: number;
-  steepness: number;
-  annealCenter: number;
-  warmupSteps: number;
-  quantPeriod: number;
-  quantShrink?: boolean;
-  rho: number;
-  rhoMax: number;
-  projectEvery: number;
-  seed: number;
-  evalEvery: number;
   backend: string;
   threads: number;
   overwrite?: boolean;
@@ -308,39 +190,59 @@ export function granularityFromFlags(f: Pick<TrainFlags, 'perChannel' | 'blockSi
   return { kind: 'tensor' };
 }
 
-/** The TrainConfig fields the flags set (method, quantizer, bits only for `train`). */
+/** The TrainConfig the flags set (method, quantizer, bits only for `train`); defaults else. */
 export function configFromFlags(f: TrainFlags): TrainConfig {
-  return {
-    data: f.data,
-    labelColumn: f.labelColumn,
-    limitTrain: f.limitTrain,
-    limitTest: f.limitTest,
-    model: f.model,
-    hidden: f.hidden,
-    method: f.method ?? D.method,
-    quantizer: f.quantizer ?? D.quantizer,
-    bits: typeof f.bits === 'number' ? f.bits : D.bits,
-    granularity: granularityFromFlags(f),
-    epochs: f.epochs,
-    batchSize: f.batchSize,
-    optimizer: f.optimizer,
-    lr: f.lr,
-    momentum: f.momentum,
-    lrSchedule: f.lrSchedule,
-    lrStepEpochs: f.lrStepEpochs,
-    annealStart: f.annealStart,
-    annealEnd: f.annealEnd,
-    steepness: f.steepness,
-    annealCenter: f.annealCenter,
-    warmupSteps: f.warmupSteps,
-    quantPeriod: f.quantPeriod,
-    quantShrink: f.quantShrink ?? false,
-    rho: f.rho,
-    rhoMax: f.rhoMax,
-    projectEvery: f.projectEvery,
-    seed: f.seed,
-    evalEvery: f.evalEvery,
-  };
+  const given = f as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of TRAIN_FIELD_KEYS) {
+    if (key === 'granularity') out[key] = granularityFromFlags(f);
+    else {
+      const v = given[key];
+      const single = trainField(key).compare ? !Array.isArray(v) : true;
+      out[key] = v !== undefined && single ? v : structuredClone(D[key]);
+    }
+  }
+  return out as TrainConfig;
+}
+
+/** The config field a flag sets (`perChannel`, `blockSize`: granularity), or null. */
+function fieldOfFlag(key: string): TrainFieldKey | null {
+  if (key === 'perChannel' || key === 'blockSize') return 'granularity';
+  return (TRAIN_FIELD_KEYS as readonly string[]).includes(key) ? (key as TrainFieldKey) : null;
+}
+
+/**
+ * Refuses a flag given on the command line that none of the runs reads: a field that applies
+ * to some methods only (the method table's `reads`), to some data, model, optimizer or lr
+ * schedule only (the schema's `appliesWhen`), or a run flag such as `--threads` on a backend
+ * without threads. One line naming the flag and where it applies.
+ */
+export function checkFlagsApply(
+  explicit: Set<string>,
+  configs: readonly TrainConfig[],
+  flags: Pick<TrainFlags, 'backend'>,
+): void {
+  for (const key of explicit) {
+    const field = fieldOfFlag(key);
+    const flag = flagName(key);
+    if (field !== null) {
+      const methods = methodsReading(field);
+      if (methods && !configs.some((c) => methods.includes(c.method))) {
+        throw new Error(`${flag} applies to --method ${methods.join(', ')} only`);
+      }
+      const when = trainField(field).appliesWhen;
+      const view = (c: TrainConfig) => c as unknown as Record<string, unknown>;
+      if (when && !configs.some((c) => when.test(view(c)[when.on]))) {
+        throw new Error(`${flag} applies to ${when.where} only`);
+      }
+      continue;
+    }
+    const run = (RUN_FLAGS as Record<string, Field<unknown>>)[key];
+    const when = run?.appliesWhen;
+    if (when && !when.test((flags as Record<string, unknown>)[when.on])) {
+      throw new Error(`${flag} applies to ${when.where} only`);
+    }
+  }
 }
 
 /** The option keys given on the command line (not defaults). */
@@ -353,7 +255,7 @@ export function explicitOptions(cmd: Command): Set<string> {
 
 /** Flag spelling of an option key: `batchSize` -> `--batch-size`. */
 export function flagName(key: string): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return flagOf(key);
 }
 
 /** Refuses a run that cannot be trained (before any data is read or file written). */

@@ -32,6 +32,7 @@ import { useBackend } from './backend-option.js';
 import { handleInterrupts } from './interrupt.js';
 import {
   addTrainOptions,
+  checkFlagsApply,
   checkRunnable,
   configFromFlags,
   explicitOptions,
@@ -103,8 +104,6 @@ export async function trainCommand(
     out ??= runDirOf(resumeDir);
   } else {
     config = resolveTrainConfig(configFromFlags(flags));
-    if (explicit.has('hidden') && config.model !== 'mlp')
-      throw new Error('--hidden applies to --model mlp only');
     if (out !== undefined && holdsRun(out) && !flags.overwrite) {
       throw new Error(
         `${out} already holds a run: --resume ${out} continues it, --overwrite replaces it`,
@@ -112,6 +111,7 @@ export async function trainCommand(
     }
   }
   checkRunnable(config, 'train');
+  checkFlagsApply(explicit, [config], flags);
 
   const backend = await useBackend(flags.backend, { threads: flags.threads, quiet });
   const dataset = loadDataset(config.data, { labelColumn: config.labelColumn });

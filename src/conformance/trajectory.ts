@@ -112,13 +112,15 @@ async function kernelSummary(t: tf.Tensor): Promise<KernelSummary> {
 
 /**
  * Runs one case (the file must have passed `checkTrajectoryFile`). `referenceCompat` builds the
- * quantizers the way the reference computes them (as for conformance vectors).
+ * quantizers the way the reference computes them (as for conformance vectors). `onStep`, for
+ * diagnosis, sees the model and optimizer after each step's update.
  */
 export async function runTrajectoryCase(
   file: TrajectoryFile,
   c: TrajectoryCase,
   data: Dataset,
   referenceCompat = true,
+  onStep?: (step: number, model: tf.LayersModel, optimizer: QuantOptimizer) => Promise<void>,
 ): Promise<TrajectoryResult> {
   const model = mlp({ inputShape: [784], numClasses: 10, hidden: file.model.hidden });
   const net = logitsModel(model);
@@ -161,6 +163,7 @@ export async function runTrajectoryCase(
       ) as tf.Scalar;
       losses.push(loss);
       tf.dispose([x, y, labels]);
+      if (onStep) await onStep(s, model, optimizer);
     }
     const stacked = tf.stack(losses);
     const got = Array.from(await stacked.data());

@@ -2,6 +2,13 @@
 export { DataError, sampleSize, countClasses, type Dataset, type Split } from './types.js';
 export { batchOrder, gatherBatch, toTensors, type LabelOptions } from './batches.js';
 export { loadMnist } from './mnist.js';
+export {
+  loadFashionMnist,
+  findFashionMnist,
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_DEBIAN_DIR,
+  FASHION_MNIST_ENV,
+} from './fashion-mnist.js';
 export { loadIdx, parseIdxImages, parseIdxLabels, IDX_FILES, type IdxImages } from './idx.js';
 export {
   loadCifar10,

@@ -1,5 +1,6 @@
 import { loadCifar10 } from './cifar10.js';
 import { loadCsv, type CsvOptions } from './csv.js';
+import { loadFashionMnist } from './fashion-mnist.js';
 import { loadIdx } from './idx.js';
 import { loadMnist } from './mnist.js';
 import { DataError, type Dataset } from './types.js';
@@ -11,10 +12,17 @@ export const DEFAULT_DATASET = 'mnist';
 export type LoadDatasetOptions = CsvOptions;
 
 /** The dataset specs `loadDataset` understands. */
-export const DATASET_SPECS = ['mnist', 'idx:DIR', 'cifar10:DIR', 'csv:FILE'] as const;
+export const DATASET_SPECS = [
+  'mnist',
+  'fashion-mnist[:DIR]',
+  'idx:DIR',
+  'cifar10:DIR',
+  'csv:FILE',
+] as const;
 
 /**
  * Loads a dataset from a spec: `mnist` (built in, protocol mlp-mnist10k split),
+ * `fashion-mnist` (the Debian package's files, `$PARQ_FASHION_MNIST`, or `fashion-mnist:DIR`),
  * `idx:DIR` (MNIST / Fashion-MNIST IDX files), `cifar10:DIR` (CIFAR-10 binary batches) or
  * `csv:FILE` (see `loadCsv` for `opts`). Throws DataError on a bad spec or bad files.
  */
@@ -30,6 +38,8 @@ export function loadDataset(spec: string, opts: LoadDatasetOptions = {}): Datase
     case 'mnist':
       if (arg !== '') throw new DataError(`dataset '${spec}': mnist takes no argument`);
       return loadMnist();
+    case 'fashion-mnist':
+      return loadFashionMnist(arg === '' ? undefined : arg);
     case 'idx':
       return loadIdx(needArg('DIR'));
     case 'cifar10':

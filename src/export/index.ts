@@ -53,3 +53,9 @@ export {
   type TfjsExportOptions,
   type TfjsTensorReport,
 } from './tfjs-format.js';
+export {
+  exportOnnx,
+  type OnnxExport,
+  type OnnxExportOptions,
+  type OnnxTensorReport,
+} from './onnx.js';

@@ -12,6 +12,8 @@ import {
   unpackToLevels,
   unpackTrits,
 } from './bitpack.js';
+// Registers the ViT's custom layers, so packed files holding them load.
+import '../models/vit-layers.js';
 import { crc32 } from './crc32.js';
 import { inflate } from './deflate.js';
 import { decodeFloat16 } from './float16.js';

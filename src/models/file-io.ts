@@ -3,6 +3,8 @@ import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { syncDir, writeFileDurably } from '../util/durable-file.js';
+// Registers the ViT's custom layers, so model.json files holding them load.
+import './vit-layers.js';
 
 /** File names written by `fileSaveHandler`. */
 export const MODEL_JSON = 'model.json';

@@ -20,10 +20,21 @@ import { loadModelFromFile } from './load.js';
 import { mlp, type MlpOptions } from './mlp.js';
 import type { ModelOptions } from './options.js';
 import { resnet20 } from './resnet20.js';
+import { vitTiny } from './vit.js';
 
 export { mlp, type MlpOptions } from './mlp.js';
 export { lenet5 } from './lenet5.js';
 export { resnet20 } from './resnet20.js';
+export { vit, vitTiny, VIT_TINY, type VitOptions } from './vit.js';
+export {
+  ClassToken,
+  ClassTokenPool,
+  LayerNorm,
+  MultiHeadAttention,
+  Patchify,
+  PositionEmbedding,
+  VIT_LAYER_CLASSES,
+} from './vit-layers.js';
 export { LayerSeeds, type Initializer } from './init.js';
 export type { ModelOptions } from './options.js';
 export { fileLoadHandler, fileSaveHandler, MODEL_JSON, WEIGHTS_BIN } from './file-io.js';
@@ -32,7 +43,7 @@ export { loadModelFromFile, saveModelToDir } from './load.js';
 /** The loss matching the models' softmax output and integer class labels. */
 export const MODEL_LOSS = 'sparseCategoricalCrossentropy';
 
-export const MODEL_NAMES = ['mlp', 'lenet5', 'resnet20'] as const;
+export const MODEL_NAMES = ['mlp', 'lenet5', 'resnet20', 'vit-tiny'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /** Options of `buildModel`; `hidden` is read by the mlp only. */
@@ -47,6 +58,8 @@ export function buildModel(name: string, opts: BuildModelOptions): tf.LayersMode
       return lenet5(opts);
     case 'resnet20':
       return resnet20(opts);
+    case 'vit-tiny':
+      return vitTiny(opts);
     default:
       throw new RangeError(`unknown model '${name}' (expected one of ${MODEL_NAMES.join(', ')})`);
   }

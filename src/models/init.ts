@@ -24,6 +24,11 @@ export class LayerSeeds {
     return tf.initializers.heNormal({ seed: this.take() });
   }
 
+  /** Normal with standard deviation `stddev`, redrawn beyond 2 sd (ViT's tokens: 0.02). */
+  truncatedNormal(stddev: number): Initializer {
+    return tf.initializers.truncatedNormal({ stddev, seed: this.take() });
+  }
+
   private take(): number {
     return mixSeed(this.modelSeed, this.next++);
   }

@@ -4,7 +4,7 @@
  * at `annealEnd`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hardQuantize, ProxMap } from './proxmap.js';
+import { hardQuantize, ProxMap, shortNumber } from './proxmap.js';
 import { applyProxMode } from './fused-kernel.js';
 import { annealFraction, checkAnneal } from './schedules.js';
 
@@ -26,6 +26,11 @@ export class ProxBinaryRelax extends ProxMap {
   }
 
   /** `1 - theta`, the weight left on the latent weights. */
+  /** `theta`, the weight on the quantization. */
+  override describe(step: number): string {
+    return `theta ${shortNumber(1 - this.inverseSlope(step))}`;
+  }
+
   override inverseSlope(step: number): number {
     if (step < this.annealStart) return 1;
     if (step >= this.annealEnd) return 0;

@@ -10,6 +10,10 @@ import { hardQuantize, ProxMap } from './proxmap.js';
 import { checkAnneal, normalizedMirrorSigmoid } from './schedules.js';
 import { FLOAT32_TINY } from '../quant/quantizer.js';
 
+/** The sigmoid's steepness and center when not given (also the training config's defaults). */
+export const DEFAULT_STEEPNESS = 10;
+export const DEFAULT_ANNEAL_CENTER = 0.5;
+
 export interface ProxPARQOptions {
   annealStart: number;
   annealEnd: number;
@@ -31,8 +35,8 @@ export class ProxPARQ extends ProxMap {
     checkAnneal(options.annealStart, options.annealEnd, 'ProxPARQ');
     this.annealStart = options.annealStart;
     this.annealEnd = options.annealEnd;
-    this.steepness = options.steepness ?? 10;
-    this.annealCenter = options.annealCenter ?? 0.5;
+    this.steepness = options.steepness ?? DEFAULT_STEEPNESS;
+    this.annealCenter = options.annealCenter ?? DEFAULT_ANNEAL_CENTER;
     if (!(this.steepness > 0))
       throw new Error(`ProxPARQ: steepness must be positive, got ${this.steepness}`);
   }

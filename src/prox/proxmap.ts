@@ -35,9 +35,23 @@ export abstract class ProxMap {
     return true;
   }
 
+  /**
+   * The map's annealed parameter at `step` in its own terms, for views and logs, e.g.
+   * `inverse slope 0.42` (PARQ), `theta 0.3` (BinaryRelax), `hard quantization` (STE).
+   */
+  describe(step: number): string {
+    const inv = this.inverseSlope(step);
+    return inv === undefined ? this.className : `inverse slope ${shortNumber(inv)}`;
+  }
+
   getConfig(): Record<string, unknown> {
     return {};
   }
+}
+
+/** Three significant digits, without trailing zeros: `0.423`, `1`, `1e-4`. */
+export function shortNumber(v: number): string {
+  return String(Number(v.toPrecision(3)));
 }
 
 /** Hard quantization for the view: `q` when given, else the nearest level. */
@@ -59,5 +73,9 @@ export class ProxHardQuant extends ProxMap {
 
   override get annealed(): boolean {
     return false;
+  }
+
+  override describe(): string {
+    return 'hard quantization';
   }
 }

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyProxMode } from './fused-kernel.js';
-import { hardQuantize, ProxMap } from './proxmap.js';
+import { hardQuantize, ProxMap, shortNumber } from './proxmap.js';
 import { annealFraction, checkAnneal } from './schedules.js';
 
 export interface ProxSoftQuantOptions {
@@ -37,6 +37,12 @@ export class ProxSoftQuant extends ProxMap {
     this.tPower = options.tPower ?? 1;
     if (!(this.tStart < this.tEnd)) throw new Error('ProxSoftQuant: tStart must be below tEnd');
     if (!(this.tPower > 0)) throw new Error('ProxSoftQuant: tPower must be positive');
+  }
+
+  override describe(step: number): string {
+    return step >= this.annealEnd
+      ? 'hard quantization'
+      : `temperature ${shortNumber(this.temperature(step))}`;
   }
 
   /** The sigmoid temperature at `step` (inside the annealing window). */

@@ -43,7 +43,7 @@ export function renderCompareReport(s: CompareSummary, opts: CompareReportOption
         esc(r.method),
         esc(r.quantizer),
         esc(r.bits === null ? '32 (float)' : r.bits === 0 ? 'ternary' : String(r.bits)),
-        esc(formatMeanSd(r.mean, r.sd)),
+        esc(formatMeanSd(r.mean, r.sd, 2, r.accuracies.length)),
         esc(r.accuracies.map((a) => (100 * a).toFixed(2)).join(', ')),
         r.bits === null ? '–' : r.levelsOk ? 'yes' : '<b class="warn">NO</b>',
         esc(duration(r.seconds)),
@@ -103,7 +103,14 @@ export function renderCompareReport(s: CompareSummary, opts: CompareReportOption
   );
   parts.push('</div>');
   parts.push('<h2>Setup</h2>');
-  parts.push(`<pre>${esc(JSON.stringify({ base: b, grid: s.grid }, null, 2))}</pre>`);
+  // method, quantizer, bits and seed come from the grid (a float row has no quantizer): the
+  // base config shows only what every run shares
+  const perRun = new Set(['method', 'quantizer', 'bits', 'seed']);
+  const shared = Object.fromEntries(Object.entries(b).filter(([k]) => !perRun.has(k)));
+  parts.push(
+    '<p class="note">Shared by every run; method, quantizer, bits and seed come from the grid.</p>',
+  );
+  parts.push(`<pre>${esc(JSON.stringify({ shared, grid: s.grid }, null, 2))}</pre>`);
   return page(title, parts.join('\n'));
 }
 

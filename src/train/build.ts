@@ -7,24 +7,20 @@ import type { Dataset } from '../data/types.js';
 import { lenet5 } from '../models/lenet5.js';
 import { mlp } from '../models/mlp.js';
 import { resnet20 } from '../models/resnet20.js';
+import { vitTiny } from '../models/vit.js';
 import { resolveGroups, type ParamGroup, type ResolvedEntry } from '../optim/param-groups.js';
 import { DEFAULT_QUANT_PATTERNS, matchesPatterns } from '../quant/patterns.js';
 import { GroupingError } from '../quant/grouping.js';
 import type { Quantizer } from '../quant/quantizer.js';
 import type { LrSchedule } from '../optim/learning-rate.js';
-import { ADMMQOptimizer } from '../optim/admm/admmq-optimizer.js';
-import type { RhoSchedule } from '../optim/admm/rho.js';
 import type { QATOptimizer } from '../optim/qat-optimizer.js';
-import { QuantOptimizer } from '../optim/quant-optimizer.js';
-import { ProxBinaryRelax } from '../prox/binary-relax.js';
-import { ProxPARQ } from '../prox/parq.js';
-import { ProxHardQuant, type ProxMap } from '../prox/proxmap.js';
-import { ProxSoftQuant } from '../prox/soft-quant.js';
+import type { ProxMap } from '../prox/proxmap.js';
 import { quantizerByName } from '../quant/registry.js';
-import { annealSteps, ConfigError, type TrainConfig } from './config.js';
+import { ConfigError, type TrainConfig } from './config.js';
+import { methodSpec, rhoScheduleForConfig } from './methods.js';
 
 /** Built-in model names `modelForConfig` builds. */
-export const BUILTIN_MODELS = ['mlp', 'lenet5', 'resnet20'] as const;
+export const BUILTIN_MODELS = ['mlp', 'lenet5', 'resnet20', 'vit-tiny'] as const;
 
 export function isBuiltinModel(name: string): boolean {
   return (BUILTIN_MODELS as readonly string[]).includes(name);
@@ -44,6 +40,8 @@ export function modelForConfig(c: TrainConfig, dataset: Dataset): tf.LayersModel
       return lenet5(opts);
     case 'resnet20':
       return resnet20(opts);
+    case 'vit-tiny':
+      return vitTiny(opts);
     default:
       throw new ConfigError(
         `model '${c.model}' is not built in (${BUILTIN_MODELS.join(', ')}): load it and pass it`,
@@ -142,26 +140,11 @@ export function baseOptimizerForConfig(c: TrainConfig): tf.Optimizer {
   }
 }
 
-/** The prox map of a QAT method, with its anneal window in steps. */
+/** The prox map of a prox method (the method table's), with its anneal window in steps. */
 export function proxForConfig(c: TrainConfig, totalSteps: number): ProxMap {
-  const { start, end } = annealSteps(c, totalSteps);
-  switch (c.method) {
-    case 'ste':
-      return new ProxHardQuant();
-    case 'parq':
-      return new ProxPARQ({
-        annealStart: start,
-        annealEnd: end,
-        steepness: c.steepness,
-        annealCenter: c.annealCenter,
-      });
-    case 'binaryrelax':
-      return new ProxBinaryRelax({ annealStart: start, annealEnd: end });
-    case 'softquant':
-      return new ProxSoftQuant({ annealStart: start, annealEnd: end });
-    default:
-      throw new ConfigError(`${c.method}: has no prox map`);
-  }
+  const prox = methodSpec(c.method).prox;
+  if (!prox) throw new ConfigError(`${c.method}: has no prox map`);
+  return prox(c, totalSteps);
 }
 
 /** The parameter groups of a run: the kernels of Dense and Conv layers at `bits`. */
@@ -182,17 +165,12 @@ export interface RunOptimizer {
   schedule: LrSchedule;
 }
 
-/**
- * ADMM-Q's penalty: geometric growth once an epoch from `rho` (first epoch) to `rhoMax`
- * (last epoch), as bench/admmq-mnist.mjs.
- */
-export function rhoScheduleForConfig(c: TrainConfig, steps: number): RhoSchedule {
-  if (c.epochs <= 1 || c.rhoMax === c.rho) return { kind: 'constant', rho: c.rho };
-  const factor = (c.rhoMax / c.rho) ** (1 / (c.epochs - 1));
-  return { kind: 'geometric', rho: c.rho, factor, every: steps, max: c.rhoMax };
-}
+export { rhoScheduleForConfig };
 
-/** Builds the run's optimizer. */
+/**
+ * Builds the run's optimizer: the method table's, on the config's base optimizer. `quantizer`
+ * is the run's (built from the config when omitted).
+ */
 export function optimizerForConfig(
   c: TrainConfig,
   totalSteps: number,
@@ -201,34 +179,16 @@ export function optimizerForConfig(
 ): RunOptimizer {
   const schedule = lrScheduleForConfig(c, totalSteps, steps);
   const base = baseOptimizerForConfig(c);
-  if (c.method === 'fp') return { optimizer: base, quant: null, schedule };
-  if (c.method === 'admmq') {
-    const admm = new ADMMQOptimizer({
-      base,
-      quantizer,
-      groups: quantGroupsForConfig(c),
-      granularity: c.granularity,
-      rho: rhoScheduleForConfig(c, steps),
-      projectEvery: c.projectEvery > 0 ? c.projectEvery : steps,
-      warmupSteps: c.warmupSteps,
-      totalSteps,
-      lrSchedule: schedule,
-      seed: c.seed,
-    });
-    return { optimizer: admm, quant: admm, schedule };
-  }
-  const quant = new QuantOptimizer({
+  const spec = methodSpec(c.method);
+  const optimizer = spec.optimizer(c, {
     base,
+    schedule,
     quantizer,
-    prox: proxForConfig(c, totalSteps),
     groups: quantGroupsForConfig(c),
-    granularity: c.granularity,
-    warmupSteps: c.warmupSteps,
-    quantPeriod: c.quantPeriod,
-    quantShrink: c.quantShrink,
-    lrSchedule: schedule,
+    totalSteps,
+    stepsPerEpoch: steps,
   });
-  return { optimizer: quant, quant, schedule };
+  return { optimizer, quant: spec.qat ? (optimizer as QATOptimizer) : null, schedule };
 }
 
 /** A quantized variable with its stable weight name (`fc1/kernel`, without tfjs's `_1`). */

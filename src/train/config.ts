@@ -2,13 +2,32 @@
  * The configuration of one training run: plain JSON, so it travels in metrics.json and
  * checkpoints, and one validation that names the bad field (the CLI, the playground and the
  * benchmarks all build a `TrainConfig` and call `trainRun`).
+ *
+ * Every field is declared once, in `TRAIN_FIELDS`: its kind, default, check, help, and where
+ * it applies. The `TrainConfig` type, `DEFAULT_TRAIN_CONFIG`, `checkTrainConfig`, the flags of
+ * `parq train` / `parq compare` (src/cli/options.ts) and the playground's controls are derived
+ * from it. Which methods a field applies to comes from the method table (./methods.ts).
  */
 import type { Granularity } from '../quant/grouping.js';
 import { QUANTIZER_NAMES, type QuantizerName } from '../quant/registry.js';
+import { DEFAULT_ANNEAL_CENTER, DEFAULT_STEEPNESS } from '../prox/parq.js';
+import { annealSteps, METHOD_NAMES, methodSpec, type MethodName } from './methods.js';
+import {
+  bits,
+  choice,
+  fieldWords,
+  flagSwitch,
+  fraction,
+  int,
+  intList,
+  number,
+  positive,
+  text,
+  type Field,
+  type FieldValue,
+} from './schema.js';
 
-/** Training methods: float, or QAT with one prox map (admmq: ADMM-Q). */
-export const METHOD_NAMES = ['fp', 'ste', 'parq', 'binaryrelax', 'softquant', 'admmq'] as const;
-export type MethodName = (typeof METHOD_NAMES)[number];
+export { annealSteps, METHOD_NAMES, type MethodName };
 
 export const OPTIMIZER_NAMES = ['sgd', 'momentum', 'adam'] as const;
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
@@ -16,89 +35,202 @@ export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 export const LR_SCHEDULE_NAMES = ['cosine', 'step', 'constant'] as const;
 export type LrScheduleName = (typeof LR_SCHEDULE_NAMES)[number];
 
-/** One training run. Defaults (`DEFAULT_TRAIN_CONFIG`) reproduce protocol mlp-mnist10k. */
-export interface TrainConfig {
-  /** Dataset spec: `mnist`, `idx:DIR`, `cifar10:DIR`, `csv:FILE` (recorded; the caller loads it). */
-  data: string;
-  /** CSV only: the label column. */
-  labelColumn: string;
-  /** Train on a fixed random subset of this many samples (0 = all); same subset for every seed. */
-  limitTrain: number;
-  /** Test on a fixed random subset of this many samples (0 = all). */
-  limitTest: number;
-  /** `mlp`, `lenet5`, `resnet20`, or a path to a tfjs model.json (loaded by the caller). */
-  model: string;
-  /** MLP hidden layer sizes. */
-  hidden: number[];
-  method: MethodName;
-  quantizer: QuantizerName;
-  /** Bits of the quantized kernels: 1..8, 0 = ternary. */
-  bits: number;
-  /** Which weights share one level set: per tensor, per output channel, or per block. */
-  granularity: Granularity;
-  epochs: number;
-  batchSize: number;
-  optimizer: OptimizerName;
-  lr: number;
-  /** Momentum of the `momentum` optimizer (heavy ball, no dampening). */
-  momentum: number;
-  lrSchedule: LrScheduleName;
-  /** `step` schedule: multiply the lr by 0.1 every this many epochs. */
-  lrStepEpochs: number;
-  /** Annealing window of the prox map, as fractions of all steps. */
-  annealStart: number;
-  annealEnd: number;
-  /** PARQ: steepness and center of the normalized mirror sigmoid. */
-  steepness: number;
-  annealCenter: number;
-  /** Steps of plain training before QAT starts. */
-  warmupSteps: number;
-  /** Refresh the levels every this many steps. */
-  quantPeriod: number;
-  /** AProx: quantize `w / max(1, cumulative lr)`. */
-  quantShrink: boolean;
-  /** ADMM-Q: the penalty rho grows geometrically, once an epoch, from `rho` to `rhoMax`. */
-  rho: number;
-  rhoMax: number;
-  /** ADMM-Q: z- and dual updates every this many steps (0 = once an epoch). */
-  projectEvery: number;
-  /** Seed of the model initializers and of the data order. */
-  seed: number;
-  /** Evaluate on the test split every this many epochs (0 = only at the end). */
-  evalEvery: number;
+const granularity: Field<Granularity> = {
+  kind: 'granularity',
+  default: { kind: 'tensor' },
+  help: 'which weights share one level set: per tensor, per output channel, or per block',
+  check: (g) => granularityProblem(g),
+  noFlag: true,
+};
+
+/**
+ * The fields of a TrainConfig, in the order of `parq train --help`. Defaults reproduce
+ * protocol mlp-mnist10k.
+ */
+export const TRAIN_FIELDS = {
+  data: text({
+    default: 'mnist',
+    help: 'dataset: mnist, fashion-mnist[:DIR], idx:DIR, cifar10:DIR or csv:FILE',
+    arg: '<spec>',
+    empty: 'data: give a dataset spec',
+  }),
+  labelColumn: text({
+    default: 'label',
+    help: 'csv: the label column',
+    arg: '<name>',
+    empty: 'label column is empty',
+    appliesWhen: {
+      on: 'data',
+      test: (d) => String(d).startsWith('csv:'),
+      where: '--data csv:FILE',
+    },
+  }),
+  limitTrain: int({
+    default: 0,
+    min: 0,
+    name: 'limit-train',
+    help: 'train on a fixed random subset of n samples (0 = all)',
+  }),
+  limitTest: int({
+    default: 0,
+    min: 0,
+    name: 'limit-test',
+    help: 'test on a fixed random subset of n samples (0 = all)',
+  }),
+  model: text({
+    default: 'mlp',
+    help: 'mlp, lenet5, resnet20, vit-tiny, or a path to a tfjs model.json',
+    arg: '<name>',
+    empty: 'model: give a model name or path',
+  }),
+  hidden: intList({
+    default: [256, 256],
+    items: 'positive integers',
+    name: 'hidden sizes',
+    help: 'mlp hidden layer sizes, in order (64,64: two layers)',
+    arg: '<sizes>',
+    appliesWhen: { on: 'model', test: (m) => m === 'mlp', where: '--model mlp' },
+  }),
+  method: choice<MethodName>({
+    default: 'parq',
+    choices: METHOD_NAMES,
+    help: 'training method',
+    compare: {
+      flag: '--methods',
+      help: `methods to compare, a set (${METHOD_NAMES.join(', ')})`,
+      default: ['fp', 'ste', 'binaryrelax', 'parq'],
+    },
+    web: { label: 'method' },
+  }),
+  quantizer: choice<QuantizerName>({
+    default: 'lsbq',
+    choices: QUANTIZER_NAMES,
+    help: 'level quantizer',
+    compare: {
+      flag: '--quantizers',
+      help: `quantizers, a set (${QUANTIZER_NAMES.join(', ')})`,
+      default: ['lsbq'],
+    },
+    web: { label: 'quantizer' },
+  }),
+  bits: bits({
+    default: 2,
+    help: 'bits of the quantized kernels: 1..8, 0 or ternary',
+    compare: { flag: '--bits', help: 'bits to compare, a set, e.g. 1,2,ternary', default: [2] },
+    web: { label: 'bits' },
+  }),
+  granularity,
+  epochs: int({ default: 20, min: 1, help: 'epochs', web: { label: 'epochs', min: 1, max: 100 } }),
+  batchSize: int({ default: 64, min: 1, help: 'batch size' }),
+  optimizer: choice<OptimizerName>({
+    default: 'momentum',
+    choices: OPTIMIZER_NAMES,
+    help: 'base optimizer',
+  }),
+  lr: number({
+    default: 0.05,
+    test: positive,
+    expected: 'a positive number',
+    help: 'learning rate',
+    web: { label: 'learning rate', min: 0.001, max: 10, step: 0.005 },
+  }),
+  momentum: number({
+    default: 0.9,
+    test: (n) => n >= 0 && n < 1,
+    expected: 'a number in [0, 1)',
+    help: 'momentum of the momentum optimizer (heavy ball, no dampening)',
+    appliesWhen: { on: 'optimizer', test: (o) => o === 'momentum', where: '--optimizer momentum' },
+  }),
+  lrSchedule: choice<LrScheduleName>({
+    default: 'cosine',
+    choices: LR_SCHEDULE_NAMES,
+    help: 'learning rate per step',
+  }),
+  lrStepEpochs: int({
+    default: 0,
+    min: 0,
+    help: 'step schedule: lr x0.1 every n epochs (0 = a third of the run)',
+    appliesWhen: { on: 'lrSchedule', test: (s) => s === 'step', where: '--lr-schedule step' },
+  }),
+  annealStart: fraction({
+    default: 0,
+    help: 'start of the prox annealing, a fraction of all steps',
+  }),
+  annealEnd: fraction({
+    default: 0.9,
+    help: 'end of the prox annealing, a fraction of all steps',
+    rule: (end, c) =>
+      end > (c.annealStart as number)
+        ? null
+        : `anneal end (${end}) must be greater than anneal start (${String(c.annealStart)})`,
+  }),
+  steepness: number({
+    default: DEFAULT_STEEPNESS,
+    test: positive,
+    expected: 'a positive number',
+    help: 'PARQ: steepness of the inverse-slope sigmoid',
+    web: { label: 'steepness', min: 0.1, max: 100, step: 0.5 },
+  }),
+  annealCenter: fraction({
+    default: DEFAULT_ANNEAL_CENTER,
+    help: 'PARQ: center of the sigmoid, a fraction of the anneal window',
+  }),
+  warmupSteps: int({ default: 0, min: 0, help: 'steps of float training before QAT' }),
+  quantPeriod: int({ default: 10, min: 1, help: 'refresh the levels every n steps' }),
+  quantShrink: flagSwitch({
+    default: false,
+    name: 'quantShrink',
+    help: 'AProx: quantize w / max(1, cumulative lr)',
+  }),
+  rho: number({
+    default: 1e-4,
+    test: positive,
+    expected: 'a positive number',
+    help: 'ADMM-Q: penalty rho of the first epoch',
+    web: { label: 'rho', min: 0, step: 'any' },
+  }),
+  rhoMax: number({
+    default: 1,
+    test: positive,
+    expected: 'a positive number',
+    help: 'ADMM-Q: rho of the last epoch (geometric growth, once an epoch)',
+    rule: (max, c) =>
+      max >= (c.rho as number)
+        ? null
+        : `rho max (${max}) must be a number >= rho (${String(c.rho)})`,
+    web: { label: 'rho max', min: 0, step: 'any' },
+  }),
+  projectEvery: int({
+    default: 0,
+    min: 0,
+    help: 'ADMM-Q: z and dual updates every n steps (0 = once an epoch)',
+  }),
+  seed: int({
+    default: 0,
+    min: 0,
+    max: 0xffffffff,
+    help: 'seed of the initialization and data order',
+    compareHelp: 'first seed',
+  }),
+  evalEvery: int({ default: 1, min: 0, help: 'test every n epochs (0 = only at the end)' }),
+} as const;
+
+export type TrainFieldKey = keyof typeof TRAIN_FIELDS;
+
+/** One training run: a value for each of `TRAIN_FIELDS`. */
+export type TrainConfig = { -readonly [K in TrainFieldKey]: FieldValue<(typeof TRAIN_FIELDS)[K]> };
+
+/** The field specs, for code that walks them. */
+export const TRAIN_FIELD_KEYS = Object.keys(TRAIN_FIELDS) as TrainFieldKey[];
+
+/** A field's spec by key. */
+export function trainField(key: TrainFieldKey): Field<unknown> {
+  return TRAIN_FIELDS[key] as Field<unknown>;
 }
 
-export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
-  data: 'mnist',
-  labelColumn: 'label',
-  limitTrain: 0,
-  limitTest: 0,
-  model: 'mlp',
-  hidden: [256, 256],
-  method: 'parq',
-  quantizer: 'lsbq',
-  bits: 2,
-  granularity: { kind: 'tensor' },
-  epochs: 20,
-  batchSize: 64,
-  optimizer: 'momentum',
-  lr: 0.05,
-  momentum: 0.9,
-  lrSchedule: 'cosine',
-  lrStepEpochs: 0,
-  annealStart: 0,
-  annealEnd: 0.9,
-  steepness: 10,
-  annealCenter: 0.5,
-  warmupSteps: 0,
-  quantPeriod: 10,
-  quantShrink: false,
-  rho: 1e-4,
-  rhoMax: 1,
-  projectEvery: 0,
-  seed: 0,
-  evalEvery: 1,
-} satisfies TrainConfig);
+export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze(
+  Object.fromEntries(TRAIN_FIELD_KEYS.map((k) => [k, TRAIN_FIELDS[k].default])) as TrainConfig,
+);
 
 /** A bad configuration value; the message names the field. */
 export class ConfigError extends Error {
@@ -113,93 +245,41 @@ export function resolveTrainConfig(partial: Partial<TrainConfig> = {}): TrainCon
   const defined = Object.fromEntries(
     Object.entries(partial).filter(([, v]) => v !== undefined),
   ) as Partial<TrainConfig>;
-  const config: TrainConfig = {
-    ...DEFAULT_TRAIN_CONFIG,
-    hidden: [...DEFAULT_TRAIN_CONFIG.hidden],
-    granularity: { ...DEFAULT_TRAIN_CONFIG.granularity },
-    ...defined,
-  };
+  const config: TrainConfig = { ...structuredClone(DEFAULT_TRAIN_CONFIG), ...defined };
   checkTrainConfig(config);
   return config;
 }
 
 /** Throws a ConfigError naming the first bad field of `c`. */
 export function checkTrainConfig(c: TrainConfig): void {
-  const fail = (msg: string): never => {
-    throw new ConfigError(msg);
-  };
-  const oneOf = (what: string, v: unknown, names: readonly string[]) => {
-    if (!names.includes(v as string)) {
-      fail(`${what}: unknown value '${String(v)}' (expected one of ${names.join(', ')})`);
-    }
-  };
-  const int = (what: string, v: number, min: number) => {
-    if (!Number.isInteger(v) || v < min) fail(`${what} must be an integer >= ${min}, got ${v}`);
-  };
-  const frac = (what: string, v: number) => {
-    if (!(v >= 0 && v <= 1)) fail(`${what} must be a fraction in [0, 1], got ${v}`);
-  };
-  if (typeof c.data !== 'string' || c.data === '') fail('data: give a dataset spec');
-  if (typeof c.model !== 'string' || c.model === '') fail('model: give a model name or path');
-  oneOf('method', c.method, METHOD_NAMES);
-  oneOf('quantizer', c.quantizer, QUANTIZER_NAMES);
-  oneOf('optimizer', c.optimizer, OPTIMIZER_NAMES);
-  oneOf('lr schedule', c.lrSchedule, LR_SCHEDULE_NAMES);
-  if (!Number.isInteger(c.bits) || c.bits < 0 || c.bits > 8) {
-    fail(`bits must be an integer in 0..8 (0 = ternary), got ${c.bits}`);
+  const view = c as unknown as Readonly<Record<string, unknown>>;
+  for (const key of TRAIN_FIELD_KEYS) {
+    const field = trainField(key);
+    const problem = field.check(view[key], field.name ?? fieldWords(key), view);
+    if (problem !== null) throw new ConfigError(problem);
   }
-  if (!Array.isArray(c.hidden) || !c.hidden.every((u) => Number.isInteger(u) && u > 0)) {
-    fail(`hidden sizes must be positive integers, got ${JSON.stringify(c.hidden)}`);
+  for (const key of TRAIN_FIELD_KEYS) {
+    const field = trainField(key);
+    const problem = field.rule?.(view[key], view) ?? null;
+    if (problem !== null) throw new ConfigError(problem);
   }
-  checkGranularity(c.granularity);
-  int('epochs', c.epochs, 1);
-  int('batch size', c.batchSize, 1);
-  int('limit-train', c.limitTrain, 0);
-  int('limit-test', c.limitTest, 0);
-  int('lr step epochs', c.lrStepEpochs, 0);
-  int('warmup steps', c.warmupSteps, 0);
-  int('quant period', c.quantPeriod, 1);
-  int('eval every', c.evalEvery, 0);
-  if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed > 0xffffffff) {
-    fail(`seed must be an integer in 0..4294967295, got ${c.seed}`);
-  }
-  if (!(c.lr > 0 && Number.isFinite(c.lr))) fail(`lr must be a positive number, got ${c.lr}`);
-  if (!(c.momentum >= 0 && c.momentum < 1)) fail(`momentum must be in [0, 1), got ${c.momentum}`);
-  frac('anneal start', c.annealStart);
-  frac('anneal end', c.annealEnd);
-  if (!(c.annealEnd > c.annealStart)) {
-    fail(`anneal end (${c.annealEnd}) must be greater than anneal start (${c.annealStart})`);
-  }
-  if (!(c.steepness > 0 && Number.isFinite(c.steepness))) {
-    fail(`steepness must be a positive number, got ${c.steepness}`);
-  }
-  frac('anneal center', c.annealCenter);
-  if (typeof c.quantShrink !== 'boolean') fail('quantShrink must be true or false');
-  if (!(c.rho > 0 && Number.isFinite(c.rho))) fail(`rho must be a positive number, got ${c.rho}`);
-  if (!(c.rhoMax >= c.rho && Number.isFinite(c.rhoMax))) {
-    fail(`rho max (${c.rhoMax}) must be a number >= rho (${c.rho})`);
-  }
-  int('project every', c.projectEvery, 0);
-  if (typeof c.labelColumn !== 'string' || c.labelColumn === '') fail('label column is empty');
 }
 
-function checkGranularity(g: Granularity): void {
-  const bad = () => {
-    throw new ConfigError(
-      `granularity: expected per tensor, channel or block, got ${JSON.stringify(g)}`,
-    );
-  };
-  if (typeof g !== 'object' || g === null) bad();
-  if (g.kind === 'tensor' || g.kind === 'channel') return;
-  if (g.kind !== 'block') bad();
-  else if (!Number.isInteger(g.blockSize) || g.blockSize < 1) {
-    throw new ConfigError(`block size must be a positive integer, got ${g.blockSize}`);
+function granularityProblem(g: unknown): string | null {
+  const bad = `granularity: expected per tensor, channel or block, got ${JSON.stringify(g)}`;
+  if (typeof g !== 'object' || g === null) return bad;
+  const { kind, blockSize } = g as { kind?: unknown; blockSize?: unknown };
+  if (kind === 'tensor' || kind === 'channel') return null;
+  if (kind !== 'block') return bad;
+  if (!Number.isInteger(blockSize) || (blockSize as number) < 1) {
+    return `block size must be a positive integer, got ${String(blockSize)}`;
   }
+  return null;
 }
 
 /** Is the method quantization-aware (everything but `fp`)? */
 export function isQuantMethod(method: MethodName): boolean {
-  return method !== 'fp';
+  return methodSpec(method).qat;
 }
 
 /** A short human name of the run's method, e.g. `parq lsbq 2-bit`, `fp`. */
@@ -223,11 +303,4 @@ export function describeGranularity(g: Granularity): string {
 /** Optimizer steps per epoch: the last batch holds the remainder. */
 export function stepsPerEpoch(trainSamples: number, batchSize: number): number {
   return Math.ceil(trainSamples / batchSize);
-}
-
-/** The anneal window in optimizer steps, from the config's fractions. */
-export function annealSteps(c: TrainConfig, totalSteps: number): { start: number; end: number } {
-  const start = Math.floor(c.annealStart * totalSteps);
-  const end = Math.max(start + 1, Math.floor(c.annealEnd * totalSteps));
-  return { start, end };
 }

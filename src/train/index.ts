@@ -1,6 +1,29 @@
 // One training run from a config (browser-safe). Node-only file IO for checkpoints and run
 // folders lives in ./checkpoint-files.js and ../report/run-folder.js.
 export {
+  METHODS,
+  methodSpec,
+  methodsReading,
+  rhoScheduleForConfig,
+  type MethodSpec,
+  type MethodContext,
+} from './methods.js';
+export {
+  fieldWords,
+  flagOf,
+  type Field,
+  type FieldKind,
+  type FieldValue,
+  type AppliesWhen,
+  type CompareList,
+  type WebControl,
+  type ConfigView,
+} from './schema.js';
+export {
+  TRAIN_FIELDS,
+  TRAIN_FIELD_KEYS,
+  trainField,
+  type TrainFieldKey,
   METHOD_NAMES,
   OPTIMIZER_NAMES,
   LR_SCHEDULE_NAMES,
@@ -47,6 +70,7 @@ export {
   type TrainCallbacks,
   type BatchProgress,
   type EpochContext,
+  type StepContext,
   type ResumeFrom,
 } from './run.js';
 export {

@@ -69,9 +69,35 @@ export interface EpochContext {
   checkpoint(): Promise<CheckpointData>;
 }
 
+/** What the per-step hooks see: the run's model and optimizer between two steps. */
+export interface StepContext {
+  /** Optimizer steps done in the whole run (1 after the first step). */
+  step: number;
+  /** 1-based epoch of the step, and its 1-based batch. */
+  epoch: number;
+  batch: number;
+  totalSteps: number;
+  stepsPerEpoch: number;
+  model: tf.LayersModel;
+  optimizer: tf.Optimizer;
+}
+
 export interface TrainCallbacks {
-  /** Called once the run is set up, before the first (or the resumed) epoch. */
-  onStart?(metrics: RunMetrics): void | Promise<void>;
+  /**
+   * Called once the run is set up, before the first (or the resumed) epoch; `ctx` holds the
+   * model and optimizer (at step `ctx.step`: 0, or the checkpoint's).
+   */
+  onStart?(metrics: RunMetrics, ctx: StepContext): void | Promise<void>;
+  /**
+   * Called after every step with the model and optimizer (read them here for live views: the
+   * loop itself reads nothing per step). Awaited: a slow hook slows the run.
+   */
+  onStep?(ctx: StepContext): void | Promise<void>;
+  /**
+   * With `evalEverySteps`: the test loss and accuracy after `ctx.step` steps. These extra
+   * evaluations are not recorded in the metrics (which test once an epoch, `evalEvery`).
+   */
+  onEval?(ctx: StepContext, test: { loss: number; accuracy: number }): void | Promise<void>;
   onEpochStart?(epoch: number, epochs: number, batches: number): void | Promise<void>;
   /** Called after every batch (cheap: no device reads except the throttled running means). */
   onBatchEnd?(progress: BatchProgress): void | Promise<void>;
@@ -101,6 +127,8 @@ export interface TrainRunOptions {
   backend?: string;
   /** Refresh the running loss/accuracy of `onBatchEnd` at most this often. Default 500 ms. */
   liveEveryMs?: number;
+  /** Also test every this many steps and report it to `onEval` (0 = never). Default 0. */
+  evalEverySteps?: number;
 }
 
 export interface TrainResult {
@@ -178,7 +206,20 @@ export async function trainRun(
       };
       if (entries.length > 0) metrics.histograms.push(await snapshot(0, 0, entries, config, null));
     }
-    await options.callbacks?.onStart?.(metrics);
+    const stepContext = (step: number): StepContext => ({
+      step,
+      epoch: Math.floor(Math.max(0, step - 1) / steps) + 1,
+      batch: step === 0 ? 0 : ((step - 1) % steps) + 1,
+      totalSteps,
+      stepsPerEpoch: steps,
+      model,
+      optimizer,
+    });
+    await options.callbacks?.onStart?.(metrics, stepContext(metrics.epochsDone * steps));
+    const evalEverySteps = options.evalEverySteps ?? 0;
+    if (!(Number.isInteger(evalEverySteps) && evalEverySteps >= 0)) {
+      throw new Error(`trainRun: evalEverySteps must be an integer >= 0, got ${evalEverySteps}`);
+    }
 
     const snapshots = new Set(snapshotEpochs(config.epochs));
     const firstEpoch = metrics.epochsDone;
@@ -202,6 +243,13 @@ export async function trainRun(
         }
         if (!quant) setLearningRate(optimizer, scheduledLearningRate(schedule, e * steps + b));
         trainStep(optimizer, head, variables, dataset, batches[b], sums);
+        const done = e * steps + b + 1;
+        const cb = options.callbacks;
+        if (cb?.onStep) await cb.onStep(stepContext(done));
+        if (cb?.onEval && evalEverySteps > 0 && done % evalEverySteps === 0) {
+          const test = await evaluateModel(model, dataset.test, dataset.inputShape, { head });
+          await cb.onEval(stepContext(done), test);
+        }
         const progress = options.callbacks?.onBatchEnd;
         const now = performance.now();
         if (progress) {

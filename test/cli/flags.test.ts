@@ -32,6 +32,33 @@ describe('parq: bad flags', () => {
     [['train', '--per-channel', '--block-size', '4'], /--per-channel and --block-size/],
     [['train', '--quantizer', 'lsbq-optimal', '--bits', '4'], /lsbq-optimal with --bits 4/],
     [['train', '--model', 'lenet5', '--hidden', '8'], /--hidden applies to --model mlp only/],
+    // flags that would do nothing (issue 18, item 13): refused, derived from the schema
+    [
+      ['train', '--method', 'fp', '--bits', '2'],
+      /--bits applies to --method ste, parq, .*admmq only/,
+    ],
+    [['train', '--method', 'fp', '--per-channel'], /--per-channel applies to --method ste,/],
+    [
+      ['train', '--method', 'admmq', '--anneal-start', '0.1'],
+      /--anneal-start applies to --method parq, binaryrelax, softquant only/,
+    ],
+    [['train', '--method', 'ste', '--steepness', '5'], /--steepness applies to --method parq only/],
+    [['train', '--method', 'parq', '--rho', '0.01'], /--rho applies to --method admmq only/],
+    [['train', '--label-column', 'y'], /--label-column applies to --data csv:FILE only/],
+    [
+      ['train', '--backend', 'cpu', '--threads', '2'],
+      /--threads applies to --backend wasm \(or auto\) only/,
+    ],
+    [
+      ['train', '--optimizer', 'adam', '--momentum', '0.5'],
+      /--momentum applies to --optimizer momentum only/,
+    ],
+    [['train', '--lr-step-epochs', '3'], /--lr-step-epochs applies to --lr-schedule step only/],
+    [
+      ['compare', '--methods', 'fp,admmq', '--steepness', '5'],
+      /--steepness applies to --method parq only/,
+    ],
+    [['compare', '--methods', 'fp', '--bits', '1,2'], /--bits applies to --method ste,/],
     [['train', '--model', 'no-such-model'], /no-such-model: not a built-in model/],
     [['eval', '/no/such/dir'], /\/no\/such\/dir: no such file or folder/],
     [['info', '/'], /no checkpoint here/],

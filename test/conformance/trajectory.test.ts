@@ -4,7 +4,7 @@
  * the case at that step, and a malformed file is one error naming the case and field (exit 2).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { loadMnist } from '../../src/data/mnist.js';
 import { useBackend } from '../helpers.js';
 import { BIN, ensureBuilt } from '../cli/helpers.js';
 
+const KEPT = new URL('../../conformance/', import.meta.url).pathname;
 const PUBLIC = new URL('../../../shared/conformance/trajectories.json', import.meta.url).pathname;
 
 /** The public file cut to its first case, 30 steps (horizon 29: 23 steps compared, no final). */
@@ -43,8 +44,11 @@ describe.runIf(existsSync(PUBLIC))('parq-trajectory/1', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('the public file is well formed', () => {
-    expect(() => checkTrajectoryFile(JSON.parse(readFileSync(PUBLIC, 'utf8')))).not.toThrow();
+  it('the public file and the ones kept in conformance/ are well formed', () => {
+    const kept = readdirSync(KEPT).filter((f) => /^trajectories-.*\.json$/.test(f));
+    expect(kept.length).toBeGreaterThan(0);
+    for (const f of [PUBLIC, ...kept.map((k) => join(KEPT, k))])
+      expect(() => checkTrajectoryFile(JSON.parse(readFileSync(f, 'utf8')))).not.toThrow();
   });
 
   it('replays a case within 1e-4 per step, and a perturbed loss fails at its step', async () => {

@@ -26,7 +26,7 @@ describe('loadDataset', () => {
   it('rejects unknown or incomplete specs with a DataError', () => {
     expect(() => loadDataset('imagenet')).toThrow(DataError);
     expect(() => loadDataset('imagenet')).toThrow(
-      /unknown dataset 'imagenet' \(expected one of mnist, idx:DIR/,
+      /unknown dataset 'imagenet' \(expected one of mnist, fashion-mnist\[:DIR\], idx:DIR/,
     );
     expect(() => loadDataset('idx:')).toThrow(/dataset 'idx:': expected idx:DIR/);
     expect(() => loadDataset('csv')).toThrow(/expected csv:FILE/);

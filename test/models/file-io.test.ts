@@ -143,7 +143,7 @@ describe('resolveModel', () => {
     const loaded = await resolveModel(join(dir, 'm'), opts);
     expect(namedWeights(loaded)).toEqual(namedWeights(built));
     await expect(resolveModel('vgg', opts)).rejects.toThrow(
-      /unknown model 'vgg' \(expected one of mlp, lenet5, resnet20, or an existing model\.json/,
+      /unknown model 'vgg' \(expected one of mlp, lenet5, resnet20, vit-tiny, or an existing model\.json/,
     );
     built.dispose();
     loaded.dispose();

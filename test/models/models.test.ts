@@ -132,7 +132,7 @@ describe('seeded initialization', () => {
 describe('buildModel / logitsModel', () => {
   it('rejects unknown names and bad options', () => {
     expect(() => buildModel('vgg', { inputShape: [4], numClasses: 2 })).toThrow(
-      /unknown model 'vgg' \(expected one of mlp, lenet5, resnet20\)/,
+      /unknown model 'vgg' \(expected one of mlp, lenet5, resnet20, vit-tiny\)/,
     );
     expect(() => mlp({ inputShape: [4], numClasses: 1 })).toThrow(/numClasses/);
     expect(() => mlp({ inputShape: [0], numClasses: 2 })).toThrow(/bad input shape/);

@@ -308,6 +308,38 @@ describe('playground in headless Chromium', () => {
     expect(Math.abs(browser - node)).toBeLessThanOrEqual(0.25);
   });
 
+  it('fits a 390 px phone: no overflow, charts redrawn at their new size, Load… by keyboard', async () => {
+    await page.setViewportSize({ width: 390, height: 900 });
+    await page.waitForTimeout(300); // layout, then the charts' resize redraw
+    const fit = await page.evaluate(() => {
+      const doc = document.documentElement;
+      const canvases = [...document.querySelectorAll<HTMLCanvasElement>('.run canvas')];
+      return {
+        scrollWidth: doc.scrollWidth,
+        tooWide: [...document.querySelectorAll<HTMLElement>('.run, .run canvas, .status')]
+          .filter((el) => el.getBoundingClientRect().right > doc.clientWidth + 0.5)
+          .map((el) => el.className),
+        // a canvas drawn at its CSS size (x the pixel ratio) was redrawn after the resize
+        stale: canvases
+          .filter((c) => c.width !== Math.round(c.clientWidth * devicePixelRatio))
+          .map((c) => c.className),
+      };
+    });
+    expect(fit).toEqual({ scrollWidth: 390, tooWide: [], stale: [] });
+    await page.screenshot({ path: join(ARTIFACTS, '5-phone.png'), fullPage: true });
+    // Tab reaches the Load… button (a real button, not a hidden input in a label)
+    await page.focus('#run-a .start');
+    let reached = false;
+    for (let i = 0; i < 10 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(
+        () => document.activeElement?.classList.contains('load-button') ?? false,
+      );
+    }
+    expect(reached).toBe(true);
+    await page.setViewportSize({ width: 1280, height: 1400 });
+  });
+
   it('made no request outside the local server and logged no errors', () => {
     expect(offsite).toEqual([]);
     expect(pageErrors).toEqual([]);

@@ -1,8 +1,41 @@
 /**
  * Hand-drawn canvas charts (no dependencies): line charts for the curves, a histogram with the
  * levels marked, and a transfer curve for the prox map. Every function clears and redraws its
- * whole canvas, sized to its CSS box at the device pixel ratio.
+ * whole canvas, sized to its CSS box at the device pixel ratio, and remembers the drawing: when
+ * the canvas changes size (layout settling after the first draw, a window resize, a phone
+ * rotating) it is drawn again at the new size. Ticks fall on round values (1, 2, 5 x 10^k).
  */
+
+const redraws = new WeakMap<HTMLCanvasElement, { draw: () => void; w: number; h: number }>();
+const resizes =
+  typeof ResizeObserver === 'undefined'
+    ? null
+    : new ResizeObserver((entries) => {
+        for (const e of entries) {
+          const canvas = e.target as HTMLCanvasElement;
+          const r = redraws.get(canvas);
+          if (r && (r.w !== canvas.clientWidth || r.h !== canvas.clientHeight)) r.draw();
+        }
+      });
+
+/** Keeps `draw` as the canvas's drawing, run again whenever its CSS size changes. */
+function remember(canvas: HTMLCanvasElement, draw: () => void): void {
+  if (!redraws.has(canvas)) resizes?.observe(canvas);
+  redraws.set(canvas, { draw, w: canvas.clientWidth, h: canvas.clientHeight });
+}
+
+/** Round tick values covering [lo, hi]: about `n` of them, steps of 1, 2 or 5 x 10^k. */
+export function niceTicks(lo: number, hi: number, n = 4): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / Math.max(1, n);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((k) => k * mag).find((st) => st >= raw) ?? 10 * mag;
+  const ticks: number[] = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) {
+    ticks.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
+  }
+  return ticks;
+}
 
 export const COLORS = {
   axis: '#8a8f98',
@@ -75,36 +108,58 @@ export function fmt(v: number): string {
     .replace(/\.$/, '');
 }
 
-function axes(
-  f: Frame,
-  x0: number,
-  x1: number,
-  y0: number,
-  y1: number,
-  yTicks = 4,
-  xGap = 4,
-): void {
+interface AxisOptions {
+  yTicks?: number;
+  xGap?: number;
+  /** Label under the x axis, at its right end (e.g. 'step', 'weight'). */
+  xLabel?: string;
+  /** y tick labels for a log axis: the value at a tick is 10^tick. */
+  yLog?: boolean;
+}
+
+function axes(f: Frame, x0: number, x1: number, y0: number, y1: number, o: AxisOptions = {}): void {
+  const { yTicks = 4, xGap = 4 } = o;
   const { ctx } = f;
   ctx.strokeStyle = COLORS.grid;
   ctx.lineWidth = 1;
   ctx.fillStyle = COLORS.axis;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  for (let i = 0; i <= yTicks; i++) {
-    const v = y0 + ((y1 - y0) * i) / yTicks;
-    const y = f.bottom - ((f.bottom - f.top) * i) / yTicks;
+  // one tick: just the two ends (the histogram's square-root axis has no linear ticks between)
+  const yTickValues =
+    yTicks === 1
+      ? [y0, y1]
+      : o.yLog
+        ? niceTicks(y0, y1, yTicks).filter((v) => Number.isInteger(v))
+        : niceTicks(y0, y1, yTicks);
+  for (const v of yTickValues) {
+    const y = f.bottom - ((f.bottom - f.top) * (v - y0)) / (y1 - y0);
     ctx.beginPath();
     ctx.moveTo(f.left, y + 0.5);
     ctx.lineTo(f.right, y + 0.5);
     ctx.stroke();
-    ctx.fillText(fmt(v), f.left - 4, y);
+    ctx.fillText(o.yLog ? fmt(10 ** v) : fmt(v), f.left - 4, y);
   }
+  // x ticks: round values, as many as fit without their labels touching
   ctx.textBaseline = 'top';
-  for (let i = 0; i <= 4; i++) {
-    let v = x0 + ((x1 - x0) * i) / 4;
-    if (x1 - x0 >= 20) v = Math.round(v); // step axes: whole steps
-    ctx.textAlign = i === 0 ? 'left' : i === 4 ? 'right' : 'center';
-    ctx.fillText(fmt(v), f.left + ((f.right - f.left) * i) / 4, f.bottom + xGap);
+  ctx.textAlign = 'center';
+  const px = (v: number) => f.left + ((f.right - f.left) * (v - x0)) / (x1 - x0);
+  const widest = Math.max(ctx.measureText(fmt(x0)).width, ctx.measureText(fmt(x1)).width);
+  const fit = Math.max(1, Math.floor((f.right - f.left) / (widest + 16)));
+  const labelW = o.xLabel ? ctx.measureText(o.xLabel).width + 8 : 0;
+  for (const v of niceTicks(x0, x1, Math.min(5, fit))) {
+    const x = px(v);
+    if (x + widest / 2 > f.right - labelW + 2 && o.xLabel) continue; // room for the label
+    ctx.fillText(
+      fmt(v),
+      Math.min(Math.max(x, f.left + widest / 2), f.right - widest / 2),
+      f.bottom + xGap,
+    );
+  }
+  if (o.xLabel) {
+    ctx.textAlign = 'right';
+    ctx.fillStyle = COLORS.text;
+    ctx.fillText(o.xLabel, f.right, f.bottom + xGap);
   }
   ctx.strokeStyle = COLORS.axis;
   ctx.strokeRect(f.left + 0.5, f.top + 0.5, f.right - f.left, f.bottom - f.top);
@@ -124,20 +179,40 @@ export function drawLines(
   canvas: HTMLCanvasElement,
   text: string,
   series: Series[],
-  opts: { xMax: number; yMin?: number; yMax?: number; yTicks?: number },
+  opts: {
+    xMax: number;
+    yMin?: number;
+    yMax?: number;
+    yTicks?: number;
+    /** Label of the x axis (default 'step'). */
+    xLabel?: string;
+    /** A log y axis (values <= 0 are left out). */
+    logY?: boolean;
+  },
 ): void {
+  remember(canvas, () => drawLines(canvas, text, series, opts));
   const f = frame(canvas);
-  const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
-  const y0 = opts.yMin ?? (ys.length ? Math.min(...ys) : 0);
-  let y1 = opts.yMax ?? (ys.length ? Math.max(...ys) : 1);
+  const tr = opts.logY ? (y: number) => (y > 0 ? Math.log10(y) : NaN) : (y: number) => y;
+  const ys = series.flatMap((s) => s.points.map((p) => tr(p[1]))).filter(Number.isFinite);
+  let y0 = opts.logY
+    ? ys.length
+      ? Math.min(...ys)
+      : -1
+    : (opts.yMin ?? (ys.length ? Math.min(...ys) : 0));
+  let y1 = opts.logY
+    ? ys.length
+      ? Math.max(...ys)
+      : 0
+    : (opts.yMax ?? (ys.length ? Math.max(...ys) : 1));
+  if (opts.logY) [y0, y1] = [Math.floor(y0 * 2) / 2, Math.ceil(y1 * 2) / 2];
   if (!(y1 > y0)) y1 = y0 + 1;
   const xMax = Math.max(opts.xMax, 1);
-  axes(f, 0, xMax, y0, y1, opts.yTicks);
-  title(f, text);
+  axes(f, 0, xMax, y0, y1, { yTicks: opts.yTicks, xLabel: opts.xLabel ?? 'step', yLog: opts.logY });
+  title(f, opts.logY ? `${text} (log)` : text);
   const { ctx } = f;
   const px = (x: number) => f.left + ((f.right - f.left) * x) / xMax;
   const py = (y: number) =>
-    f.bottom - ((f.bottom - f.top) * (Math.min(Math.max(y, y0), y1) - y0)) / (y1 - y0);
+    f.bottom - ((f.bottom - f.top) * (Math.min(Math.max(tr(y), y0), y1) - y0)) / (y1 - y0);
   let legendX = f.right;
   for (const s of [...series].reverse()) {
     ctx.textAlign = 'right';
@@ -181,6 +256,7 @@ export function drawHistogram(
   data: HistogramData,
   bins = 120,
 ): void {
+  remember(canvas, () => drawHistogram(canvas, text, data, bins));
   const f = frame(canvas, { l: 44, r: 10, t: 20, b: 30 });
   const { weights, latent, levels } = data;
   let lo = Infinity;
@@ -213,7 +289,7 @@ export function drawHistogram(
   // sqrt scale: a quantized layer piles all weights into k bins, which would flatten the rest
   const top = Math.sqrt(Math.max(1, ...cw, ...(cl ?? [])));
   const { ctx } = f;
-  axes(f, lo, hi, 0, top * top, 1, 10);
+  axes(f, lo, hi, 0, top * top, { yTicks: 1, xGap: 10, xLabel: 'weight' });
   title(f, `${text} · √count`);
   const bw = (f.right - f.left) / bins;
   const hy = (c: number) => ((f.bottom - f.top) * Math.sqrt(c)) / top;
@@ -268,10 +344,11 @@ export function drawTransfer(
   ys: Float32Array | null,
   levels: number[],
 ): void {
+  remember(canvas, () => drawTransfer(canvas, text, xs, ys, levels));
   const f = frame(canvas);
   const lo = xs[0];
   const hi = xs[xs.length - 1];
-  axes(f, lo, hi, lo, hi);
+  axes(f, lo, hi, lo, hi, { xLabel: 'x → prox(x)' });
   title(f, text);
   const { ctx } = f;
   const px = (x: number) => f.left + ((x - lo) / (hi - lo)) * (f.right - f.left);
@@ -302,6 +379,7 @@ export function drawTransfer(
 
 /** Bars of class probabilities, the top class highlighted. */
 export function drawProbabilities(canvas: HTMLCanvasElement, probs: ArrayLike<number>): void {
+  remember(canvas, () => drawProbabilities(canvas, probs));
   const f = frame(canvas, { l: 6, r: 6, t: 6, b: 18 });
   const { ctx } = f;
   const n = probs.length;

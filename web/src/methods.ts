@@ -5,25 +5,33 @@
  */
 import {
   bitsLabel,
-  METHOD_NAMES,
+  DEFAULT_TRAIN_CONFIG as D,
   resolveTrainConfig,
   type MethodName,
   type TrainConfig,
 } from '../../src/train/config.js';
+import { METHOD_NAMES, METHODS as TABLE, methodsReading } from '../../src/train/methods.js';
 import { QUANTIZER_NAMES, type QuantizerName } from '../../src/quant/registry.js';
 
 export { QUANTIZER_NAMES };
 export const METHODS = METHOD_NAMES;
 export type Method = MethodName;
 
-export const METHOD_LABELS: Record<Method, string> = {
-  fp: 'fp (float, no QAT)',
-  ste: 'STE (hard quantization)',
-  binaryrelax: 'BinaryRelax',
-  parq: 'PARQ',
-  softquant: 'SoftQuant',
-  admmq: 'ADMM-Q',
-};
+/** The method table's labels and help (the menu and its tooltips). */
+export const METHOD_LABELS = Object.fromEntries(TABLE.map((m) => [m.name, m.label])) as Record<
+  Method,
+  string
+>;
+export const METHOD_HELP = Object.fromEntries(TABLE.map((m) => [m.name, m.help])) as Record<
+  Method,
+  string
+>;
+
+/** Does the control of config field `field` mean something for `method` (the method table)? */
+export function controlApplies(field: string, method: Method): boolean {
+  const methods = methodsReading(field);
+  return methods === null || methods.includes(method);
+}
 
 /** 0 is ternary (three levels). */
 export const BITS = [0, 1, 2, 3, 4] as const;
@@ -44,16 +52,17 @@ export interface Controls {
   rhoMax: number;
 }
 
+/** The library's defaults (src/train/config.ts), but 3 epochs: a playground run is short. */
 export const DEFAULT_CONTROLS: Controls = {
-  method: 'parq',
-  quantizer: 'lsbq',
-  bits: 2,
-  perChannel: false,
+  method: D.method,
+  quantizer: D.quantizer,
+  bits: D.bits,
+  perChannel: D.granularity.kind === 'channel',
   epochs: 3,
-  lr: 0.05,
-  steepness: 10,
-  rho: 1e-4,
-  rhoMax: 1,
+  lr: D.lr,
+  steepness: D.steepness,
+  rho: D.rho,
+  rhoMax: D.rhoMax,
 };
 
 /**
@@ -93,19 +102,17 @@ export function cliCommand(c: TrainConfig): string {
   const add = (name: string, v: unknown, def: unknown) => {
     if (v !== def) flags.push(`--${name} ${v}`);
   };
+  // only the flags that apply to the method: `parq train` refuses the others
+  const applies = (field: string) => controlApplies(field, c.method);
   add('method', c.method, d.method);
-  if (c.method !== 'fp') {
-    add('quantizer', c.quantizer, d.quantizer);
-    add('bits', c.bits, d.bits);
-    if (c.granularity.kind === 'channel') flags.push('--per-channel');
-  }
+  if (applies('quantizer')) add('quantizer', c.quantizer, d.quantizer);
+  if (applies('bits')) add('bits', c.bits, d.bits);
+  if (applies('granularity') && c.granularity.kind === 'channel') flags.push('--per-channel');
   add('epochs', c.epochs, d.epochs);
   add('lr', c.lr, d.lr);
-  if (c.method === 'parq') add('steepness', c.steepness, d.steepness);
-  if (c.method === 'admmq') {
-    add('rho', c.rho, d.rho);
-    add('rho-max', c.rhoMax, d.rhoMax);
-  }
+  if (applies('steepness')) add('steepness', c.steepness, d.steepness);
+  if (applies('rho')) add('rho', c.rho, d.rho);
+  if (applies('rhoMax')) add('rho-max', c.rhoMax, d.rhoMax);
   add('limit-train', c.limitTrain, d.limitTrain);
   return ['parq train', ...flags].join(' ');
 }

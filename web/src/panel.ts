@@ -6,10 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../../src/data/types.js';
 import { proxTensor } from '../../src/prox/functional.js';
-import { ProxBinaryRelax } from '../../src/prox/binary-relax.js';
-import { ProxPARQ } from '../../src/prox/parq.js';
-import { ProxHardQuant, type ProxMap } from '../../src/prox/proxmap.js';
-import { ProxSoftQuant } from '../../src/prox/soft-quant.js';
+import { ProxHardQuant } from '../../src/prox/proxmap.js';
 import { quantizeTensor } from '../../src/quant/functional.js';
 import { exportQuantized } from '../../src/export/writer.js';
 import { loadQuantized } from '../../src/export/reader.js';
@@ -18,7 +15,9 @@ import type { TrainConfig } from '../../src/train/config.js';
 import {
   BITS,
   cliCommand,
+  controlApplies,
   describeConfig,
+  METHOD_HELP,
   METHOD_LABELS,
   METHODS,
   QUANTIZER_NAMES,
@@ -38,12 +37,12 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 function options(
   values: readonly (string | number)[],
   label: (v: never) => string,
-  disabled = (_v: never) => '',
+  help = (_v: never) => '',
 ) {
   return values
     .map((v) => {
-      const why = disabled(v as never);
-      const attrs = why ? ` disabled title="${esc(why)}"` : '';
+      const text = help(v as never);
+      const attrs = text ? ` title="${esc(text)}"` : '';
       return `<option value="${v}"${attrs}>${esc(label(v as never))}</option>`;
     })
     .join('');
@@ -91,6 +90,9 @@ export class RunPanel {
     this.$('.start').addEventListener('click', () => void this.start());
     this.$('.stop').addEventListener('click', () => (this.stopRequested = true));
     this.$('.export').addEventListener('click', () => void this.exportModel());
+    // a real button (reachable by Tab, Enter/Space) opens the hidden file input
+    this.$('.load-button').addEventListener('click', () => this.$('.load').click());
+    this.$('[name=logLoss]').addEventListener('change', () => this.drawCurves());
     this.$<HTMLInputElement>('.load').addEventListener('change', (e) => {
       const file = (e.target as HTMLInputElement).files?.[0];
       if (file) void this.loadFile(file);
@@ -112,6 +114,7 @@ export class RunPanel {
         <label>method <select name="method">${options(
           METHODS,
           (m: Method) => METHOD_LABELS[m],
+          (m: Method) => METHOD_HELP[m],
         )}</select></label>
         <label>quantizer <select name="quantizer">${options(QUANTIZER_NAMES, (q: string) => q)}</select></label>
         <label>bits <select name="bits">${options(BITS, (b: number) => (b === 0 ? 'ternary' : String(b)))}</select></label>
@@ -126,7 +129,8 @@ export class RunPanel {
           <button type="button" class="stop" ${t('stop')} disabled>Stop</button>
           <button type="button" class="export" ${t('export')} disabled
             title="download the trained model as a packed low-bit file">Export</button>
-          <label class="button">Load…<input type="file" class="load" ${t('load')} accept="${PACKED_EXT},application/octet-stream" hidden></label>
+          <button type="button" class="load-button" title="load a packed file exported earlier">Load…</button>
+          <input type="file" class="load" ${t('load')} accept="${PACKED_EXT},application/octet-stream" hidden>
         </div>
       </form>
       <div class="status" ${t('status')} role="status"></div>
@@ -134,6 +138,7 @@ export class RunPanel {
         <canvas class="loss" ${t('loss-chart')}></canvas>
         <canvas class="acc" ${t('acc-chart')}></canvas>
         <div class="view-controls">
+          <label class="check"><input type="checkbox" name="logLoss"> log loss</label>
           <label>layer <select name="layer">${options(KERNEL_LAYERS, (l: string) => `${l}/kernel`)}</select></label>
           <label class="channel">channel <input type="number" name="channel" min="-1" value="-1" step="1"
             title="-1: the whole tensor; c >= 0: output channel c (per-channel runs)"></label>
@@ -185,19 +190,30 @@ export class RunPanel {
   private syncControls(): void {
     const c = this.controls();
     const busy = this.state === 'training';
-    const fp = c.method === 'fp';
-    for (const name of ['method', 'epochs', 'lr']) this.field(name).disabled = busy;
-    for (const name of ['quantizer', 'bits', 'perChannel']) this.field(name).disabled = busy || fp;
-    this.field('steepness').disabled = busy || c.method !== 'parq';
-    this.field('rho').disabled = busy || c.method !== 'admmq';
-    this.field('rhoMax').disabled = busy || c.method !== 'admmq';
+    // a control is enabled where its config field applies to the method (the method table)
+    const controlField: Record<string, string> = { perChannel: 'granularity' };
+    const names = ['method', 'quantizer', 'bits', 'perChannel', 'epochs', 'lr', 'steepness', 'rho'];
+    for (const name of [...names, 'rhoMax']) {
+      this.field(name).disabled = busy || !controlApplies(controlField[name] ?? name, c.method);
+    }
     this.$<HTMLButtonElement>('.start').disabled = busy || this.data() === null;
     this.$<HTMLButtonElement>('.stop').disabled = !busy;
-    this.$<HTMLButtonElement>('.export').disabled =
-      busy || !this.run || this.model !== this.run.model;
+    const exportBtn = this.$<HTMLButtonElement>('.export');
+    const midAnneal = this.run ? this.stoppedMidAnnealing(this.run) : false;
+    exportBtn.disabled = busy || !this.run || this.model !== this.run.model || midAnneal;
+    exportBtn.title = midAnneal
+      ? 'stopped before the annealing ended: the weights are not on their levels yet (train to the end to export)'
+      : 'download the trained model as a packed low-bit file';
     this.$<HTMLInputElement>('.load').disabled = busy;
+    this.$<HTMLButtonElement>('.load-button').disabled = busy;
     const perChannel = this.run ? this.run.config.granularity.kind === 'channel' : c.perChannel;
     this.$('.channel').hidden = !perChannel;
+  }
+
+  /** A run stopped while its prox map was still annealing: its weights are off their levels. */
+  private stoppedMidAnnealing(run: TrainingRun): boolean {
+    const annealing = methodsReading('annealEnd')?.includes(run.config.method) ?? false;
+    return run.stopped && annealing && run.step < run.config.annealEnd * run.totalSteps;
   }
 
   /** Re-checks whether Start can be pressed (after the data arrives). */
@@ -288,7 +304,10 @@ export class RunPanel {
       run.stopped ? 'stopped' : 'done',
       `${verb} after ${run.step} steps in ${run.seconds.toFixed(1)} s (backend ${tf.getBackend()}): ` +
         `test accuracy ${acc.toFixed(2)}% on ${run.data.test.n} digits ` +
-        `(in Node: ${cliCommand(config)})`,
+        `(in Node: ${cliCommand(config)})` +
+        (this.stoppedMidAnnealing(run)
+          ? '; Export is off: stopped before the annealing ended, the weights are not on their levels yet'
+          : ''),
     );
     await this.redraw();
   }
@@ -398,7 +417,8 @@ export class RunPanel {
   private drawCurves(): void {
     const xMax = this.run?.totalSteps ?? 1;
     const loss: Series[] = [{ label: 'train loss', color: COLORS.loss, points: this.curves.loss }];
-    drawLines(this.$('.loss'), 'loss', loss, { xMax, yMin: 0 });
+    const logY = this.$<HTMLInputElement>('[name=logLoss]').checked;
+    drawLines(this.$('.loss'), 'loss', loss, { xMax, yMin: 0, logY });
     const acc: Series[] = [
       { label: 'train', color: COLORS.train, points: this.curves.train },
       { label: 'test', color: COLORS.test, points: this.curves.test, dots: true },
@@ -494,7 +514,7 @@ export class RunPanel {
       out.dispose();
       const schedule = qat.schedule;
       proxText = qat.prox
-        ? `${prox.className} at step ${step}: ${describeProx(prox, step)}`
+        ? `${prox.className} at step ${step}: ${prox.describe(step)}`
         : `projection (z-update) at step ${step}` +
           (schedule ? `: ${schedule.name} ${fmt(schedule.at(step) ?? NaN)}` : '');
     } else if (!run) {
@@ -511,18 +531,6 @@ export class RunPanel {
       (onLevels === null ? '' : ` · ${(100 * onLevels).toFixed(1)}% of weights on a level`) +
       (row.length ? ` · levels ${row.map(fmt).join(', ')}` : '');
   }
-}
-
-/** The prox map's annealed parameter at `step`, in the map's own terms. */
-function describeProx(prox: ProxMap, step: number): string {
-  if (prox instanceof ProxPARQ) return `inverse slope ${fmt(prox.inverseSlope(step))}`;
-  if (prox instanceof ProxBinaryRelax) return `theta ${fmt(1 - prox.inverseSlope(step))}`;
-  if (prox instanceof ProxSoftQuant) {
-    return step >= prox.annealEnd
-      ? 'hard quantization'
-      : `temperature ${fmt(prox.temperature(step))}`;
-  }
-  return 'hard quantization';
 }
 
 /** The number of distinct values in `values`, counting no further than `cap`. */

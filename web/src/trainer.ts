@@ -1,38 +1,34 @@
 /**
- * One playground training run, built by src/train from its `TrainConfig` (`modelForConfig`,
- * `optimizerForConfig`, `lossHead`, `limitDataset`, `evaluateModel`: what `parq train` uses)
- * and stepped as `trainRun` steps: `optimizer.minimize` of the loss head on the batches of
- * `batchOrder(seed, epoch)`. The loop is the playground's own only so that the live views can
- * read the optimizer between steps; between batches it yields to the browser every ~40 ms.
+ * One playground training run: src/train's `trainRun` on the run's `TrainConfig`, the loop
+ * `parq train` runs. Its per-step hooks give the live views the model and optimizer between
+ * steps; every ~40 ms the run yields to the browser.
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchOrder, gatherBatch } from '../../src/data/batches.js';
 import type { Dataset, Split } from '../../src/data/types.js';
-import { scheduledLearningRate, setLearningRate } from '../../src/optim/learning-rate.js';
-import type { QatInspection } from '../../src/optim/inspection.js';
+import { scheduledLearningRate } from '../../src/optim/learning-rate.js';
+import { qatInspection, type QatInspection } from '../../src/optim/inspection.js';
 import {
   checkModelFits,
-  lossHead,
+  disposeOptimizer,
+  lrScheduleForConfig,
   modelForConfig,
-  optimizerForConfig,
-  type LossHead,
 } from '../../src/train/build.js';
 import { stepsPerEpoch, type TrainConfig } from '../../src/train/config.js';
 import { checkDataset, limitDataset } from '../../src/train/data.js';
 import { evaluateModel } from '../../src/train/evaluate.js';
+import { trainRun } from '../../src/train/run.js';
 
 export interface StepInfo {
   step: number;
   totalSteps: number;
-  /** Mean loss and accuracy (%) of the batches since the last report. */
+  /** Running mean loss and accuracy (%) of the epoch so far (trainRun's, every ~40 ms). */
   loss: number;
   acc: number;
   lr: number;
 }
 
 export interface TrainHooks {
-  /** Training loss and accuracy, averaged over the batches since the last report (reported at
-   * yields, over at least a full batch of samples). */
+  /** Training loss and accuracy: the epoch's running means, refreshed every ~40 ms. */
   onProgress?(info: StepInfo): void;
   /** Test accuracy (%) after `step` steps. */
   onEval?(step: number, testAcc: number): void;
@@ -85,19 +81,18 @@ export async function testAccuracy(model: tf.LayersModel, data: Dataset): Promis
 export class TrainingRun {
   readonly data: Dataset;
   readonly model: tf.LayersModel;
-  readonly optimizer: tf.Optimizer;
-  /** The QAT optimizer, read through its inspection interface (null for fp). */
-  readonly qat: QatInspection | null;
+  /** The run's optimizer, built by `trainRun` (null until training starts). */
+  optimizer: tf.Optimizer | null = null;
+  /** The QAT optimizer, read through its inspection interface (null for fp, and until training starts). */
+  qat: QatInspection | null = null;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
-  private readonly head: LossHead;
-  private readonly schedule;
   step = 0;
   stopped = false;
   finalTestAcc: number | null = null;
   seconds = 0;
 
-  /** Builds the run; throws a one-line error naming the problem (nothing to dispose then). */
+  /** Builds the run's model; throws a one-line error naming the problem (nothing to dispose then). */
   constructor(
     readonly config: TrainConfig,
     data: Dataset,
@@ -108,105 +103,78 @@ export class TrainingRun {
     this.totalSteps = this.stepsPerEpoch * config.epochs;
     this.model = modelForConfig(config, this.data);
     checkModelFits(this.model, this.data);
-    const run = optimizerForConfig(config, this.totalSteps, this.stepsPerEpoch);
-    this.optimizer = run.optimizer;
-    this.schedule = run.schedule;
-    this.qat = run.quant;
-    this.head = lossHead(this.model);
   }
 
-  /** Trains to the end (or until `shouldStop`); tests at the start, four times an epoch and
-   * at the end (`finalTestAcc`). */
+  /**
+   * Trains to the end (or until `shouldStop`) with src/train's `trainRun`, the loop `parq
+   * train` runs; tests at the start, four times an epoch and at the end (`finalTestAcc`).
+   */
   async train(hooks: TrainHooks = {}): Promise<void> {
-    const { config, data, model, optimizer } = this;
-    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const evalEvery = Math.max(1, Math.ceil(this.stepsPerEpoch / 4));
-    const qat = this.qat;
+    const { config, data, model } = this;
+    const stop = new AbortController();
     const t0 = performance.now();
     let lastYield = t0;
-    let evaluatedAt = -1;
     const evaluate = async () => {
-      const r = await evaluateModel(model, data.test, data.inputShape, { head: this.head });
-      this.finalTestAcc = 100 * r.accuracy;
-      evaluatedAt = this.step;
+      this.finalTestAcc = await testAccuracy(model, data);
       hooks.onEval?.(this.step, this.finalTestAcc);
     };
-    // loss and hits summed on the device, read at each yield
-    let lossSum: tf.Scalar = tf.scalar(0);
-    let hitSum: tf.Scalar = tf.scalar(0);
-    let samples = 0;
-    const report = async (lr: number) => {
-      const [l, h] = await Promise.all([lossSum.data(), hitSum.data()]);
-      tf.dispose([lossSum, hitSum]);
-      lossSum = tf.scalar(0);
-      hitSum = tf.scalar(0);
-      const n = Math.max(samples, 1);
-      samples = 0;
-      hooks.onProgress?.({
-        step: this.step,
-        totalSteps: this.totalSteps,
-        loss: l[0] / n,
-        acc: (100 * h[0]) / n,
-        lr,
-      });
-    };
-    await evaluate();
-    let lr = scheduledLearningRate(this.schedule, 0);
-    outer: for (let epoch = 0; epoch < config.epochs; epoch++) {
-      for (const idx of batchOrder(data.train.n, config.batchSize, config.seed, epoch)) {
-        if (hooks.shouldStop?.()) {
-          this.stopped = true;
-          break outer;
-        }
-        lr = scheduledLearningRate(this.schedule, this.step);
-        // a QAT optimizer applies its schedule itself; fp's base optimizer gets it here
-        if (!qat) setLearningRate(optimizer, lr);
-        const [loss, hits] = this.trainStep(variables, idx);
-        const next = tf.tidy(() => [
-          tf.add(lossSum, tf.mul(loss, idx.length)),
-          tf.add(hitSum, hits),
-        ]) as [tf.Scalar, tf.Scalar];
-        tf.dispose([lossSum, hitSum, loss, hits]);
-        [lossSum, hitSum] = next;
-        samples += idx.length;
-        this.step++;
-        if (this.step % evalEvery === 0 || this.step === this.totalSteps) await evaluate();
-        if (performance.now() - lastYield > YIELD_MS) {
-          // a window of at least a full batch: the epoch's short last batch alone is noise
-          if (samples >= config.batchSize) await report(lr);
-          await hooks.onYield?.();
-          await yieldToBrowser();
-          lastYield = performance.now();
-        }
-      }
-    }
-    if (samples >= config.batchSize) await report(lr);
-    tf.dispose([lossSum, hitSum]);
-    this.seconds = (performance.now() - t0) / 1000;
-    if (evaluatedAt !== this.step) await evaluate();
-    await hooks.onYield?.();
-  }
-
-  /** One step, as src/train's `trainRun` takes it: returns the batch's loss and hit count. */
-  private trainStep(variables: tf.Variable[], indices: Int32Array): [tf.Scalar, tf.Scalar] {
-    const { x, y } = gatherBatch(this.data.train, indices, this.data.inputShape);
-    const labels = tf.cast(y, 'int32');
-    let hits: tf.Scalar | undefined;
-    const loss = this.optimizer.minimize(
-      () => {
-        const out = this.head.net.apply(x, { training: true }) as tf.Tensor;
-        hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), labels), 'float32')));
-        return this.head.loss(labels, out);
+    let evaluatedAt = -1;
+    const schedule = lrScheduleForConfig(config, this.totalSteps, this.stepsPerEpoch);
+    let lr = scheduledLearningRate(schedule, 0);
+    const result = await trainRun(config, {
+      dataset: data,
+      model,
+      signal: stop.signal,
+      evalEverySteps: Math.max(1, Math.ceil(this.stepsPerEpoch / 4)),
+      liveEveryMs: YIELD_MS,
+      callbacks: {
+        onStart: async (_metrics, ctx) => {
+          this.optimizer = ctx.optimizer;
+          this.qat = qatInspection(ctx.optimizer);
+          await evaluate();
+          evaluatedAt = 0;
+        },
+        onBatchEnd: (p) => {
+          if (p.loss === undefined || p.accuracy === undefined) return;
+          hooks.onProgress?.({
+            step: this.step,
+            totalSteps: this.totalSteps,
+            loss: p.loss,
+            acc: 100 * p.accuracy,
+            lr,
+          });
+        },
+        onStep: async (ctx) => {
+          this.step = ctx.step;
+          lr = scheduledLearningRate(schedule, ctx.step - 1);
+          if (hooks.shouldStop?.()) stop.abort();
+          if (performance.now() - lastYield > YIELD_MS) {
+            await hooks.onYield?.();
+            await yieldToBrowser();
+            lastYield = performance.now();
+          }
+        },
+        onEval: (ctx, test) => {
+          this.finalTestAcc = 100 * test.accuracy;
+          evaluatedAt = ctx.step;
+          hooks.onEval?.(ctx.step, this.finalTestAcc);
+        },
       },
-      true,
-      variables,
-    ) as tf.Scalar;
-    tf.dispose([x, y, labels]);
-    return [loss, hits as tf.Scalar];
+    });
+    this.stopped = result.metrics.status !== 'complete';
+    this.seconds = (performance.now() - t0) / 1000;
+    const final = result.metrics.final;
+    if (final && !this.stopped) {
+      this.finalTestAcc = 100 * final.testAccuracy;
+      if (evaluatedAt !== this.step) hooks.onEval?.(this.step, this.finalTestAcc);
+    } else if (evaluatedAt !== this.step) {
+      await evaluate();
+    }
+    await hooks.onYield?.();
   }
 
   dispose(): void {
     this.model.dispose();
-    this.optimizer.dispose();
+    if (this.optimizer) disposeOptimizer(this.optimizer);
   }
 }

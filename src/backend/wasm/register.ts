@@ -9,8 +9,12 @@
 //  - faster replacements (replaceSlowWasmKernels): kernels the wasm backend has, but as
 //    slow loops that dominate a training step (Conv2DBackpropInput; BatchMatMul with a
 //    transposed operand, i.e. every dense layer's gradient; Tile from the batch norm
-//    gradient; AvgPoolGrad) or that break ties differently from the cpu backend
-//    (MaxPoolGrad). Each replacement keeps the stock kernel as fallback for the cases it
+//    gradient; AvgPoolGrad), that break ties differently from the cpu backend
+//    (MaxPoolGrad), Sum and Mean over leading axes (batch norm's per-channel reductions,
+//    SIMD), Multiply of same shapes or broadcast over leading axes (batch norm's scale),
+//    and Sum and Mean over other axes, which the stock kernels add as float32 running
+//    sums, too inexact for the quantizers' scales (see ./exact-reduction.ts).
+//    Each replacement keeps the stock kernel as fallback for the cases it
 //    does not handle, and restoreStockWasmKernels() puts the stock kernels back.
 // Both functions are idempotent and can run before or after the wasm backend initializes.
 import * as tf from '@tensorflow/tfjs';
@@ -19,7 +23,10 @@ import { makeBatchMatMul } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { makeConv2dBackpropInput } from './conv2d-backprop-input.js';
 import { WASM } from './kernel-utils.js';
+import { makeMean, makeSum } from './leading-reduction.js';
 import { makeMaxPoolGrad } from './max-pool-grad.js';
+import { makeExactMean, makeExactSum } from './exact-reduction.js';
+import { makeMultiply } from './multiply.js';
 import { makeTile } from './tile.js';
 
 /** Kernels parq-ts adds to the wasm backend where they are missing. */
@@ -32,6 +39,10 @@ const REPLACEMENTS: ReadonlyArray<[string, (stock: tf.KernelFunc) => tf.KernelFu
   [tf.Tile, makeTile],
   [tf.AvgPoolGrad, makeAvgPoolGrad],
   [tf.MaxPoolGrad, makeMaxPoolGrad],
+  // leading axes on SIMD; any other contiguous axes added in double; else the stock kernel
+  [tf.Sum, (stock) => makeSum(makeExactSum(stock))],
+  [tf.Mean, (stock) => makeMean(makeExactMean(stock))],
+  [tf.Multiply, makeMultiply],
 ];
 
 /** Names of the kernels replaceSlowWasmKernels() replaces. */
