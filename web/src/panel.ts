@@ -212,7 +212,7 @@ export class RunPanel {
 
   /** A run stopped while its prox map was still annealing: its weights are off their levels. */
   private stoppedMidAnnealing(run: TrainingRun): boolean {
-    const annealing = methodsReading('annealEnd')?.includes(run.config.method) ?? false;
+    const annealing = controlApplies('annealEnd', run.config.method);
     return run.stopped && annealing && run.step < run.config.annealEnd * run.totalSteps;
   }
 
