@@ -29,6 +29,7 @@ import {
   readCheckpointState,
   STATE_JSON,
 } from '../train/checkpoint-files.js';
+import { formatLayerBits, resolveLayerBits, type LayerBits } from '../train/layer-bits.js';
 import { BACKEND_NAMES, useBackend } from './backend-option.js';
 import { granularityFromFlags, intArg, parseBits } from './options.js';
 
@@ -92,7 +93,8 @@ export function registerExportCommand(program: Command): Command {
 
 interface Opened {
   model: tf.LayersModel;
-  bits: number;
+  /** One width for every kernel, or (a `--layer-bits` run) each quantized kernel's by name. */
+  bits: number | Record<string, number>;
   granularity: Granularity;
   metadata: Record<string, unknown>;
 }
@@ -129,15 +131,21 @@ export async function exportCommand(source: string, flags: ExportFlags): Promise
       const { bytes, tensors } = await exportOnnx(model, undefined, {
         bits,
         granularity,
-        metadata: { producer: 'parq-ts', source: String(metadata.source) },
+        metadata: onnxMetadata(metadata, bits),
       });
       writeQuantizedFile(flags.out, bytes);
       log(`wrote ${flags.out} (${bytes.length} bytes)`);
       for (const t of tensors) {
+        const levels =
+          t.levelBits !== undefined && t.levelBits !== t.bits
+            ? ` (${describeBits(t.levelBits)} levels)`
+            : '';
         const how =
           t.encoding === 'MatMulNBits'
-            ? `MatMulNBits ${t.bits} bits, block ${t.blockSize}`
-            : t.encoding;
+            ? `MatMulNBits ${t.bits} bits${levels}, block ${t.blockSize}`
+            : t.encoding === 'gather'
+              ? `gather, ${describeBits(t.bits as number)}`
+              : t.encoding;
         log(`  ${t.name}: ${how}, ${t.bytes} bytes`);
       }
       return;
@@ -189,7 +197,13 @@ async function openSource(source: string, flags: ExportFlags): Promise<Opened> {
   if (c.method === 'fp') {
     throw new Error(`${dir}: a float (fp) run quantized nothing: there are no levels to pack`);
   }
-  if (flags.bits !== undefined && flags.bits !== c.bits) {
+  if (c.layerBits?.length && flags.bits !== undefined) {
+    throw new Error(
+      `${dir}: the run trained with --layer-bits ${formatLayerBits(c.layerBits)}; ` +
+        'leave --bits out for a checkpoint',
+    );
+  }
+  if (!c.layerBits?.length && flags.bits !== undefined && flags.bits !== c.bits) {
     throw new Error(
       `${dir}: the run trained at ${describeBits(c.bits)}; --bits ${flags.bits} contradicts it ` +
         '(leave --bits out for a checkpoint)',
@@ -210,5 +224,22 @@ async function openSource(source: string, flags: ExportFlags): Promise<Opened> {
   };
   const final = state.metrics?.final;
   if (final) metadata.testAccuracy = final.testAccuracy;
-  return { model, bits: c.bits, granularity: c.granularity, metadata };
+  if (!c.layerBits?.length) return { model, bits: c.bits, granularity: c.granularity, metadata };
+  const byName = resolveLayerBits(
+    c.layerBits,
+    model.weights.map((w) => w.originalName),
+  );
+  return { model, bits: Object.fromEntries(byName), granularity: c.granularity, metadata };
+}
+
+/** The ONNX file's metadata_props: where it came from, and with mixed precision the bits. */
+function onnxMetadata(
+  metadata: Record<string, unknown>,
+  bits: number | Record<string, number>,
+): Record<string, string> {
+  const out: Record<string, string> = { producer: 'parq-ts', source: String(metadata.source) };
+  const config = metadata.config as { layerBits?: LayerBits } | undefined;
+  if (config?.layerBits?.length) out.layer_bits = formatLayerBits(config.layerBits);
+  if (typeof bits !== 'number') out.bits = JSON.stringify(bits);
+  return out;
 }

@@ -4,7 +4,6 @@
  * and each group's values when they are few. Browser-safe.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { quantizerByName } from '../quant/registry.js';
 import { quantizedVariables } from './build.js';
 import { isQuantMethod, type TrainConfig } from './config.js';
 import type { QuantizedTensorInfo } from './metrics.js';
@@ -22,9 +21,9 @@ export async function inspectQuantized(
   model: tf.LayersModel,
 ): Promise<QuantizedTensorInfo[]> {
   if (!isQuantMethod(config.method)) return [];
-  const maxLevels = quantizerByName(config.quantizer, config.bits).quantSize(config.bits);
   const out: QuantizedTensorInfo[] = [];
   for (const entry of quantizedVariables(config, model)) {
+    const maxLevels = entry.quantizer.quantSize(entry.bits);
     const values = await entry.variable.data();
     const info: QuantizedTensorInfo = {
       name: entry.label,
