@@ -241,6 +241,12 @@ export function addTrainOptions(cmd: Command, kind: 'train' | 'compare'): Comman
         .default(D.evalEvery),
     )
     .addOption(
+      new Option(
+        '--num-classes <n>',
+        'classes of the model (default: from the labels, which must have no gaps)',
+      ).argParser(intArg(2)),
+    )
+    .addOption(
       new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('wasm'),
     )
     .addOption(
@@ -285,6 +291,7 @@ export interface TrainFlags {
   projectEvery: number;
   seed: number;
   evalEvery: number;
+  numClasses?: number;
   backend: string;
   threads: number;
   overwrite?: boolean;
@@ -335,6 +342,7 @@ export function configFromFlags(f: TrainFlags): TrainConfig {
     projectEvery: f.projectEvery,
     seed: f.seed,
     evalEvery: f.evalEvery,
+    numClasses: f.numClasses,
   };
 }
 

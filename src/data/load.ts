@@ -1,3 +1,5 @@
+/// <reference types="node" />
+import { resolve } from 'node:path';
 import { loadCifar10 } from './cifar10.js';
 import { loadCsv, type CsvOptions } from './csv.js';
 import { loadIdx } from './idx.js';
@@ -12,6 +14,19 @@ export type LoadDatasetOptions = CsvOptions;
 
 /** The dataset specs `loadDataset` understands. */
 export const DATASET_SPECS = ['mnist', 'idx:DIR', 'cifar10:DIR', 'csv:FILE'] as const;
+
+/**
+ * `spec` with its path made absolute (against `cwd`), so that a run records, and a resume
+ * from another folder reads, the same files: `csv:t.csv` -> `csv:/home/u/t.csv`.
+ */
+export function absoluteDatasetSpec(spec: string, cwd = process.cwd()): string {
+  const colon = spec.indexOf(':');
+  if (colon < 0) return spec;
+  const kind = spec.slice(0, colon);
+  const arg = spec.slice(colon + 1);
+  if (arg === '' || !['idx', 'cifar10', 'csv'].includes(kind)) return spec;
+  return `${kind}:${resolve(cwd, arg)}`;
+}
 
 /**
  * Loads a dataset from a spec: `mnist` (built in, protocol mlp-mnist10k split),

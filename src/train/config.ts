@@ -66,6 +66,11 @@ export interface TrainConfig {
   seed: number;
   /** Evaluate on the test split every this many epochs (0 = only at the end). */
   evalEvery: number;
+  /**
+   * Classes of the model (labels 0..n-1, some may be absent). Unset: the data's, where a
+   * label-derived count must have no gaps (see `resolveClasses`).
+   */
+  numClasses?: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
@@ -160,6 +165,7 @@ export function checkTrainConfig(c: TrainConfig): void {
   int('warmup steps', c.warmupSteps, 0);
   int('quant period', c.quantPeriod, 1);
   int('eval every', c.evalEvery, 0);
+  if (c.numClasses !== undefined) int('num classes', c.numClasses, 2);
   if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed > 0xffffffff) {
     fail(`seed must be an integer in 0..4294967295, got ${c.seed}`);
   }
