@@ -5,6 +5,7 @@ import { useBackend } from './backend-option.js';
 import { registerCompare } from './compare.js';
 import { registerEval } from './eval.js';
 import { registerExportCommand } from './export.js';
+import { registerImportCommand } from './import.js';
 import { registerInfo } from './info.js';
 import { registerTrain } from './train.js';
 
@@ -35,11 +36,12 @@ export async function main(argv: string[]): Promise<number> {
   registerEval(program, setCode);
   registerInfo(program, setCode);
   registerExportCommand(program);
+  registerImportCommand(program);
 
   program
     .command('conformance')
     .description('run golden conformance vectors through the public API')
-    .argument('<file>', 'a parq-conformance/1 JSON file')
+    .argument('<file>', 'a parq-conformance/1 (vectors) or parq-trajectory/1 (training) JSON file')
     .addOption(
       new Option('--compat <mode>', 'reproduce the PyTorch reference quirks')
         .choices(['auto', 'reference', 'exact'])
@@ -51,9 +53,10 @@ export async function main(argv: string[]): Promise<number> {
         .default('cpu'),
     )
     .option('-v, --verbose', 'list every case')
+    .option('--json', 'print the results as one JSON object')
     .action(async (file: string, opts) => {
-      await useBackend(opts.backend);
-      code = await conformanceCommand(file, opts);
+      const backend = await useBackend(opts.backend);
+      code = await conformanceCommand(file, { ...opts, backend });
     });
 
   try {

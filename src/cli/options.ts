@@ -54,15 +54,21 @@ export function parseBits(v: string): number {
   return Number(t);
 }
 
-/** A comma-separated list, each item parsed by `item`; duplicates removed. */
+/** A comma-separated list, each item parsed by `item`; order and repeats kept (`64,64`). */
 export function listArg<T>(item: (v: string) => T, what: string): (v: string) => T[] {
   return (v) => {
     const parts = v.split(',').map((s) => s.trim());
     if (parts.length === 0 || parts.some((p) => p === '')) {
       throw new InvalidArgumentError(`expected a comma-separated list of ${what}`);
     }
-    return [...new Set(parts.map(item))];
+    return parts.map(item);
   };
+}
+
+/** A comma-separated set: as `listArg`, first occurrences in order, repeats dropped. */
+export function setArg<T>(item: (v: string) => T, what: string): (v: string) => T[] {
+  const list = listArg(item, what);
+  return (v) => [...new Set(list(v))];
 }
 
 /** One of `names` (for list items; single values use commander's choices). */
@@ -104,7 +110,7 @@ export function addTrainOptions(cmd: Command, kind: 'train' | 'compare'): Comman
       ),
     )
     .addOption(
-      new Option('--hidden <sizes>', 'mlp hidden layer sizes')
+      new Option('--hidden <sizes>', 'mlp hidden layer sizes, in order (64,64: two layers)')
         .argParser(hiddenArg)
         .default(D.hidden, D.hidden.join(',')),
     );
@@ -126,18 +132,18 @@ export function addTrainOptions(cmd: Command, kind: 'train' | 'compare'): Comman
   } else {
     cmd
       .addOption(
-        new Option('--methods <list>', `methods to compare (${METHOD_NAMES.join(', ')})`)
-          .argParser(listArg(choiceArg(METHOD_NAMES, 'method'), 'methods'))
+        new Option('--methods <set>', `methods to compare, a set (${METHOD_NAMES.join(', ')})`)
+          .argParser(setArg(choiceArg(METHOD_NAMES, 'method'), 'methods'))
           .default(['fp', 'ste', 'binaryrelax', 'parq'] as MethodName[], 'fp,ste,binaryrelax,parq'),
       )
       .addOption(
-        new Option('--quantizers <list>', `quantizers (${QUANTIZER_NAMES.join(', ')})`)
-          .argParser(listArg(choiceArg(QUANTIZER_NAMES, 'quantizer'), 'quantizers'))
+        new Option('--quantizers <set>', `quantizers, a set (${QUANTIZER_NAMES.join(', ')})`)
+          .argParser(setArg(choiceArg(QUANTIZER_NAMES, 'quantizer'), 'quantizers'))
           .default([D.quantizer] as QuantizerName[], D.quantizer),
       )
       .addOption(
-        new Option('--bits <list>', 'bits to compare, e.g. 1,2,ternary')
-          .argParser(listArg(parseBits, 'bits'))
+        new Option('--bits <set>', 'bits to compare, a set, e.g. 1,2,ternary')
+          .argParser(setArg(parseBits, 'bits'))
           .default([D.bits], String(D.bits)),
       )
       .addOption(

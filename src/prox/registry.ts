@@ -11,6 +11,9 @@ const CLASSES: Record<string, new (options: any) => ProxMap> = {
   ProxSoftQuant,
 };
 
+/** The class names `proxMapFromConfig` knows. */
+export const proxMapClassNames = (): string[] => Object.keys(CLASSES);
+
 export interface SerializedProxMap {
   className: string;
   config: Record<string, unknown>;

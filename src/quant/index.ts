@@ -1,6 +1,7 @@
 export * from './grouping.js';
 export * from './quantizer.js';
 export * from './uniform.js';
+export * from './stretched.js';
 export * from './lsbq.js';
 export { optimalTwoBit, optimalTernary } from './optimal-lsbq.js';
 export * from './registry.js';

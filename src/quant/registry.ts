@@ -1,6 +1,7 @@
 /** Build quantizers by class name, from configs or CLI names. */
 import { Quantizer } from './quantizer.js';
 import { LSBQuantizer } from './lsbq.js';
+import { StretchedUnifQuantizer } from './stretched.js';
 import {
   AsymUnifQuantizer,
   MaxUnifQuantizer,
@@ -14,7 +15,11 @@ const CLASSES: Record<string, new (options: any) => Quantizer> = {
   AsymUnifQuantizer,
   TernaryUnifQuantizer,
   LSBQuantizer,
+  StretchedUnifQuantizer,
 };
+
+/** The class names `quantizerFromConfig` knows. */
+export const quantizerClassNames = (): string[] => Object.keys(CLASSES);
 
 export interface SerializedQuantizer {
   className: string;
@@ -35,7 +40,10 @@ export function quantizerFromConfig(s: SerializedQuantizer): Quantizer {
   return new cls(s.config ?? {});
 }
 
-/** CLI names: lsbq, lsbq-optimal, unif, unif-max, asym, ternary (uniform ternary). */
+/**
+ * CLI names: lsbq, lsbq-optimal, unif, unif-max, asym, ternary (uniform ternary), stretched
+ * (torchao's Stretched uniform levels).
+ */
 export const QUANTIZER_NAMES = [
   'lsbq',
   'lsbq-optimal',
@@ -43,6 +51,7 @@ export const QUANTIZER_NAMES = [
   'unif-max',
   'asym',
   'ternary',
+  'stretched',
 ] as const;
 export type QuantizerName = (typeof QUANTIZER_NAMES)[number];
 
@@ -64,6 +73,8 @@ export function quantizerByName(name: string, bits: number): Quantizer {
       return new AsymUnifQuantizer();
     case 'ternary':
       return new TernaryUnifQuantizer();
+    case 'stretched':
+      return new StretchedUnifQuantizer();
     default:
       throw new Error(`unknown quantizer '${name}' (choose one of ${QUANTIZER_NAMES.join(', ')})`);
   }

@@ -80,4 +80,23 @@ describe('parq train', () => {
     expect(Buffer.compare(a.weights, c.weights)).not.toBe(0);
     expect(c.metrics.epochs[1].loss).not.toBe(a.metrics.epochs[1].loss);
   });
+
+  it('--hidden 64,64 builds two hidden Dense layers of 64 (repeats are layers, not duplicates)', () => {
+    const out = join(fixture.dir, 'hidden-64-64');
+    const args = tiny();
+    args[args.indexOf('--hidden') + 1] = '64,64';
+    const r = parq(['train', ...args, '--epochs', '1', '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readJson(join(out, 'metrics.json')).config.hidden).toEqual([64, 64]);
+    const topology = readJson(join(out, 'checkpoint', 'model.json')).modelTopology;
+    const dense = (topology.config.layers as { class_name: string; config: any }[])
+      .filter((l) => l.class_name === 'Dense')
+      .map((l) => [l.config.name, l.config.units]);
+    expect(dense).toEqual([
+      ['fc1', 64],
+      ['fc2', 64],
+      ['logits', 3],
+    ]);
+  });
 });

@@ -21,6 +21,7 @@ import { QuantOptimizer } from '../../src/optim/index.js';
 import { ProxPARQ } from '../../src/prox/index.js';
 import {
   LSBQuantizer,
+  StretchedUnifQuantizer,
   TernaryUnifQuantizer,
   UnifQuantizer,
   type Granularity,
@@ -136,6 +137,13 @@ const cases: Case[] = [
     quantizer: new LSBQuantizer(),
     bits: 3,
     granularity: { kind: 'channel' },
+    steps: 12,
+  },
+  {
+    label: "torchao's Stretched 3 bits per block of 16 (indices straddle bytes)",
+    quantizer: new StretchedUnifQuantizer(),
+    bits: 3,
+    granularity: { kind: 'block', blockSize: 16 },
     steps: 12,
   },
 ];

@@ -9,6 +9,7 @@ import {
   nearestLevel,
   Quantizer,
   quantizeTensor,
+  StretchedUnifQuantizer,
   TernaryUnifQuantizer,
   UnifQuantizer,
 } from '../../src/index.js';
@@ -22,6 +23,7 @@ const cases: [string, Quantizer, number[]][] = [
   ['unif centered', new UnifQuantizer({ center: true }), [2, 3]],
   ['max unif', new MaxUnifQuantizer(), [2, 3, 4]],
   ['asym', new AsymUnifQuantizer(), [1, 2, 4]],
+  ['stretched', new StretchedUnifQuantizer(), [1, 2, 3, 4]],
   ['ternary unif', new TernaryUnifQuantizer(), [0]],
   ['lsbq greedy', new LSBQuantizer(), [0, 1, 2, 3, 4]],
   ['lsbq optimal', new LSBQuantizer({ optimal: true }), [0, 1, 2]],
