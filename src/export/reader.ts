@@ -125,9 +125,7 @@ export async function parsePacked(bytes: Uint8Array): Promise<PackedFile> {
     }
   }
   const head = section(bytes, sections, 'HEAD');
-  const header = parseHeader(
-    flags & FLAG_HEAD_DEFLATE ? await inflate(head, maxHeaderBytes(head.length)) : head,
-  );
+  const header = parseHeader(flags & FLAG_HEAD_DEFLATE ? await inflateHeader(head) : head);
   checkSectionSizes(header.tensors, sections);
   return { version: { major, minor }, flags, header, sections, byteLength: bytes.length };
 }
@@ -139,6 +137,14 @@ export async function parsePacked(bytes: Uint8Array): Promise<PackedFile> {
  */
 export function maxHeaderBytes(compressed: number): number {
   return 2 ** 20 + 64 * compressed;
+}
+
+async function inflateHeader(head: Uint8Array): Promise<Uint8Array> {
+  try {
+    return await inflate(head, maxHeaderBytes(head.length));
+  } catch (e) {
+    return fail((e as Error).message);
+  }
 }
 
 function section(bytes: Uint8Array, sections: SectionInfo[], tag: SectionTag): Uint8Array {
