@@ -88,7 +88,9 @@ function makeFolder(path: string, given: string, label: string): boolean {
     try {
       st = lstatSync(at);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      const code = (err as NodeJS.ErrnoException).code;
+      // ENOTDIR: an ancestor is a file, which the walk up reaches and names.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
         fail(label, given, `cannot look at ${at} (${errnoLine(err)})`, err);
       }
     }

@@ -141,4 +141,3 @@ describe('a damaged packed file', () => {
     expect(r.stderr).toContain('already a packed file');
   });
 });
-
