@@ -16,9 +16,12 @@ beforeAll(() => {
   run = join(f.dir, 'run');
   const r = parq(['train', ...f.tiny(), '--epochs', '3', '--stop-after', '2', '--out', run]);
   expect(r.code, r.stderr).toBe(0);
+  const done = join(f.dir, 'done');
+  const d = parq(['train', ...f.tiny(), '--epochs', '2', '--out', done]);
+  expect(d.code, d.stderr).toBe(0);
   packed = join(f.dir, 'm.parq');
-  const e = parq(['export', run, '--out', packed]);
-  expect(e.code, e.stderr).toBe(0);
+  const e = parq(['export', done, '--out', packed]);
+  expect(e.code, e.stderr + e.stdout).toBe(0);
 });
 afterAll(() => f.cleanup());
 
