@@ -29,7 +29,8 @@ import { gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { loadDataset } from '../dist/data/index.js';
-import { exportQuantized, exportTfjs, loadQuantized, parsePacked, writeQuantizedFile } from '../dist/export/index.js';
+import { exportQuantized, exportTfjs, loadQuantized, parsePacked } from '../dist/export/index.js';
+import { writeQuantizedFile } from '../dist/export/files.js';
 import { loadModelFromFile, saveModelToDir } from '../dist/models/index.js';
 import { DEFAULT_TRAIN_CONFIG, trainRun } from '../dist/train/index.js';
 

@@ -30,5 +30,6 @@ export {
   type WebGPUOptions,
   type WebGPUSetup,
 } from './backend/webgpu.js';
+export { writeQuantizedFile, readQuantizedFile, isPackedFile } from './export/files.js';
 export * from './train/checkpoint-files.js';
 export * from './train/run-files.js';

@@ -42,3 +42,29 @@ export async function bundleForBrowser(src: string): Promise<BrowserBundle> {
   );
   return { meta, entry, staticImports };
 }
+
+/**
+ * Bundles `src` (a path under src/) for the browser with nothing external, as a plain
+ * `esbuild --bundle --platform=browser` would; returns the inputs that went in and the
+ * errors (a Node module the entry reaches, statically or dynamically, is one).
+ */
+export async function bundleWithoutExternals(
+  src: string,
+): Promise<{ inputs: string[]; errors: string[] }> {
+  try {
+    const result = await build({
+      entryPoints: [new URL(`../src/${src}`, import.meta.url).pathname],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      outdir: 'out',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    return { inputs: Object.keys(result.metafile.inputs), errors: [] };
+  } catch (e) {
+    const errors = (e as { errors?: { text: string }[] }).errors ?? [{ text: String(e) }];
+    return { inputs: [], errors: errors.map((x) => x.text) };
+  }
+}

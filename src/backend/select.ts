@@ -62,6 +62,7 @@ export async function selectBackend(
     case 'cpu':
       await tf.setBackend('cpu');
       await tf.ready();
+      silenceCpuBanner();
       return { backend: tf.getBackend() };
     case 'tensorflow':
       return selectTensorflow();
@@ -113,7 +114,17 @@ async function selectWasm(options: SelectBackendOptions): Promise<BackendSelecti
 async function fallBackToCpu(reason: string): Promise<BackendSelection> {
   await tf.setBackend('cpu');
   await tf.ready();
+  silenceCpuBanner();
   return { backend: tf.getBackend(), notice: `wasm: not available (${reason}), using cpu` };
+}
+
+/**
+ * tfjs's cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js..." on its
+ * first tensor; a backend chosen here is chosen on purpose, so that advice is noise.
+ */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu && typeof cpu.firstUse === 'boolean') cpu.firstUse = false;
 }
 
 async function selectTensorflow(): Promise<BackendSelection> {

@@ -5,6 +5,7 @@
  * are kept, an interrupted one resumes from its checkpoint.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { count } from '../util/text-format.js';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
@@ -155,7 +156,7 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
   if (!quiet) {
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     process.stdout.write(
-      `\n${base.model} on ${dataset.name}, ${base.epochs} epochs, ${seeds.length} seed${seeds.length > 1 ? 's' : ''}, backend ${backend} (${secs} s)\n` +
+      `\n${base.model} on ${dataset.name}, ${count(base.epochs, 'epoch')}, ${count(seeds.length, 'seed')}, backend ${backend} (${secs} s)\n` +
         `${compareTable(summary)}\n` +
         (out === undefined
           ? '(add --out DIR to keep the table, reports and checkpoints)\n'

@@ -18,6 +18,7 @@ export interface EvalFlags {
   batchSize: number;
   backend: string;
   json?: boolean;
+  quiet?: boolean;
 }
 
 export function registerEval(program: Command, setCode: (code: number) => void): void {
@@ -43,13 +44,14 @@ export function registerEval(program: Command, setCode: (code: number) => void):
       new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('wasm'),
     )
     .option('--json', 'print the result as JSON')
+    .option('-q, --quiet', 'print the accuracy alone (a fraction), no notices')
     .action(async (path: string, flags: EvalFlags) => {
       setCode(await evalCommand(path, flags));
     });
 }
 
 export async function evalCommand(path: string, flags: EvalFlags): Promise<number> {
-  const backend = await useBackend(flags.backend);
+  const backend = await useBackend(flags.backend, { quiet: flags.quiet });
   const src = await openModelSource(path);
   try {
     const spec = flags.data ?? src.config?.data;
@@ -88,6 +90,8 @@ export async function evalCommand(path: string, flags: EvalFlags): Promise<numbe
         levelsOk,
       };
       process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
+    } else if (flags.quiet) {
+      process.stdout.write(`${result.accuracy}\n`);
     } else {
       const correct = Math.round(result.accuracy * result.samples);
       process.stdout.write(

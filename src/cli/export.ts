@@ -15,6 +15,7 @@ import { Command, Option } from 'commander';
 import type * as tf from '@tensorflow/tfjs';
 import { describePacked, formatPackedDescription } from '../export/reader.js';
 import { exportTfjs } from '../export/tfjs-format.js';
+import { exportOnnx } from '../export/onnx.js';
 import { exportQuantized } from '../export/writer.js';
 import { isPackedFile, writeQuantizedFile } from '../export/node-io.js';
 import { describeBits } from '../export/format.js';
@@ -33,13 +34,14 @@ import { granularityFromFlags, intArg, parseBits } from './options.js';
 
 export interface ExportFlags {
   out: string;
-  format: 'packed' | 'tfjs';
+  format: 'packed' | 'tfjs' | 'onnx';
   float16?: boolean;
   bits?: number;
   perChannel?: boolean;
   blockSize?: number;
   ternaryPacking: 'trits' | 'bits';
   backend: string;
+  overwrite?: boolean;
   quiet?: boolean;
 }
 
@@ -51,8 +53,11 @@ export function registerExportCommand(program: Command): Command {
     .argument('<source>', 'a training checkpoint (run folder), or a tfjs model.json or its folder')
     .requiredOption('--out <path>', 'the file to write (a folder for --format tfjs)')
     .addOption(
-      new Option('--format <name>', 'packed: the parq low-bit file; tfjs: model.json + weights.bin')
-        .choices(['packed', 'tfjs'])
+      new Option(
+        '--format <name>',
+        'packed: the parq low-bit file; tfjs: model.json + weights.bin; onnx: ONNX with MatMulNBits',
+      )
+        .choices(['packed', 'tfjs', 'onnx'])
         .default('packed'),
     )
     .option('--float16', 'store the float tensors (biases, ...) as float16')
@@ -78,6 +83,7 @@ export function registerExportCommand(program: Command): Command {
         .default('trits'),
     )
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('cpu'))
+    .option('--overwrite', 'replace a file (or tfjs model folder) already at --out')
     .option('-q, --quiet', 'print nothing on success')
     .action(async (source: string, flags: ExportFlags) => {
       await exportCommand(source, flags);
@@ -93,6 +99,10 @@ interface Opened {
 
 /** Runs `parq export`; throws a one-line error, having written nothing, when it cannot. */
 export async function exportCommand(source: string, flags: ExportFlags): Promise<void> {
+  const target = flags.format === 'tfjs' ? join(flags.out, 'model.json') : flags.out;
+  if (existsSync(target) && !flags.overwrite) {
+    throw new Error(`${target} already exists: --overwrite replaces it`);
+  }
   await useBackend(flags.backend);
   const { model, bits, granularity, metadata } = await openSource(source, flags);
   const floatDtype = flags.float16 ? 'float16' : 'float32';
@@ -112,6 +122,23 @@ export async function exportCommand(source: string, flags: ExportFlags): Promise
       for (const t of tensors) {
         const err = t.maxAbsError === 0 ? 'exact' : `max |error| ${t.maxAbsError.toExponential(2)}`;
         log(`  ${t.name} [${t.shape.join(', ')}]: ${t.encoding}, ${t.bytes} bytes, ${err}`);
+      }
+      return;
+    }
+    if (flags.format === 'onnx') {
+      const { bytes, tensors } = await exportOnnx(model, undefined, {
+        bits,
+        granularity,
+        metadata: { producer: 'parq-ts', source: String(metadata.source) },
+      });
+      writeQuantizedFile(flags.out, bytes);
+      log(`wrote ${flags.out} (${bytes.length} bytes)`);
+      for (const t of tensors) {
+        const how =
+          t.encoding === 'MatMulNBits'
+            ? `MatMulNBits ${t.bits} bits, block ${t.blockSize}`
+            : t.encoding;
+        log(`  ${t.name}: ${how}, ${t.bytes} bytes`);
       }
       return;
     }

@@ -5,7 +5,7 @@
  * The quantized kernels are recognized from the checkpoint (see src/import/checkpoint.ts) and packed
  * with their levels; nothing is written unless the import succeeds.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { describeBits } from '../export/format.js';
@@ -27,6 +27,7 @@ export interface ImportFlags {
   float16?: boolean;
   backend: string;
   quiet?: boolean;
+  overwrite?: boolean;
 }
 
 /** Registers `parq import` on `program`. */
@@ -60,6 +61,7 @@ export function registerImportCommand(program: Command): Command {
     )
     .option('--float16', 'store the float tensors (biases, ...) as float16')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('cpu'))
+    .option('--overwrite', 'replace a file (or tfjs model folder) already at --out')
     .option('-q, --quiet', 'print nothing on success')
     .action(async (checkpoint: string, flags: ImportFlags) => {
       await importCommand(checkpoint, flags);
@@ -68,6 +70,10 @@ export function registerImportCommand(program: Command): Command {
 
 /** Runs `parq import`; throws a one-line error, having written nothing, when it cannot. */
 export async function importCommand(checkpoint: string, flags: ImportFlags): Promise<void> {
+  const target = flags.format === 'tfjs' ? join(flags.out, 'model.json') : flags.out;
+  if (existsSync(target) && !flags.overwrite) {
+    throw new Error(`${target} already exists: --overwrite replaces it`);
+  }
   await useBackend(flags.backend);
   let bytes: Uint8Array;
   try {

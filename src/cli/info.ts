@@ -6,7 +6,9 @@ import { describeGranularity, describeMethod } from '../train/config.js';
 import { estimatePackedBytes, inspectQuantized } from '../train/inspect.js';
 import type { QuantizedTensorInfo } from '../train/metrics.js';
 import { useBackend } from './backend-option.js';
-import { openModelSource } from './model-source.js';
+import { openModelSource, type ModelSource } from './model-source.js';
+import type { TrainConfig } from '../train/config.js';
+import { formatBytes, grouped } from '../util/text-format.js';
 import { percent, textTable } from './text-table.js';
 
 export function registerInfo(program: Command, setCode: (code: number) => void): void {
@@ -66,17 +68,14 @@ export async function infoCommand(path: string, flags: { json?: boolean }): Prom
     if (src.packed) lines.push(formatPackedDescription(src.packed));
     if (src.config) {
       const c = src.config;
-      const acc = src.metrics?.final
-        ? ` · final test accuracy ${percent(src.metrics.final.testAccuracy)}`
-        : '';
       lines.push(
         `run: ${describeMethod(c)} ${c.method === 'fp' ? '' : `${describeGranularity(c.granularity)} `}· ${c.model} on ${c.data} · ` +
-          `${src.metrics?.status ?? 'unknown status'}${acc}`,
+          runStatus(src, c),
       );
     }
     lines.push('');
     lines.push(
-      `model ${model.name} (${model.getClassName()}): input [${inputShape(model)}], ${params.toLocaleString('en-US')} parameters (${trainable.toLocaleString('en-US')} trainable)`,
+      `model ${model.name} (${model.getClassName()}): input [${inputShape(model)}], ${grouped(params)} parameters (${grouped(trainable)} trainable)`,
     );
     lines.push(
       textTable(
@@ -85,7 +84,7 @@ export async function infoCommand(path: string, flags: { json?: boolean }): Prom
           l.name,
           l.type,
           `[${l.outputShape.slice(1).join(', ')}]`,
-          l.params.toLocaleString('en-US'),
+          grouped(l.params),
         ]),
         [false, false, false, true],
       ),
@@ -98,11 +97,14 @@ export async function infoCommand(path: string, flags: { json?: boolean }): Prom
       lines.push('', 'quantized tensors: none (a float run)');
     }
     lines.push('');
+    const packedBytes = src.packed?.byteLength;
     lines.push(
-      `size: ${kib(size.float32)} as float32` +
-        (quantized.length > 0
-          ? `; about ${kib(size.packed)} with the quantized kernels packed (${(size.float32 / size.packed).toFixed(1)}x smaller, estimate)`
-          : ''),
+      `size: ${formatBytes(size.float32)} as float32` +
+        (packedBytes !== undefined
+          ? `; ${formatBytes(packedBytes)} this packed file (${(size.float32 / packedBytes).toFixed(1)}x smaller)`
+          : quantized.length > 0
+            ? `; about ${formatBytes(size.packed)} with the quantized kernels packed (${(size.float32 / size.packed).toFixed(1)}x smaller, estimate)`
+            : ''),
     );
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
@@ -135,8 +137,19 @@ function inputShape(model: tf.LayersModel): string {
   return model.inputs[0].shape.slice(1).join(', ');
 }
 
-function kib(bytes: number): string {
-  return bytes < 1024 * 1024
-    ? `${(bytes / 1024).toFixed(1)} KiB`
-    : `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+/** The run's status: from its metrics (a checkpoint), or what a packed file's metadata says. */
+function runStatus(src: ModelSource, c: TrainConfig): string {
+  if (src.metrics) {
+    const acc = src.metrics.final
+      ? ` · final test accuracy ${percent(src.metrics.final.testAccuracy)}`
+      : '';
+    return `${src.metrics.status}${acc}`;
+  }
+  const md = src.packed?.metadata;
+  if (md && typeof md.epoch === 'number') {
+    const acc =
+      typeof md.testAccuracy === 'number' ? ` · test accuracy ${percent(md.testAccuracy)}` : '';
+    return `exported at epoch ${md.epoch} of ${c.epochs}${acc}`;
+  }
+  return 'status not recorded';
 }

@@ -1,6 +1,8 @@
 /** The `parq` command line: one file per command, each a thin layer over the library. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { conformanceCommand } from './conformance.js';
+import { expandHomeInArgs } from './expand-home.js';
 import { useBackend } from './backend-option.js';
 import { registerCompare } from './compare.js';
 import { registerEval } from './eval.js';
@@ -17,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   const program = new Command('parq')
     .description('Quantization-aware training for TensorFlow.js')
+    .version(packageVersion(), '-V, --version', 'print the version of parq-ts')
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({
@@ -60,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(expandHomeInArgs(argv), { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
       return e.exitCode === 0 ? 0 : 2;
@@ -68,4 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   return code;
+}
+
+function packageVersion(): string {
+  const pkg = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }

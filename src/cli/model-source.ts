@@ -16,6 +16,7 @@ import {
 import type { CheckpointState } from '../train/checkpoint.js';
 import { checkTrainConfig, type TrainConfig } from '../train/config.js';
 import type { RunMetrics } from '../train/metrics.js';
+import { grouped } from '../util/text-format.js';
 
 export interface ModelSource {
   kind: 'checkpoint' | 'packed';
@@ -76,7 +77,7 @@ async function openPackedFile(path: string): Promise<ModelSource> {
   return {
     kind: 'packed',
     path,
-    description: `packed file ${path} (${bytes.length.toLocaleString('en-US')} bytes, format ${packed.version})`,
+    description: `packed file ${path} (${grouped(bytes.length)} bytes, format ${packed.version})`,
     model,
     config,
     packed,

@@ -1,5 +1,6 @@
 /** `parq train`: one run from flags (or `--resume DIR`), with progress, outputs and a summary. */
 import * as tf from '@tensorflow/tfjs';
+import { count } from '../util/text-format.js';
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -268,7 +269,7 @@ export function summary(m: RunMetrics, dataset: Dataset, out: string | undefined
   lines.push('');
   lines.push(
     `${c.model} on ${dataset.name} (${m.dataset.trainSamples} train / ${m.dataset.testSamples} test) · ${method} · ` +
-      `${c.epochs} epochs · backend ${m.backend}`,
+      `${count(c.epochs, 'epoch')} · backend ${m.backend}`,
   );
   const epochs = m.epochs;
   const every = Math.max(1, Math.ceil(epochs.length / 25));

@@ -1,5 +1,5 @@
-// The packed low-bit file (format, writer, reader), the tfjs-format export, and Node file helpers
-// that load node:fs only when called.
+// The packed low-bit file (format, writer, reader) and the tfjs-format export; browser-safe.
+// The Node file helpers (files.ts) are exported from node.ts.
 export {
   MAGIC,
   FORMAT_MAJOR,
@@ -53,4 +53,9 @@ export {
   type TfjsExportOptions,
   type TfjsTensorReport,
 } from './tfjs-format.js';
-export { writeQuantizedFile, readQuantizedFile, isPackedFile } from './files.js';
+export {
+  exportOnnx,
+  type OnnxExport,
+  type OnnxExportOptions,
+  type OnnxTensorReport,
+} from './onnx.js';

@@ -1,11 +1,12 @@
 /// <reference types="node" />
 /**
- * Node-only file IO for packed files. Loaded with a dynamic import (see files.ts), so the rest
- * of src/export stays browser-safe.
+ * Node-only file IO for packed files, exported from `parq-ts/node` (the rest of src/export is
+ * browser-safe and imports nothing of Node).
  */
 import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
 import { MAGIC } from './format.js';
 import { tempPathBeside, writeFileDurably } from '../util/durable-file.js';
+import { describeIoError } from './path-bytes.js';
 
 const plain = (path: string): string => (path.startsWith('file://') ? path.slice(7) : path);
 
@@ -48,12 +49,4 @@ export function isPackedFile(path: string): boolean {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-}
-
-function describeIoError(path: string, e: unknown, op: 'read' | 'write'): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return op === 'read' ? `${path}: no such file` : `${path}: no such folder`;
-  if (code === 'EISDIR') return `${path}: is a folder, not a file`;
-  if (code === 'EACCES') return `${path}: permission denied`;
-  return `${path}: cannot ${op} (${code ?? (e as Error).message})`;
 }

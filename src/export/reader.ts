@@ -15,6 +15,8 @@ import {
 import { crc32 } from './crc32.js';
 import { inflate } from './deflate.js';
 import { decodeFloat16 } from './float16.js';
+import { readPathBytes } from './path-bytes.js';
+import { formatBytes, grouped, rounded } from '../util/text-format.js';
 import {
   describeBits,
   FLAG_HEAD_DEFLATE,
@@ -407,14 +409,13 @@ export async function describePacked(bytes: Uint8Array): Promise<PackedDescripti
 
 /** `describePacked`'s result as the lines `parq info` prints. */
 export function formatPackedDescription(d: PackedDescription): string {
-  const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
   const lines = [
     `parq packed file, format ${d.version}, written by ${d.producer}`,
     `model: ${d.model.className} '${d.model.name}', ${d.model.layers} layers, ` +
-      `${d.parameters} parameters (${d.quantizedParameters} quantized)`,
-    `size: ${d.byteLength} bytes (${kb(d.byteLength)}), ` +
-      `${(d.float32Bytes / d.byteLength).toFixed(1)}x smaller than float32 weights (${kb(d.float32Bytes)})`,
-    `sections: ${d.sections.map((s) => `${s.tag} ${s.bytes}`).join(', ')}` +
+      `${grouped(d.parameters)} parameters (${grouped(d.quantizedParameters)} quantized)`,
+    `size: ${grouped(d.byteLength)} bytes (${formatBytes(d.byteLength)}), ` +
+      `${(d.float32Bytes / d.byteLength).toFixed(1)}x smaller than float32 weights (${formatBytes(d.float32Bytes)})`,
+    `sections: ${d.sections.map((s) => `${s.tag} ${grouped(s.bytes)}`).join(', ')}` +
       (d.headerCompressed ? ' (header deflated)' : ''),
     'tensors:',
   ];
@@ -425,12 +426,15 @@ export function formatPackedDescription(d: PackedDescription): string {
       const groups = `${t.groups} group${t.groups === 1 ? '' : 's'}`;
       what = `${describeBits(t.bits)} (${packing}), ${groups} of ${t.levels} levels`;
     }
-    lines.push(`  ${t.name} [${t.shape.join(', ')}]: ${what}, ${t.bytes} bytes`);
+    lines.push(`  ${t.name} [${t.shape.join(', ')}]: ${what}, ${grouped(t.bytes)} bytes`);
   }
   if (d.metadata !== undefined) {
-    // scalars in full, objects (e.g. a run's config) as {...}: describePacked has them all
+    // scalars (numbers to 4 digits), objects (e.g. a run's config) as {...}: describePacked
+    // has them all in full
     const fields = Object.entries(d.metadata).map(([k, v]) =>
-      v !== null && typeof v === 'object' ? `${k} {...}` : `${k} ${JSON.stringify(v)}`,
+      v !== null && typeof v === 'object'
+        ? `${k} {...}`
+        : `${k} ${typeof v === 'number' ? rounded(v) : JSON.stringify(v)}`,
     );
     lines.push(`metadata: ${fields.join(', ')}`);
   }
@@ -511,10 +515,7 @@ export async function readPackedSource(source: PackedSource): Promise<Uint8Array
     throw new Error('loadQuantized: expected a path, URL, ArrayBuffer or Uint8Array');
   }
   const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !source.startsWith('file://');
-  if (isNode() && !isUrl) {
-    const { readQuantizedFile } = await import('./node-io.js');
-    return readQuantizedFile(source);
-  }
+  if (isNode() && !isUrl) return readPathBytes(source);
   const res = await fetch(source);
   if (!res.ok)
     throw new Error(`loadQuantized: HTTP ${res.status} ${res.statusText} fetching ${source}`);

@@ -1,5 +1,6 @@
 /** The combined HTML report of a comparison: the results table, curves and per-seed spread. */
 import { describeGranularity, type TrainConfig } from '../train/config.js';
+import { count } from '../util/text-format.js';
 import { formatMeanSd, type CompareSummary } from '../train/compare.js';
 import { card, duration, page, table } from './html.js';
 import { dotPlot, esc, lineChart } from './svg.js';
@@ -42,7 +43,7 @@ export function renderCompareReport(s: CompareSummary, opts: CompareReportOption
         esc(r.method),
         esc(r.quantizer),
         esc(r.bits === null ? '32 (float)' : r.bits === 0 ? 'ternary' : String(r.bits)),
-        esc(formatMeanSd(r.mean, r.sd)),
+        esc(formatMeanSd(r.mean, r.sd, 2, r.accuracies.length)),
         esc(r.accuracies.map((a) => (100 * a).toFixed(2)).join(', ')),
         r.bits === null ? '–' : r.levelsOk ? 'yes' : '<b class="warn">NO</b>',
         esc(duration(r.seconds)),
@@ -102,13 +103,20 @@ export function renderCompareReport(s: CompareSummary, opts: CompareReportOption
   );
   parts.push('</div>');
   parts.push('<h2>Setup</h2>');
-  parts.push(`<pre>${esc(JSON.stringify({ base: b, grid: s.grid }, null, 2))}</pre>`);
+  // method, quantizer, bits and seed come from the grid (a float row has no quantizer): the
+  // base config shows only what every run shares
+  const perRun = new Set(['method', 'quantizer', 'bits', 'seed']);
+  const shared = Object.fromEntries(Object.entries(b).filter(([k]) => !perRun.has(k)));
+  parts.push(
+    '<p class="note">Shared by every run; method, quantizer, bits and seed come from the grid.</p>',
+  );
+  parts.push(`<pre>${esc(JSON.stringify({ shared, grid: s.grid }, null, 2))}</pre>`);
   return page(title, parts.join('\n'));
 }
 
 function setup(b: TrainConfig): string {
   return (
-    `${b.epochs} epochs, batch ${b.batchSize}, ${b.optimizer} lr ${b.lr} ${b.lrSchedule}, ` +
+    `${count(b.epochs, 'epoch')}, batch ${b.batchSize}, ${b.optimizer} lr ${b.lr} ${b.lrSchedule}, ` +
     `${describeGranularity(b.granularity)}, anneal end ${b.annealEnd}`
   );
 }

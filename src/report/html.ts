@@ -1,5 +1,6 @@
 /** The HTML page around the charts: one self-contained file (inline CSS and SVG, no scripts). */
 import { esc } from './svg.js';
+import { formatBytes } from '../util/text-format.js';
 
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;margin:0;background:#fafafa}
@@ -66,9 +67,5 @@ export function duration(seconds: number): string {
   return `${m} min ${String(Math.round(seconds - 60 * m)).padStart(2, '0')} s`;
 }
 
-/** Bytes as B / KiB / MiB. */
-export function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
-}
+/** Bytes as B or KiB (util/text-format's formatBytes, the CLI's format too). */
+export const bytes = formatBytes;

@@ -3,6 +3,7 @@ import { bitsLabel, describeGranularity, describeMethod, isQuantMethod } from '.
 import { describeDivergence, type HistogramSnapshot, type RunMetrics } from '../train/metrics.js';
 import { card, duration, num, page, pct, table } from './html.js';
 import { esc, histogramChart, lineChart, type Series } from './svg.js';
+import { grouped } from '../util/text-format.js';
 
 export interface RunReportOptions {
   /** Page title. Default: method, model and data. */
@@ -84,7 +85,7 @@ export function renderRunReport(m: RunMetrics, opts: RunReportOptions = {}): str
           : '';
     parts.push('<h2>Weights over training</h2>');
     parts.push(
-      `<p class="note">Bars: the weights the model computes with${c.method === 'admmq' ? '' : ' (after the prox map)'}, ` +
+      `<p class="note">Bars: the weights the model computes with${isQuantMethod(c.method) && c.method !== 'admmq' ? ' (after the prox map)' : ''}, ` +
         `on a square-root count scale. ${overlay}One panel per snapshot epoch (0 = initialization).</p>`,
     );
     parts.push(histograms(m.histograms));
@@ -234,7 +235,7 @@ function histograms(snaps: HistogramSnapshot[]): string {
       const marks = [...new Set((t.levels ?? []).flat())];
       out.push(
         histogramChart({
-          title: `epoch ${s.epoch} · ${t.distinct > 999 ? `${t.distinct} values` : `${t.distinct} distinct`}`,
+          title: `epoch ${s.epoch} · ${grouped(t.distinct)} distinct`,
           hist: t.weights,
           overlay: t.latent,
           overlayLabel: 'latent weights',

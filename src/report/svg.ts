@@ -275,7 +275,7 @@ export function dotPlot(
       );
     }
     parts.push(
-      `<line x1="${f(sx(r.mean))}" y1="${cy - 7}" x2="${f(sx(r.mean))}" y2="${cy + 7}" stroke="${c}" stroke-width="2.5"><title>${esc(r.label)}: mean ${esc(format(r.mean))} ± ${esc(format(r.sd))}</title></line>`,
+      `<line x1="${f(sx(r.mean))}" y1="${cy - 7}" x2="${f(sx(r.mean))}" y2="${cy + 7}" stroke="${c}" stroke-width="2.5"><title>${esc(r.label)}: ${r.values.length === 1 ? esc(format(r.mean)) : `mean ${esc(format(r.mean))} ± ${esc(format(r.sd))}`}</title></line>`,
     );
     for (const v of r.values) {
       parts.push(

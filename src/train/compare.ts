@@ -147,9 +147,10 @@ export function summarizeCompare(
   };
 }
 
-/** `96.53 ± 0.12` (percent, population sd). */
-export function formatMeanSd(mean: number, sd: number, digits = 2): string {
+/** `96.53 ± 0.12` (percent, population sd); `96.53` alone for one seed (`seeds` = 1). */
+export function formatMeanSd(mean: number, sd: number, digits = 2, seeds = 2): string {
   if (!Number.isFinite(mean)) return '–';
+  if (seeds === 1) return (100 * mean).toFixed(digits);
   return `${(100 * mean).toFixed(digits)} ± ${(100 * (Number.isFinite(sd) ? sd : 0)).toFixed(digits)}`;
 }
 
@@ -162,7 +163,7 @@ export function compareTable(s: CompareSummary): string {
   for (const r of s.rows) {
     lines.push(
       `| ${r.method} | ${r.quantizer} | ${r.bits === null ? '32 (float)' : r.bits === 0 ? 'ternary' : r.bits} | ` +
-        `${formatMeanSd(r.mean, r.sd)} | ${r.seeds.length} | ${r.bits === null ? '–' : r.levelsOk ? 'yes' : 'NO'} | ` +
+        `${formatMeanSd(r.mean, r.sd, 2, r.seeds.length)} | ${r.seeds.length} | ${r.bits === null ? '–' : r.levelsOk ? 'yes' : 'NO'} | ` +
         `${r.seconds.toFixed(1)} s |`,
     );
   }

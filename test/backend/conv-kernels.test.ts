@@ -9,6 +9,7 @@ import {
   type FilterGradMethod,
 } from '../../src/backend/wasm/conv2d-backprop-filter.js';
 import type { BackendWasm } from '../../src/backend/wasm/kernel-utils.js';
+import { simdKernelsFor } from '../../src/backend/wasm/simd/index.js';
 import {
   registerWasmTrainingKernels,
   replaceSlowWasmKernels,
@@ -65,6 +66,13 @@ CASES.push(
   },
 );
 
+// Batch 64, as the benchmarks train (the SIMD path accumulates over chunks of images).
+CASES.push(
+  { x: [64, 12, 12, 1], filter: [5, 5, 1, 6], stride: 1, pad: 'same' },
+  { x: [64, 7, 9, 16], filter: [3, 3, 16, 16], stride: 2, pad: 'same' },
+  { x: [64, 9, 7, 5], filter: [3, 3, 5, 12], stride: 1, pad: 'valid' },
+);
+
 const describeCase = (c: Case): string =>
   `x ${c.x.join('x')} filter ${c.filter.join('x')} stride ${String(c.stride)} pad ${JSON.stringify(c.pad)}`;
 
@@ -82,7 +90,7 @@ beforeAll(async () => {
   registerWasmTrainingKernels();
   replaceSlowWasmKernels();
   // Test-only kernels that force each formulation of the filter gradient.
-  for (const method of ['conv', 'im2col'] as FilterGradMethod[]) {
+  for (const method of ['conv', 'im2col', 'simd'] as FilterGradMethod[]) {
     tf.registerKernel({
       kernelName: `ParqTestFilterGrad_${method}`,
       backendName: 'wasm',
@@ -107,8 +115,13 @@ describe('Conv2DBackpropFilter on wasm', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 
+  it('has the SIMD kernels on the single-threaded wasm heap (so the simd cases test them)', async () => {
+    await tf.setBackend('wasm');
+    expect(simdKernelsFor(tf.backend() as BackendWasm)).not.toBeNull();
+  });
+
   for (const c of CASES) {
-    it(`equals cpu, both formulations: ${describeCase(c)}`, async () => {
+    it(`equals cpu, every formulation: ${describeCase(c)}`, async () => {
       const xv = randomArray(tf.util.sizeFromShape(c.x), seedOf(c, 1));
       const dyShape = outShape(c);
       const dyv = randomArray(tf.util.sizeFromShape(dyShape), seedOf(c, 2));
@@ -126,6 +139,7 @@ describe('Conv2DBackpropFilter on wasm', () => {
         'Conv2DBackpropFilter',
         'ParqTestFilterGrad_conv',
         'ParqTestFilterGrad_im2col',
+        'ParqTestFilterGrad_simd',
       ]) {
         const [actual] = await runOn('wasm', run(kernel));
         expectClose(actual, expected);

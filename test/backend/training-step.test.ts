@@ -183,13 +183,21 @@ describe('a training step on wasm', () => {
       const shape = model.inputs[0].shape.slice(1) as number[];
       const x = tf.tensor(randomArray(8 * tf.util.sizeFromShape(shape), 4), [8, ...shape]);
       const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10);
-      const backend = tf.backend() as unknown as { numDataIds(): number };
+      const backend = tf.backend() as unknown as {
+        numDataIds(): number;
+        wasm: { HEAPU8: Uint8Array };
+      };
+      await model.trainOnBatch(x, y);
       await model.trainOnBatch(x, y);
       const tensors = tf.memory().numTensors;
       const dataIds = backend.numDataIds();
-      for (let i = 0; i < 3; i++) await model.trainOnBatch(x, y);
+      const heapBytes = backend.wasm.HEAPU8.byteLength;
+      for (let i = 0; i < 5; i++) await model.trainOnBatch(x, y);
       expect(tf.memory().numTensors).toBe(tensors);
       expect(backend.numDataIds()).toBe(dataIds);
+      // The wasm heap does not grow either (freed intermediates are reused, the SIMD
+      // kernels' scratch included).
+      expect(backend.wasm.HEAPU8.byteLength).toBe(heapBytes);
       tf.dispose([x, y]);
       model.dispose();
     }

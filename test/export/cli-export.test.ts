@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { loadQuantized, describePacked, readQuantizedFile } from '../../src/export/index.js';
+import { loadQuantized, describePacked } from '../../src/export/index.js';
+import { readQuantizedFile } from '../../src/export/files.js';
 import { loadModelFromFile, saveModelToDir } from '../../src/models/index.js';
 import { QuantOptimizer } from '../../src/optim/index.js';
 import { captureCheckpoint } from '../../src/train/checkpoint.js';
@@ -98,9 +99,9 @@ describe('parq export', () => {
       testAccuracy: 0.5,
     });
     expect(info.tensors.map((t) => t.encoding)).toEqual(['levels', 'float16', 'levels', 'float16']);
-    await expect(main(['export', join(dir, 'run'), '--out', out, '--bits', '2'])).rejects.toThrow(
-      /the run trained at ternary; --bits 2 contradicts it/,
-    );
+    await expect(
+      main(['export', join(dir, 'run'), '--out', out, '--bits', '2', '--overwrite']),
+    ).rejects.toThrow(/the run trained at ternary; --bits 2 contradicts it/);
   });
 
   it('writes the tfjs format that the standard loader reads', async () => {
@@ -188,13 +189,15 @@ describe('parq export', () => {
     await saveModelToDir(float, join(dir, 'float'));
     const out = join(dir, 'out.parq');
     writeFileSync(out, 'old');
-    await expect(main(['export', join(dir, 'float'), '--out', out, '--bits', '2'])).rejects.toThrow(
+    // even with --overwrite, a failed export leaves the old file as it was
+    const replace = ['--out', out, '--overwrite'];
+    await expect(main(['export', join(dir, 'float'), ...replace, '--bits', '2'])).rejects.toThrow(
       "export: tensor 'fc1/kernel' has more than 4 distinct values, more than 2 bits allows",
     );
-    await expect(main(['export', join(dir, 'float'), '--out', out])).rejects.toThrow(/pass --bits/);
-    await expect(
-      main(['export', join(dir, 'nothing'), '--out', out, '--bits', '2']),
-    ).rejects.toThrow(/nothing: no such file or folder/);
+    await expect(main(['export', join(dir, 'float'), ...replace])).rejects.toThrow(/pass --bits/);
+    await expect(main(['export', join(dir, 'nothing'), ...replace, '--bits', '2'])).rejects.toThrow(
+      /nothing: no such file or folder/,
+    );
     expect(readFileSync(out, 'utf8')).toBe('old');
     expect(readdirSync(dir).sort()).toEqual(['float', 'out.parq']);
     expect(existsSync(join(dir, 'tfjs'))).toBe(false);

@@ -10,12 +10,11 @@ import {
   crc32,
   encodePacked,
   exportQuantized,
-  isPackedFile,
   loadQuantized,
   PackedFormatError,
   parsePacked,
-  writeQuantizedFile,
 } from '../../src/export/index.js';
+import { isPackedFile, writeQuantizedFile } from '../../src/export/files.js';
 import { QuantOptimizer } from '../../src/optim/index.js';
 import { ProxPARQ } from '../../src/prox/index.js';
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { describePacked, readQuantizedFile } from '../../src/export/index.js';
+import { describePacked } from '../../src/export/index.js';
+import { readQuantizedFile } from '../../src/export/files.js';
 import { ensureBuilt, parq } from '../cli/helpers.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/import/', import.meta.url));

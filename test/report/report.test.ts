@@ -82,6 +82,17 @@ describe('renderRunReport', () => {
     expect(html).toContain('&lt;evil&gt;&amp;model.json');
   });
 
+  it('says "after the prox map" only for a prox-map run; histogram titles read "N distinct"', () => {
+    expect(renderRunReport(parq)).toContain('(after the prox map)');
+    const float = structuredClone(parq);
+    float.config.method = 'fp';
+    const html = renderRunReport(float);
+    expect(html).not.toContain('prox map');
+    const titles = [...html.matchAll(/>(epoch \d+ · [^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(titles.length).toBe(8);
+    for (const t of titles) expect(t).toMatch(/^epoch \d+ · [\d,]+ distinct$/);
+  });
+
   it('tells an unfinished run apart', () => {
     const m = structuredClone(parq);
     m.status = 'interrupted';
@@ -105,7 +116,13 @@ describe('renderCompareReport', () => {
     const s = summarizeCompare(base, grid, expandCompare(base, grid), [parq, admm]);
     const html = renderCompareReport(s);
     expect(html).not.toMatch(EXTERNAL);
-    expect(html).toContain(`<td>${(100 * parq.final!.testAccuracy).toFixed(2)} ± 0.00</td>`);
+    // one seed: the mean alone, no "± 0.00"
+    expect(html).toContain(`<td>${(100 * parq.final!.testAccuracy).toFixed(2)}</td>`);
+    expect(html).not.toContain('± 0.00');
+    // the base config shows what the runs share, not the default method 'parq'
+    expect(html).toContain('&quot;shared&quot;: {');
+    expect(html).toContain('&quot;methods&quot;: [');
+    expect(html).not.toContain('&quot;method&quot;: &quot;parq&quot;');
     expect(html).toContain('href="runs/admmq-lsbq-2b-s0/report.html"');
     expect(html).toContain('>Test accuracy</text>');
     expect(html).toContain('Final test accuracy (dots: seeds; bar: mean; whisker: ± sd)');

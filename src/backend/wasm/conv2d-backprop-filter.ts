@@ -12,9 +12,16 @@
 //  - 'im2col': gather the input patches into a [FH*FW*C, N*OH*OW] matrix with a loop over
 //    the wasm heap, then one plain matrix product with dy seen as [N*OH*OW, CO] gives the
 //    gradient directly in the filter's [FH, FW, C, CO] layout.
-// 'im2col' wins for 1x1 filters and short multi-channel patches; 'conv' wins otherwise
-// (see chooseFilterGradMethod).
+//  - 'simd': an implicit GEMM in WebAssembly SIMD (fg_* in simd/kernels.wat), no patch
+//    matrix: x is zero-padded once (when the convolution pads), dy's channels padded to a
+//    multiple of 4; then for each filter row, blocks of 4 consecutive (column, channel)
+//    values of the patch times 8 (or 4) output channels, accumulated over the pixels of a
+//    few images at a time (so x and dy stay in cache), 8 SIMD accumulators.
+// 'simd' is the default wherever the SIMD module runs on the backend's heap (not the
+// threaded build); otherwise 'im2col' for 1x1 filters and short multi-channel patches and
+// 'conv' for the rest (see chooseFilterGradMethod).
 import * as tf from '@tensorflow/tfjs';
+import { addressOf, simdKernelsFor, type SimdKernels } from './simd/index.js';
 import {
   assertFloat32,
   callWasmKernel,
@@ -25,7 +32,7 @@ import {
   type BackendWasm,
 } from './kernel-utils.js';
 
-export type FilterGradMethod = 'conv' | 'im2col';
+export type FilterGradMethod = 'conv' | 'im2col' | 'simd';
 
 /** Longest patch (FH*FW*C) for which the gather + matrix product is the default. */
 const IM2COL_MAX_PATCH = 32;
@@ -48,9 +55,104 @@ export function conv2dBackpropFilterNHWC(
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
-  method: FilterGradMethod = chooseFilterGradMethod(info),
+  method?: FilterGradMethod,
 ): tf.TensorInfo {
-  return method === 'conv' ? viaConvolution(backend, x, dy, info) : viaIm2col(backend, x, dy, info);
+  const simd = method === undefined || method === 'simd' ? simdKernelsFor(backend) : null;
+  if (simd !== null) return viaSimd(backend, simd, x, dy, info);
+  const m = method === undefined || method === 'simd' ? chooseFilterGradMethod(info) : method;
+  return m === 'conv' ? viaConvolution(backend, x, dy, info) : viaIm2col(backend, x, dy, info);
+}
+
+/** Pixels of dy per fg_* call: a few images at a time, so their x and dy stay in cache. */
+const SIMD_CHUNK_PIXELS = 1024;
+
+function viaSimd(
+  backend: BackendWasm,
+  simd: SimdKernels,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
+  const { outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  // The rows and columns of (padded) x the convolution reads.
+  const hp = (oh - 1) * sh + fh;
+  const wp = (ow - 1) * sw + fw;
+  const cop = Math.ceil(co / 4) * 4;
+  const padX = top > 0 || left > 0 || hp > h || wp > w;
+  const xp = padX ? backend.makeOutput([n, hp, wp, c], 'float32') : x;
+  const dyp = cop !== co ? backend.makeOutput([n * oh * ow, cop], 'float32') : dy;
+  const dWp = backend.makeOutput([fh, fw, c, cop], 'float32');
+  // Views after every makeOutput (a heap growth detaches older ones).
+  if (padX) {
+    const xv = heapF32(backend, x);
+    const pv = heapF32(backend, xp);
+    pv.fill(0);
+    const c0 = Math.max(0, -left);
+    const c1 = Math.min(w, wp - left);
+    for (let b = 0; b < n; b++) {
+      for (let r = Math.max(0, -top); r < Math.min(h, hp - top); r++) {
+        const src = ((b * h + r) * w + c0) * c;
+        pv.set(xv.subarray(src, src + (c1 - c0) * c), ((b * hp + r + top) * wp + c0 + left) * c);
+      }
+    }
+  }
+  if (dyp !== dy) {
+    const dv = heapF32(backend, dy);
+    const pv = heapF32(backend, dyp);
+    const pixels = n * oh * ow;
+    for (let p = 0; p < pixels; p++) {
+      const s = p * co;
+      const d = p * cop;
+      for (let o = 0; o < co; o++) pv[d + o] = dv[s + o];
+      for (let o = co; o < cop; o++) pv[d + o] = 0;
+    }
+  }
+  heapF32(backend, dWp).fill(0);
+  const xRowFloats = (padX ? wp : w) * c;
+  const xImg = (padX ? hp : h) * xRowFloats * 4;
+  const xRow = sh * xRowFloats * 4;
+  const xCol = sw * c * 4;
+  const dyPix = cop * 4;
+  const outRow = cop * 4;
+  const j = fw * c; // (column, channel) values of one filter row, contiguous in x and dW
+  const perChunk = Math.max(1, Math.floor(SIMD_CHUNK_PIXELS / (oh * ow)));
+  const xBase = addressOf(backend, xp);
+  const dyBase = addressOf(backend, dyp);
+  const outBase = addressOf(backend, dWp);
+  for (let b0 = 0; b0 < n; b0 += perChunk) {
+    const nb = Math.min(perChunk, n - b0);
+    const xChunk = xBase + b0 * xImg;
+    const dyChunk = dyBase + b0 * oh * ow * dyPix;
+    for (let kh = 0; kh < fh; kh++) {
+      for (let j0 = 0; j0 < j;) {
+        const four = j0 + 4 <= j;
+        const xPtr = xChunk + (kh * xRowFloats + j0) * 4;
+        const outPtr = outBase + (kh * j + j0) * outRow;
+        for (let v0 = 0; v0 < cop;) {
+          const eight = v0 + 8 <= cop;
+          const f = four ? (eight ? simd.fg_4x2 : simd.fg_4x1) : eight ? simd.fg_1x2 : simd.fg_1x1;
+          f(xPtr, dyChunk + v0 * 4, outPtr + v0 * 4, nb, oh, ow, xImg, xRow, xCol, dyPix, outRow);
+          v0 += eight ? 8 : 4;
+        }
+        j0 += four ? 4 : 1;
+      }
+    }
+  }
+  if (xp !== x) disposeIntermediate(backend, xp);
+  if (dyp !== dy) disposeIntermediate(backend, dyp);
+  if (cop === co) return dWp;
+  const dW = callWasmKernel(
+    'Slice',
+    backend,
+    { x: dWp },
+    { begin: [0, 0, 0, 0], size: [fh, fw, c, co] },
+  );
+  disposeIntermediate(backend, dWp);
+  return dW;
 }
 
 function viaConvolution(

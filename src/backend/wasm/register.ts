@@ -10,7 +10,7 @@
 //    slow loops that dominate a training step (Conv2DBackpropInput; BatchMatMul with a
 //    transposed operand, i.e. every dense layer's gradient; Tile from the batch norm
 //    gradient; AvgPoolGrad) or that break ties differently from the cpu backend
-//    (MaxPoolGrad). Each replacement keeps the stock kernel as fallback for the cases it
+//    (MaxPoolGrad); Sum and Mean over leading axes (batch norm's per-channel reductions). Each replacement keeps the stock kernel as fallback for the cases it
 //    does not handle, and restoreStockWasmKernels() puts the stock kernels back.
 // Both functions are idempotent and can run before or after the wasm backend initializes.
 import * as tf from '@tensorflow/tfjs';
@@ -19,6 +19,7 @@ import { makeBatchMatMul } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { makeConv2dBackpropInput } from './conv2d-backprop-input.js';
 import { WASM } from './kernel-utils.js';
+import { makeMean, makeSum } from './leading-reduction.js';
 import { makeMaxPoolGrad } from './max-pool-grad.js';
 import { makeTile } from './tile.js';
 
@@ -32,6 +33,8 @@ const REPLACEMENTS: ReadonlyArray<[string, (stock: tf.KernelFunc) => tf.KernelFu
   [tf.Tile, makeTile],
   [tf.AvgPoolGrad, makeAvgPoolGrad],
   [tf.MaxPoolGrad, makeMaxPoolGrad],
+  [tf.Sum, makeSum],
+  [tf.Mean, makeMean],
 ];
 
 /** Names of the kernels replaceSlowWasmKernels() replaces. */

@@ -1,0 +1,120 @@
+// Where one training step goes on the wasm backend, kernel by kernel (issue 14).
+// Builds parq-ts's LeNet-5 and ResNet-20 (src/models), batch 64, and profiles one
+// momentum-SGD step (forward, backward, update: optimizer.minimize, as src/train/run.ts)
+// after warm-up steps. Each wasm kernel is wrapped with a timer that measures its
+// own call in CPU time of this process (process.cpuUsage: the machine may be shared), only
+// the outermost kernel (a kernel that calls others inside counts once, as itself). Prints,
+// per model, the kernels grouped by name with their share of the step, sorted by time;
+// also the whole step's CPU time (the rest: JavaScript outside kernels: tape, gradients,
+// layers).
+// Usage (after `npm run build`):
+//   node bench/profile-step.mjs [--models lenet5,resnet20] [--batch 64] [--steps 3] [--qat]
+//                               [--stock] [--threads 1]
+// --qat: QuantOptimizer (PARQ prox, 2-bit LSBQ) instead of plain momentum SGD.
+// --stock: the stock wasm kernels (only the missing Conv2DBackpropFilter added).
+import * as tf from '@tensorflow/tfjs';
+import * as parq from '../dist/index.js';
+import { selectBackend } from '../dist/backend/select.js';
+import { restoreStockWasmKernels } from '../dist/backend/wasm/register.js';
+import { buildModel, logitsModel } from '../dist/models/index.js';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const models = opt('models', 'lenet5,resnet20').split(',');
+const batch = Number(opt('batch', '64'));
+const steps = Number(opt('steps', '3'));
+const qat = args.includes('--qat');
+const stock = args.includes('--stock');
+const threads = Number(opt('threads', '1'));
+
+const sel = await selectBackend('wasm', { threads, fastKernels: !stock });
+if (stock) restoreStockWasmKernels();
+if (sel.notice) console.log(`notice: ${sel.notice}`);
+
+const SHAPES = { mlp: [784], lenet5: [28, 28, 1], resnet20: [32, 32, 3] };
+
+function makeOptimizer() {
+  const base = tf.train.momentum(0.01, 0.9);
+  if (!qat) return base;
+  return new parq.QuantOptimizer({
+    base,
+    quantizer: parq.quantizerByName('lsbq', 2),
+    prox: new parq.ProxPARQ({ annealStart: 0, annealEnd: 1000 }),
+    bits: 2,
+    quantPeriod: 10,
+  });
+}
+
+/** Wraps every wasm kernel with a CPU-time counter (outermost calls only). */
+const times = new Map();
+let depth = 0;
+let counting = false;
+for (const k of tf.getKernelsForBackend('wasm')) {
+  const inner = k.kernelFunc;
+  tf.unregisterKernel(k.kernelName, 'wasm');
+  tf.registerKernel({
+    ...k,
+    kernelFunc: (a) => {
+      if (depth > 0 || !counting) return inner(a);
+      depth++;
+      const c0 = process.cpuUsage();
+      try {
+        return inner(a);
+      } finally {
+        const c = process.cpuUsage(c0);
+        depth--;
+        const e = times.get(k.kernelName) ?? { us: 0, calls: 0 };
+        e.us += c.user + c.system;
+        e.calls++;
+        times.set(k.kernelName, e);
+      }
+    },
+  });
+}
+
+for (const name of models) {
+  const model = buildModel(name, { inputShape: SHAPES[name], numClasses: 10, seed: 0 });
+  const net = logitsModel(model);
+  const optimizer = makeOptimizer();
+  const x = tf.randomNormal([batch, ...SHAPES[name]], 0, 1, 'float32', 7);
+  const y = tf.randomUniform([batch], 0, 10, 'int32', 8);
+  const step = () =>
+    tf.tidy(() => {
+      optimizer.minimize(() => {
+        const logits = net.apply(x, { training: true });
+        return tf.losses.softmaxCrossEntropy(tf.oneHot(y, 10), logits);
+      });
+    });
+  for (let i = 0; i < 3; i++) step();
+  times.clear();
+  counting = true;
+  const c0 = process.cpuUsage();
+  for (let s = 0; s < steps; s++) step();
+  const c = process.cpuUsage(c0);
+  counting = false;
+  const stepMs = (c.user + c.system) / 1000 / steps;
+  const rows = [...times.entries()].sort((a, b) => b[1].us - a[1].us);
+  const kernelMs = rows.reduce((t, [, e]) => t + e.us, 0) / 1000 / steps;
+  console.log(
+    `\n${name}, batch ${batch}, ${qat ? 'QAT (PARQ, 2-bit LSBQ)' : 'momentum SGD'}, ` +
+      `${stock ? 'stock kernels' : 'parq-ts kernels'}, ${threads} thread(s): ` +
+      `step ${stepMs.toFixed(1)} ms CPU, kernels ${kernelMs.toFixed(1)} ms, mean of ${steps} steps`,
+  );
+  console.log('| kernel | calls/step | ms/step | share of step |');
+  console.log('| --- | ---: | ---: | ---: |');
+  const row = (k, calls, ms) =>
+    console.log(`| ${k} | ${calls} | ${ms.toFixed(2)} | ${((100 * ms) / stepMs).toFixed(1)}% |`);
+  let otherMs = 0;
+  for (const [k, e] of rows) {
+    const ms = e.us / 1000 / steps;
+    if (ms / stepMs < 0.005) otherMs += ms;
+    else row(k, (e.calls / steps).toFixed(0), ms);
+  }
+  row('other kernels (< 0.5% each)', '', otherMs);
+  row('outside kernels (JavaScript)', '', stepMs - kernelMs);
+  tf.dispose([x, y]);
+  model.dispose();
+}

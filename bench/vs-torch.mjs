@@ -1,0 +1,241 @@
+// parq-ts (tfjs wasm backend with parq-ts's kernels) beside PyTorch on the same networks
+// (issue 14): MLP 784-256-256-10, LeNet-5 and ResNet-20 as in src/models (the PyTorch side,
+// bench/reference/vs_torch.py, builds the same layers), batch 64, momentum SGD (lr 0.01,
+// 0.9), one thread each, plain and QAT (PARQ prox, 2-bit LSBQ, Q refreshed every 10 steps:
+// parq-ts's QuantOptimizer here, the reference PARQ QuantOptimizer there).
+// Both sides run as servers in their own process, each model and optimizer built once and
+// warmed up; the parent asks them in turns, round by round (parq-ts then PyTorch, then the
+// other order next round), for a block of steps, and each side measures the CPU time of its
+// own process for the block (process.cpuUsage / time.process_time: the numbers do not
+// depend on other work sharing the machine). Reported: samples per CPU-second, median over
+// the rounds, the ratio parq-ts / PyTorch, and QAT / plain step time on each side.
+// Usage (after `npm run build`):
+//   npm run bench:vs-torch [-- --models mlp,lenet5,resnet20 --modes plain,qat --rounds 3
+//                              --threads 1 --json out.json]
+// The PyTorch side runs with $PARQ_TORCH_PYTHON, else /usr/bin/python3, else python3: the
+// first that imports torch; none does: one line says so and only parq-ts is measured.
+// QAT on the PyTorch side needs the reference `parq` package: $PARQ_REF (default
+// /work/ref/parq) is put on PYTHONPATH.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const BATCH = Number(opt('batch', '64'));
+/** Steps per block, by model (a block is ~0.3-2 s of CPU). */
+const STEPS = { mlp: 40, lenet5: 15, resnet20: 2 };
+
+/** A line-protocol server in a child process: send(request) -> the next JSON line. */
+function server(cmd, argv, env) {
+  const proc = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const lines = readline.createInterface({ input: proc.stdout });
+  const waiting = [];
+  const queued = [];
+  lines.on('line', (l) => {
+    const msg = JSON.parse(l);
+    const w = waiting.shift();
+    if (w) w(msg);
+    else queued.push(msg);
+  });
+  const next = () =>
+    queued.length > 0 ? Promise.resolve(queued.shift()) : new Promise((r) => waiting.push(r));
+  return {
+    next,
+    send: (req) => {
+      proc.stdin.write(JSON.stringify(req) + '\n');
+      return next();
+    },
+    close: () => proc.stdin.end(),
+  };
+}
+
+function findTorchPython() {
+  const candidates = [process.env.PARQ_TORCH_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean);
+  for (const py of candidates) {
+    const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+    if (r.status === 0) return py;
+  }
+  return null;
+}
+
+const median = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function parent() {
+  const models = opt('models', 'mlp,lenet5,resnet20').split(',');
+  const modes = opt('modes', 'plain,qat').split(',');
+  const rounds = Number(opt('rounds', '3'));
+  const threads = opt('threads', '1');
+  console.log(
+    `node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ` +
+      `load ${os.loadavg()[0].toFixed(2)}; batch ${BATCH}, ${rounds} rounds, parq-ts wasm ${threads} thread(s)`,
+  );
+  const ts = server(process.execPath, [
+    fileURLToPath(import.meta.url),
+    '--child',
+    '--threads',
+    threads,
+  ]);
+  const tsHello = await ts.next();
+  if (tsHello.notice) console.log(`parq-ts: ${tsHello.notice}`);
+  const py = findTorchPython();
+  let torch = null;
+  let torchQat = false;
+  if (py === null) {
+    console.log('PyTorch: no python3 here imports torch; measuring parq-ts only');
+  } else {
+    const ref = process.env.PARQ_REF ?? '/work/ref/parq';
+    const env = { ...process.env };
+    if (existsSync(ref)) env.PYTHONPATH = [ref, env.PYTHONPATH].filter(Boolean).join(':');
+    env.OMP_NUM_THREADS = '1';
+    torch = server(py, [path.join(here, 'reference', 'vs_torch.py')], env);
+    const hello = await torch.next();
+    torchQat = hello.qat;
+    console.log(
+      `PyTorch ${hello.torch} (${py}), 1 thread${torchQat ? '' : '; no reference parq package: QAT on parq-ts only'}`,
+    );
+  }
+  /** samples per CPU-second, by `${side} ${model} ${mode}`. */
+  const rates = new Map();
+  const record = (key, r) => {
+    if (r.error) throw new Error(`${key}: ${r.error}`);
+    const list = rates.get(key) ?? [];
+    list.push(r.samples / r.cpu_s);
+    rates.set(key, list);
+  };
+  for (let round = 0; round < rounds; round++) {
+    for (const model of models) {
+      for (const mode of modes) {
+        const req = { model, mode, steps: STEPS[model] ?? 10, batch: BATCH };
+        const sides = [['parq-ts', ts]];
+        if (torch && (mode === 'plain' || torchQat)) sides.push(['pytorch', torch]);
+        if (round % 2 === 1) sides.reverse();
+        for (const [side, srv] of sides) record(`${side} ${model} ${mode}`, await srv.send(req));
+      }
+    }
+    process.stdout.write(`round ${round + 1}/${rounds} done\n`);
+  }
+  ts.close();
+  torch?.close();
+
+  const get = (side, model, mode) => {
+    const v = rates.get(`${side} ${model} ${mode}`);
+    return v ? median(v) : null;
+  };
+  const f = (v) => (v == null ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  const ratio = (a, b) => (a == null || b == null ? '-' : `${(a / b).toFixed(2)}x`);
+  console.log('\nsamples per CPU-second (median of rounds), ratio parq-ts / PyTorch:');
+  console.log('| model | mode | parq-ts | PyTorch | parq-ts / PyTorch |');
+  console.log('| --- | --- | ---: | ---: | ---: |');
+  const results = [];
+  for (const model of models) {
+    for (const mode of modes) {
+      const a = get('parq-ts', model, mode);
+      const b = get('pytorch', model, mode);
+      results.push({
+        model,
+        mode,
+        parqTs: a,
+        pytorch: b,
+        runs: {
+          ts: rates.get(`parq-ts ${model} ${mode}`),
+          torch: rates.get(`pytorch ${model} ${mode}`),
+        },
+      });
+      console.log(`| ${model} | ${mode} | ${f(a)} | ${f(b)} | ${ratio(a, b)} |`);
+    }
+  }
+  if (modes.includes('plain') && modes.includes('qat')) {
+    console.log('\nQAT / plain step time (plain rate / QAT rate):');
+    console.log('| model | parq-ts | PyTorch |');
+    console.log('| --- | ---: | ---: |');
+    for (const model of models) {
+      const q = (side) => {
+        const p = get(side, model, 'plain');
+        const qq = get(side, model, 'qat');
+        return p == null || qq == null ? '-' : (p / qq).toFixed(3);
+      };
+      console.log(`| ${model} | ${q('parq-ts')} | ${q('pytorch')} |`);
+    }
+  }
+  const out = opt('json', null);
+  if (out) {
+    writeFileSync(
+      out,
+      JSON.stringify(
+        { node: process.version, cores: os.cpus().length, batch: BATCH, rounds, results },
+        null,
+        2,
+      ) + '\n',
+    );
+  }
+}
+
+/** The parq-ts server: one model + optimizer per (model, mode), momentum SGD on wasm. */
+async function child(threads) {
+  const tf = await import('@tensorflow/tfjs');
+  const parq = await import('../dist/index.js');
+  const { selectBackend } = await import('../dist/backend/select.js');
+  const { buildModel, logitsModel } = await import('../dist/models/index.js');
+  const sel = await selectBackend('wasm', { threads });
+  console.log(JSON.stringify({ ready: true, backend: sel.backend, notice: sel.notice }));
+  const SHAPES = { mlp: [784], lenet5: [28, 28, 1], resnet20: [32, 32, 3] };
+  const runners = new Map();
+  const makeRunner = (model, mode, batch) => {
+    const net = logitsModel(
+      buildModel(model, { inputShape: SHAPES[model], numClasses: 10, seed: 0 }),
+    );
+    const base = tf.train.momentum(0.01, 0.9);
+    const optimizer =
+      mode === 'plain'
+        ? base
+        : new parq.QuantOptimizer({
+            base,
+            quantizer: parq.quantizerByName('lsbq', 2),
+            prox: new parq.ProxPARQ({ annealStart: 0, annealEnd: 1000 }),
+            bits: 2,
+            quantPeriod: 10,
+          });
+    const x = tf.randomNormal([batch, ...SHAPES[model]], 0, 1, 'float32', 7);
+    const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 8), 10);
+    const step = () =>
+      optimizer.minimize(
+        () => tf.losses.softmaxCrossEntropy(y, net.apply(x, { training: true })),
+        true,
+      );
+    for (let i = 0; i < 3; i++) step().dispose();
+    return step;
+  };
+  const rl = readline.createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    const req = JSON.parse(line);
+    const key = `${req.model} ${req.mode} ${req.batch}`;
+    if (!runners.has(key)) runners.set(key, makeRunner(req.model, req.mode, req.batch));
+    const step = runners.get(key);
+    const c0 = process.cpuUsage();
+    let loss;
+    for (let i = 0; i < req.steps; i++) {
+      loss?.dispose();
+      loss = step();
+    }
+    loss.dataSync();
+    loss.dispose();
+    const c = process.cpuUsage(c0);
+    console.log(
+      JSON.stringify({ cpu_s: (c.user + c.system) / 1e6, samples: req.steps * req.batch }),
+    );
+  }
+}
+
+if (args[0] === '--child') await child(Number(opt('threads', '1')));
+else await parent();

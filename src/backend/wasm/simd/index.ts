@@ -1,0 +1,118 @@
+// The SIMD training kernels (kernels.wat) bound to a tfjs wasm backend's heap: the module
+// imports the backend's memory, so it reads and writes tensors in place (pointers are byte
+// addresses in that heap). Null where they cannot run: no WebAssembly SIMD, the memory not
+// found, or a shared memory (the threaded build): the kernels then keep their other paths.
+import type { BackendWasm } from '../kernel-utils.js';
+import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
+
+type I = number;
+/** The module's exports; see kernels.wat for what each computes. */
+export interface SimdKernels {
+  fg_4x2(
+    x: I,
+    dy: I,
+    out: I,
+    n: I,
+    oh: I,
+    ow: I,
+    xImg: I,
+    xRow: I,
+    xCol: I,
+    dyPix: I,
+    outRow: I,
+  ): void;
+  fg_4x1(
+    x: I,
+    dy: I,
+    out: I,
+    n: I,
+    oh: I,
+    ow: I,
+    xImg: I,
+    xRow: I,
+    xCol: I,
+    dyPix: I,
+    outRow: I,
+  ): void;
+  fg_1x2(
+    x: I,
+    dy: I,
+    out: I,
+    n: I,
+    oh: I,
+    ow: I,
+    xImg: I,
+    xRow: I,
+    xCol: I,
+    dyPix: I,
+    outRow: I,
+  ): void;
+  fg_1x1(
+    x: I,
+    dy: I,
+    out: I,
+    n: I,
+    oh: I,
+    ow: I,
+    xImg: I,
+    xRow: I,
+    xCol: I,
+    dyPix: I,
+    outRow: I,
+  ): void;
+  colsum(x: I, out: I, part: I, rows: I, cols: I, scale: number): void;
+}
+
+let compiledModule: WebAssembly.Module | null | undefined;
+const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+/** Set to false to turn the SIMD kernels off (tests and benchmarks compare both paths). */
+export const simdKernelsSwitch = { enabled: true };
+
+function compiled(): WebAssembly.Module | null {
+  if (compiledModule === undefined) {
+    try {
+      const bin = atob(KERNELS_WASM_BASE64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      compiledModule = new WebAssembly.Module(bytes); // throws where SIMD is unsupported
+    } catch {
+      compiledModule = null;
+    }
+  }
+  return compiledModule;
+}
+
+/** The emscripten module's memory (its name differs between emscripten versions). */
+function memoryOf(wasmModule: unknown): WebAssembly.Memory | null {
+  const m = wasmModule as {
+    asm?: { memory?: unknown };
+    wasmMemory?: unknown;
+  } | null;
+  const mem = m?.asm?.memory ?? m?.wasmMemory;
+  return mem instanceof WebAssembly.Memory ? mem : null;
+}
+
+/** The SIMD kernels for this backend's heap, or null where they cannot run. */
+export function simdKernelsFor(backend: BackendWasm): SimdKernels | null {
+  if (!simdKernelsSwitch.enabled) return null;
+  const memory = memoryOf((backend as unknown as { wasm: unknown }).wasm);
+  if (memory === null) return null;
+  let inst = instances.get(memory);
+  if (inst === undefined) {
+    const mod = compiled();
+    try {
+      inst = mod
+        ? (new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as SimdKernels)
+        : null;
+    } catch {
+      inst = null; // a shared memory (the threaded build): the import is not shared
+    }
+    instances.set(memory, inst);
+  }
+  return inst;
+}
+
+/** The byte address of a float32 tensor in the wasm heap. */
+export function addressOf(backend: BackendWasm, info: { dataId: object }): number {
+  return (backend.dataIdMap.get(info.dataId) as { memoryOffset: number }).memoryOffset;
+}
