@@ -11,9 +11,9 @@
 //    transposed operand, i.e. every dense layer's gradient; Tile from the batch norm
 //    gradient; AvgPoolGrad), that break ties differently from the cpu backend
 //    (MaxPoolGrad), Sum and Mean over leading axes (batch norm's per-channel reductions,
-//    SIMD), and Sum and Mean over other axes, which the stock kernels add as float32
-//    running sums, too inexact for the quantizers' scales (see ./exact-reduction.ts);
-//    Multiply of same shapes or broadcast over leading axes (batch norm's scale).
+//    SIMD), Multiply of same shapes or broadcast over leading axes (batch norm's scale),
+//    and Sum and Mean over other axes, which the stock kernels add as float32 running
+//    sums, too inexact for the quantizers' scales (see ./exact-reduction.ts).
 //    Each replacement keeps the stock kernel as fallback for the cases it
 //    does not handle, and restoreStockWasmKernels() puts the stock kernels back.
 // Both functions are idempotent and can run before or after the wasm backend initializes.
@@ -25,8 +25,8 @@ import { makeConv2dBackpropInput } from './conv2d-backprop-input.js';
 import { WASM } from './kernel-utils.js';
 import { makeMean, makeSum } from './leading-reduction.js';
 import { makeMaxPoolGrad } from './max-pool-grad.js';
-import { makeMultiply } from './multiply.js';
 import { makeExactMean, makeExactSum } from './exact-reduction.js';
+import { makeMultiply } from './multiply.js';
 import { makeTile } from './tile.js';
 
 /** Kernels parq-ts adds to the wasm backend where they are missing. */
