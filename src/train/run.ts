@@ -241,6 +241,9 @@ export async function trainRun(
     const snapshots = new Set(snapshotEpochs(config.epochs));
     const firstEpoch = metrics.epochsDone;
     const liveEveryMs = options.liveEveryMs ?? 500;
+    // Kept across epochs: an epoch shorter than YIELD_EVERY_MS must not restart the clock,
+    // or a run of short epochs never lets a signal (Ctrl-C, SIGTERM) in.
+    let lastYield = performance.now();
     for (let e = firstEpoch; e < config.epochs; e++) {
       if (options.stopAfter !== undefined && e - firstEpoch >= options.stopAfter) {
         metrics.status = 'stopped';
@@ -251,7 +254,6 @@ export async function trainRun(
       await options.callbacks?.onEpochStart?.(e + 1, config.epochs, batches.length);
       const sums = new RunningSums();
       let lastLive = performance.now();
-      let lastYield = lastLive;
       let interrupted = false;
       let diverged = false;
       for (let b = 0; b < batches.length; b++) {
