@@ -18,6 +18,8 @@ import * as tf from '@tensorflow/tfjs';
 import {
   baseOptimizerFromConfig,
   groupsFromConfig,
+  float64Words,
+  fromFloat64Words,
   NamedTensor,
   serializeBaseOptimizer,
   serializeGroups,
@@ -299,7 +301,12 @@ export class QuantOptimizer extends tf.Optimizer {
       name: `${PREFIX}state`,
       tensor: tf.tensor1d([this.step, hi, this.cumulativeLr - hi, this.wdScale], 'float32'),
     };
-    const own: NamedTensor[] = [state];
+    // The same doubles exactly (the float32 state above loses their last bits).
+    const exact: NamedTensor = {
+      name: `${PREFIX}state64`,
+      tensor: tf.tensor1d(float64Words([this.cumulativeLr, this.wdScale]), 'int32'),
+    };
+    const own: NamedTensor[] = [state, exact];
     (this.slots ?? []).forEach((s, i) => {
       if (s.latent) own.push({ name: `${PREFIX}latent/${i}`, tensor: s.latent });
       if (s.levels) own.push({ name: `${PREFIX}levels/${i}`, tensor: s.levels });
@@ -321,9 +328,18 @@ export class QuantOptimizer extends tf.Optimizer {
     this.cumulativeLr = hi + lo;
     this.wdScale = wdScale;
     this.iterations_ = step;
+    // Checkpoints written before state64 existed restore the float32 values above.
+    const exactW = own.find((w) => w.name === `${PREFIX}state64`);
+    if (exactW) {
+      if (exactW.tensor.dtype !== 'int32' || exactW.tensor.size !== 4) {
+        throw new Error(`QuantOptimizer.setWeights: '${PREFIX}state64' must hold 4 int32 words`);
+      }
+      [this.cumulativeLr, this.wdScale] = fromFloat64Words(await exactW.tensor.data());
+    }
     const pending = new Map<string, tf.Tensor>();
     for (const w of own)
-      if (w !== stateW) pending.set(w.name.slice(PREFIX.length), tf.keep(tf.clone(w.tensor)));
+      if (w !== stateW && w !== exactW)
+        pending.set(w.name.slice(PREFIX.length), tf.keep(tf.clone(w.tensor)));
     this.pending?.forEach((t) => t.dispose());
     this.pending = pending;
     if (this.slots) this.restorePending(pending);
