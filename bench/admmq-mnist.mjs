@@ -24,7 +24,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADMMQOptimizer } from '../dist/admm/index.js';
+import { ADMMQOptimizer } from '../dist/optim/admm/index.js';
 import { batchOrder, gatherBatch, loadDataset, toTensors } from '../dist/data/index.js';
 import { buildModel, MODEL_LOSS } from '../dist/models/index.js';
 import { QuantOptimizer } from '../dist/optim/index.js';

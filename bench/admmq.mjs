@@ -28,8 +28,8 @@ import {
   quadraticObjective,
   randomQuadratic,
   runPGD,
-} from '../dist/admm/quadratic.js';
-import { mixSeed, mulberry32 } from '../dist/data/random.js';
+} from '../dist/sim/quadratic.js';
+import { mixSeed, mulberry32 } from '../dist/util/random.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -4,7 +4,6 @@ export * from './prox/index.js';
 export * from './optim/index.js';
 export * from './export/index.js';
 export * from './import/index.js';
-export * from './admm/index.js';
 export * from './train/index.js';
 export * from './report/index.js';
 export { mlp, type MlpOptions } from './models/mlp.js';
@@ -24,4 +23,11 @@ export { LayerSeeds, type Initializer } from './models/init.js';
 export type { ModelOptions } from './models/options.js';
 export type { Dataset, Split } from './data/types.js';
 export { batchOrder, gatherBatch, toTensors } from './data/batches.js';
-export { mulberry32, mixSeed } from './data/random.js';
+export {
+  mulberry32,
+  mixSeed,
+  randomInt,
+  shuffleInPlace,
+  permutation,
+  type Rng,
+} from './util/random.js';

@@ -32,4 +32,4 @@ export {
 } from './backend/webgpu.js';
 export { writeQuantizedFile, readQuantizedFile, isPackedFile } from './export/files.js';
 export * from './train/checkpoint-files.js';
-export * from './train/run-files.js';
+export * from './report/run-folder.js';

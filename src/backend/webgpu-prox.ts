@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { PROX_KERNEL } from '../prox/fused-kernel.js';
+import { PROX_MODES } from '../prox/kernel-modes.js';
 
 /** What this file uses of tfjs-backend-webgpu's public `webgpu_util`. */
 interface WebGPUUtil {
@@ -56,7 +57,7 @@ const USER_CODE = `
     let v = X[index];
     let p = uniforms.param;
     var out : f32;
-    if (uniforms.mode == 0 || uniforms.mode == 2) {
+    if (uniforms.mode == ${PROX_MODES.hard} || uniforms.mode == ${PROX_MODES.relax}) {
       // nearest level: ties (v on a midpoint) go to the lower one
       var j = 0;
       loop {
@@ -66,7 +67,7 @@ const USER_CODE = `
         j = j + 1;
       }
       let hard = level(base, j);
-      if (uniforms.mode == 0) {
+      if (uniforms.mode == ${PROX_MODES.hard}) {
         out = hard;
       } else {
         out = v * uniforms.keep + hard * p;
@@ -82,7 +83,7 @@ const USER_CODE = `
       let lo = level(base, max(idx - 1, 0));
       let up = level(base, min(idx, k - 1));
       let center = (lo + up) * 0.5;
-      if (uniforms.mode == 1) {
+      if (uniforms.mode == ${PROX_MODES.parq}) {
         let moved = center + (v - center) / p;
         out = select(select(moved, up, moved > up), lo, moved < lo);
       } else {
@@ -137,7 +138,7 @@ export function registerWebGPUProxKernel(webgpuModule: Record<string, unknown>):
       const { mode, param } = attrs as { mode: number; param: number };
       const [, m, c] = x.shape;
       const k = levels.shape[1];
-      const s2 = mode === 3 ? 1 / (1 + Math.exp(-0.5 * param)) : 0.5;
+      const s2 = mode === PROX_MODES.soft ? 1 / (1 + Math.exp(-0.5 * param)) : 0.5;
       const program = new ProxProgram(util, x.shape);
       return (backend as WebGPUBackendLike).runWebGPUProgram(program, [x, levels], 'float32', [
         { type: 'int32', data: [mode] },

@@ -31,7 +31,7 @@ import {
 import { resolveTrainConfig, type MethodName, type TrainConfig } from '../train/config.js';
 import type { RunMetrics } from '../train/metrics.js';
 import { trainRun, type ResumeFrom } from '../train/run.js';
-import { holdsRun, METRICS_JSON, writeRunEpoch, writeRunOutputs } from '../train/run-files.js';
+import { holdsRun, METRICS_JSON, writeRunEpoch, writeRunOutputs } from '../report/run-folder.js';
 import { useBackend } from './backend-option.js';
 import { handleInterrupts } from './interrupt.js';
 import {

@@ -30,7 +30,7 @@ import {
   REPORT_HTML,
   writeRunEpoch,
   writeRunOutputs,
-} from '../train/run-files.js';
+} from '../report/run-folder.js';
 import { useBackend } from './backend-option.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunFailedError } from './exit-codes.js';
 import { handleInterrupts } from './interrupt.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mixSeed, mulberry32, permutation } from './random.js';
+import { mixSeed, mulberry32, permutation } from '../util/random.js';
 import { sampleSize, type Split } from './types.js';
 
 /**

@@ -1,5 +1,5 @@
 import { readBytes } from './files.js';
-import { mixSeed, mulberry32, permutation } from './random.js';
+import { mixSeed, mulberry32, permutation } from '../util/random.js';
 import { countClasses, DataError, type Dataset, type Split } from './types.js';
 
 export interface CsvOptions {

@@ -11,24 +11,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { Granularity, groupView } from '../quant/grouping.js';
 import { checkBits } from '../quant/quantizer.js';
-import {
-  DEFAULT_QUANT_PATTERNS,
-  wildcardToRegExp,
-  type ParamGroup,
-  type ResolvedEntry,
-} from '../optim/param-groups.js';
+import { DEFAULT_QUANT_PATTERNS, wildcardToRegExp } from '../quant/patterns.js';
+import type { QatInspection } from '../optim/inspection.js';
 import { describeBits, maxLevels } from './format.js';
 
 /**
- * What export reads from the optimizer that trained the model: its quantized variables and their
- * current levels. QuantOptimizer and ADMMQOptimizer both provide it.
+ * What export reads from the optimizer that trained the model (its inspection interface): its
+ * quantized variables, with their bits and granularity, and their current levels.
  */
-export interface QuantizedState {
-  readonly quantizedEntries: readonly ResolvedEntry[];
-  getLevels(variable: string | { name: string }): tf.Tensor2D | null;
-  readonly groups: readonly ParamGroup[];
-  readonly granularity: Granularity;
-}
+export type QuantizedState = Pick<QatInspection, 'quantizedEntries' | 'getLevels'>;
 
 /** Which tensors are quantized when no optimizer is given, and how. */
 export interface CollectOptions {
@@ -183,10 +174,9 @@ async function plansFromOptimizer(
         `export: the optimizer's levels for '${w.originalName}' have ${groups} groups, its view ${entry.view.numGroups}`,
       );
     }
-    const group = optimizer.groups[entry.group];
     plans.push({
       bits: entry.bits,
-      granularity: group?.granularity ?? optimizer.granularity,
+      granularity: entry.granularity,
       view: [...entry.view.view],
       levels,
       k,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mixSeed } from '../data/random.js';
+import { mixSeed } from '../util/random.js';
 
 /** A tfjs-layers initializer (the class is not exported by name). */
 export type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;

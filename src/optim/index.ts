@@ -1,3 +1,6 @@
+export * from './qat-optimizer.js';
+export * from './inspection.js';
 export * from './quant-optimizer.js';
+export * from './admm/index.js';
 export * from './param-groups.js';
 export * from './learning-rate.js';

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Granularity, GroupView, groupView } from '../quant/grouping.js';
 import { checkBits, Quantizer } from '../quant/quantizer.js';
 import { ProxMap } from '../prox/proxmap.js';
+import { baseName, DEFAULT_QUANT_PATTERNS, wildcardToRegExp } from '../quant/patterns.js';
 
 /** Anything with a variable name: a tf.Variable, a tfjs-layers LayerVariable, or a name. */
 export type VariableRef = string | { name: string; read?: () => tf.Variable };
@@ -37,18 +38,7 @@ export interface ParamGroup {
   weightDecay?: number;
 }
 
-/** Default: the kernels of Dense and Conv layers. */
-export const DEFAULT_QUANT_PATTERNS = ['*/kernel', '*/depthwise_kernel'];
-
-export function wildcardToRegExp(pattern: string): RegExp {
-  const esc = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${esc.replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-}
-
-/** A variable name without tfjs-layers' `_<n>` uniqueness suffix. */
-export function baseName(name: string): string {
-  return name.replace(/_\d+$/, '');
-}
+export { DEFAULT_QUANT_PATTERNS, wildcardToRegExp, baseName };
 
 export function refName(ref: VariableRef): string {
   if (typeof ref === 'string') return ref;
@@ -61,14 +51,17 @@ export interface ResolvedEntry {
   variable: tf.Variable;
   group: number;
   bits: number;
+  /** How the variable is grouped (the group's, or the optimizer's default). */
+  granularity: Granularity;
   view: GroupView;
   quantizer: Quantizer;
-  prox: ProxMap;
+  /** The group's prox map, or the optimizer's default (none for ADMM-Q). */
+  prox?: ProxMap;
 }
 
 export interface Defaults {
   quantizer: Quantizer;
-  prox: ProxMap;
+  prox?: ProxMap;
   granularity: Granularity;
 }
 
@@ -156,6 +149,7 @@ export function resolveGroups(
         variable,
         group: gi,
         bits: g.bits,
+        granularity: g.granularity ?? defaults.granularity,
         view: groupView(
           variable.shape,
           g.granularity ?? defaults.granularity,

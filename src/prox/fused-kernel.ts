@@ -10,15 +10,16 @@
  * the composed ops, which compute the same values.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bracketLevels, nearestLevel } from './levels.js';
+import { bracketLevels, nearestLevel } from '../quant/levels.js';
 import { type SimdProx, simdProxFor } from './simd/index.js';
+import { PROX_MODES, type ProxMode } from './kernel-modes.js';
 
 export const PROX_KERNEL = 'ParqProxMap';
 
 /** hard: nearest level; parq: piecewise affine (param = inverse slope); relax: BinaryRelax (param = theta); soft: SoftQuant (param = temperature). */
-export type ProxMode = 'hard' | 'parq' | 'relax' | 'soft';
+export type { ProxMode };
 
-const MODE_CODE: Record<ProxMode, number> = { hard: 0, parq: 1, relax: 2, soft: 3 };
+const MODE_CODE = PROX_MODES;
 const f32 = Math.fround;
 
 /** Number of thresholds `th[0..n)` strictly below `v` (a loop: for more than four). */
@@ -199,12 +200,17 @@ export function proxLoop(
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
       // hard and relax look for the nearest level (midpoints), parq and soft for the interval
-      const n = g.load(levels, a * k * C + c, C, mode === 0 || mode === 2);
+      const n = g.load(
+        levels,
+        a * k * C + c,
+        C,
+        mode === PROX_MODES.hard || mode === PROX_MODES.relax,
+      );
       const i0 = a * M * C + c;
       const i1 = i0 + M * C;
-      if (mode === 0) hardLoop(x, out, i0, i1, C, g, n);
-      else if (mode === 1) parqLoop(x, out, i0, i1, C, g, n, p32);
-      else if (mode === 2) relaxLoop(x, out, i0, i1, C, g, n, param);
+      if (mode === PROX_MODES.hard) hardLoop(x, out, i0, i1, C, g, n);
+      else if (mode === PROX_MODES.parq) parqLoop(x, out, i0, i1, C, g, n, p32);
+      else if (mode === PROX_MODES.relax) relaxLoop(x, out, i0, i1, C, g, n, param);
       else softLoop(x, out, i0, i1, C, g, n, param);
     }
   }
@@ -234,7 +240,7 @@ function simdGroups(
 ): void {
   const g = new GroupTables(k);
   for (let a = 0; a < A; a++) {
-    g.load(levels, a * k, 1, mode !== 1);
+    g.load(levels, a * k, 1, mode !== PROX_MODES.parq);
     simd.run(mode, x.byteOffset + a * M * 4, out.byteOffset + a * M * 4, M, g, param);
   }
 }
@@ -250,7 +256,7 @@ function kernelFunc(
     const shape = x.shape as [number, number, number];
     const k = levels.shape[1];
     const { info, values } = make(shape);
-    if (simd && k <= 4 && mode <= 2) {
+    if (simd && k <= 4 && mode !== PROX_MODES.soft) {
       const xs = read(x);
       const lv = read(levels);
       if (shape[2] === 1) simdGroups(simd, xs, lv, shape, k, mode, param, values);
@@ -332,10 +338,13 @@ export function applyProxMode(
   mode: ProxMode,
   param = 0,
 ): tf.Tensor3D {
-  registerProxKernels();
   if (tf.getKernel(PROX_KERNEL, tf.getBackend())) {
     const attrs = { mode: MODE_CODE[mode], param } as unknown as tf.NamedAttrMap;
     return tf.engine().runKernel(PROX_KERNEL, { x, levels: Q }, attrs) as tf.Tensor3D;
   }
   return composedProx(x, Q, mode, param);
 }
+
+// Registered once, when the module loads: a kernel is registered by backend name, before or
+// after that backend is set up (webgpu registers its own in backend/webgpu.ts).
+registerProxKernels();

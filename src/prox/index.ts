@@ -3,7 +3,6 @@ export * from './parq.js';
 export * from './binary-relax.js';
 export * from './soft-quant.js';
 export * from './schedules.js';
-export * from './levels.js';
 export * from './registry.js';
 export * from './functional.js';
 export * from './fused-kernel.js';

@@ -30,6 +30,11 @@ export abstract class ProxMap {
     return undefined;
   }
 
+  /** Does the map change over the steps (false for STE, the same hard map at every step)? */
+  get annealed(): boolean {
+    return true;
+  }
+
   /**
    * The map's annealed parameter at `step` in its own terms, for views and logs, e.g.
    * `inverse slope 0.42` (PARQ), `theta 0.3` (BinaryRelax), `hard quantization` (STE).
@@ -64,6 +69,10 @@ export class ProxHardQuant extends ProxMap {
 
   override inverseSlope(): number {
     return 0;
+  }
+
+  override get annealed(): boolean {
+    return false;
   }
 
   override describe(): string {

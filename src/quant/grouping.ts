@@ -41,6 +41,14 @@ export const perBlock = (blockSize: number, axis = -1): Granularity => ({
   axis,
 });
 
+/** A shape that a granularity cannot split (the message names the tensor). */
+export class GroupingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GroupingError';
+  }
+}
+
 /**
  * Resolve the view of a tensor of `shape` under `granularity`. `what` names the
  * tensor in error messages. Rank-1 tensors (biases) are always grouped per tensor
@@ -52,7 +60,8 @@ export function groupView(
   what = 'tensor',
 ): GroupView {
   const n = prod(shape);
-  if (n === 0) throw new Error(`${what}: cannot quantize an empty tensor (shape [${shape}])`);
+  if (n === 0)
+    throw new GroupingError(`${what}: cannot quantize an empty tensor (shape [${shape}])`);
   const make = (view: [number, number, number]): GroupView => ({
     shape: [...shape],
     view,
@@ -66,7 +75,7 @@ export function groupView(
   const rawAxis = granularity.axis ?? -1;
   const axis = rank === 1 ? 0 : rawAxis < 0 ? rank + rawAxis : rawAxis;
   if (axis !== 0 && axis !== rank - 1) {
-    throw new Error(
+    throw new GroupingError(
       `${what}: channel axis ${rawAxis} must be the first or the last axis of shape [${shape}]`,
     );
   }
@@ -77,23 +86,19 @@ export function groupView(
   }
   const bs = granularity.blockSize;
   if (!Number.isInteger(bs) || bs < 1) {
-    throw new Error(`${what}: blockSize must be a positive integer, got ${bs}`);
+    throw new GroupingError(`${what}: blockSize must be a positive integer, got ${bs}`);
   }
   if (rank === 1) {
-    if (n % bs !== 0) throw new Error(`${what}: size ${n} is not divisible by blockSize ${bs}`);
+    if (n % bs !== 0)
+      throw new GroupingError(`${what}: size ${n} is not divisible by blockSize ${bs}`);
     return make([n / bs, bs, 1]);
   }
   if (rest % bs !== 0) {
-    throw new Error(
+    throw new GroupingError(
       `${what}: ${rest} weights per channel (shape [${shape}]) are not divisible by blockSize ${bs}`,
     );
   }
   return make(axis === 0 ? [(channels * rest) / bs, bs, 1] : [rest / bs, bs, channels]);
-}
-
-/** Reshape a weight tensor into its view. */
-export function toView(x: tf.Tensor, g: GroupView): tf.Tensor3D {
-  return tf.reshape(x, g.view);
 }
 
 /** Levels `[A, k, C]` as one row per group, `[A * C, k]` (group order: a-major). */

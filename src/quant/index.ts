@@ -6,3 +6,4 @@ export * from './lsbq.js';
 export { optimalTwoBit, optimalTernary } from './optimal-lsbq.js';
 export * from './registry.js';
 export * from './functional.js';
+export * from './levels.js';

@@ -8,16 +8,13 @@ import { lenet5 } from '../models/lenet5.js';
 import { mlp } from '../models/mlp.js';
 import { resnet20 } from '../models/resnet20.js';
 import { vitTiny } from '../models/vit.js';
-import {
-  DEFAULT_QUANT_PATTERNS,
-  resolveGroups,
-  type ParamGroup,
-  type ResolvedEntry,
-} from '../optim/param-groups.js';
+import { resolveGroups, type ParamGroup, type ResolvedEntry } from '../optim/param-groups.js';
+import { DEFAULT_QUANT_PATTERNS, matchesPatterns } from '../quant/patterns.js';
+import { GroupingError } from '../quant/grouping.js';
+import type { Quantizer } from '../quant/quantizer.js';
 import type { LrSchedule } from '../optim/learning-rate.js';
-import type { ADMMQOptimizer } from '../admm/admmq-optimizer.js';
-import type { QuantOptimizer } from '../optim/quant-optimizer.js';
-import { ProxHardQuant, type ProxMap } from '../prox/proxmap.js';
+import type { QATOptimizer } from '../optim/qat-optimizer.js';
+import type { ProxMap } from '../prox/proxmap.js';
 import { quantizerByName } from '../quant/registry.js';
 import { ConfigError, type TrainConfig } from './config.js';
 import { methodSpec, rhoScheduleForConfig } from './methods.js';
@@ -155,8 +152,8 @@ export function quantGroupsForConfig(c: TrainConfig): ParamGroup[] {
   return [{ match: DEFAULT_QUANT_PATTERNS, bits: c.bits }];
 }
 
-/** A QAT optimizer: PARQ-style prox methods, or ADMM-Q. */
-export type QatOptimizer = QuantOptimizer | ADMMQOptimizer;
+/** A QAT optimizer: PARQ-style prox methods, or ADMM-Q (read it through `QatInspection`). */
+export type QatOptimizer = QATOptimizer;
 
 /** The optimizer of a run and what the loop needs to know about it. */
 export interface RunOptimizer {
@@ -170,11 +167,15 @@ export interface RunOptimizer {
 
 export { rhoScheduleForConfig };
 
-/** Builds the run's optimizer: the method table's, on the config's base optimizer. */
+/**
+ * Builds the run's optimizer: the method table's, on the config's base optimizer. `quantizer`
+ * is the run's (built from the config when omitted).
+ */
 export function optimizerForConfig(
   c: TrainConfig,
   totalSteps: number,
   steps: number,
+  quantizer: Quantizer = quantizerByName(c.quantizer, c.bits),
 ): RunOptimizer {
   const schedule = lrScheduleForConfig(c, totalSteps, steps);
   const base = baseOptimizerForConfig(c);
@@ -182,34 +183,57 @@ export function optimizerForConfig(
   const optimizer = spec.optimizer(c, {
     base,
     schedule,
+    quantizer,
     groups: quantGroupsForConfig(c),
     totalSteps,
     stepsPerEpoch: steps,
   });
-  return { optimizer, quant: spec.qat ? (optimizer as QatOptimizer) : null, schedule };
+  return { optimizer, quant: spec.qat ? (optimizer as QATOptimizer) : null, schedule };
 }
 
 /** A quantized variable with its stable weight name (`fc1/kernel`, without tfjs's `_1`). */
 export type QuantizedEntry = ResolvedEntry & { label: string };
 
 /**
- * The model's variables a run quantizes (for fp: the ones it would), resolved before any step
- * so that histograms can start at epoch 0. Throws naming the problem (e.g. a granularity that
- * does not divide a kernel) before anything is trained.
+ * The model's variables a run quantizes, resolved before any step so that histograms can start
+ * at epoch 0. Throws naming the problem (e.g. a granularity that does not divide a kernel)
+ * before anything is trained. `quantizer` is the run's (built from the config when omitted).
  */
-export function quantizedVariables(c: TrainConfig, model: tf.LayersModel): QuantizedEntry[] {
+export function quantizedVariables(
+  c: TrainConfig,
+  model: tf.LayersModel,
+  quantizer: Quantizer = quantizerByName(c.quantizer, c.bits),
+): QuantizedEntry[] {
   const labels = new Map(
     model.weights.map((w) => [(w.read() as tf.Variable).name, w.originalName]),
   );
-  const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
-  const quantizer = quantizerByName(c.quantizer, c.bits);
   quantizer.checkBits(c.bits);
+  const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
   const { entries } = resolveGroups(names, quantGroupsForConfig(c), {
     quantizer,
-    prox: new ProxHardQuant(),
     granularity: c.granularity,
   });
   return entries.map((e) => ({ ...e, label: labels.get(e.name) ?? e.name }));
+}
+
+/**
+ * For fp: the tensors a QAT run at this config would quantize, so that its histograms compare
+ * with a QAT run's; none when the model has no Dense/Conv kernels, or when the config's
+ * granularity cannot split them (fp trains them whole: there is nothing to compare).
+ */
+export function wouldQuantizeVariables(
+  c: TrainConfig,
+  model: tf.LayersModel,
+  quantizer: Quantizer,
+): QuantizedEntry[] {
+  const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
+  if (!names.some((n) => matchesPatterns(n, DEFAULT_QUANT_PATTERNS))) return [];
+  try {
+    return quantizedVariables(c, model, quantizer);
+  } catch (e) {
+    if (e instanceof GroupingError) return [];
+    throw e;
+  }
 }
 
 /**

@@ -40,7 +40,7 @@ export interface CheckpointData {
 }
 
 /** Tensors `getWeights` created for the occasion (not the optimizer's own variables). */
-const TRANSIENT = /^(iter|parq\/state|parq\/state64|admmq\/state)$/;
+const TRANSIENT = /^(iter|(parq|admmq)\/state(64)?)$/;
 
 /** State a checkpoint adds to `getWeights` so that a resumed run continues bit for bit. */
 const EXTRA = 'checkpoint/';

@@ -1,5 +1,5 @@
 /** The data side of a run: fixed subsets (`limitTrain` / `limitTest`) and dataset facts. */
-import { mixSeed, mulberry32, permutation } from '../data/random.js';
+import { mixSeed, mulberry32, permutation } from '../util/random.js';
 import { crc32 } from '../export/crc32.js';
 import { DataError, sampleSize, type Dataset, type Split } from '../data/types.js';
 import type { DatasetInfo } from './metrics.js';

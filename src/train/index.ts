@@ -1,5 +1,5 @@
 // One training run from a config (browser-safe). Node-only file IO for checkpoints and run
-// folders lives in ./checkpoint-files.js and ./run-files.js.
+// folders lives in ./checkpoint-files.js and ../report/run-folder.js.
 export {
   METHODS,
   methodSpec,
@@ -49,6 +49,7 @@ export {
   checkModelFits,
   lossHead,
   optimizerForConfig,
+  wouldQuantizeVariables,
   disposeOptimizer,
   baseOptimizerForConfig,
   proxForConfig,

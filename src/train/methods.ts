@@ -8,8 +8,8 @@
  * Browser-safe. Imports only types from ./config.js (the schema reads the names from here).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADMMQOptimizer } from '../admm/admmq-optimizer.js';
-import type { RhoSchedule } from '../admm/rho.js';
+import { ADMMQOptimizer } from '../optim/admm/admmq-optimizer.js';
+import type { RhoSchedule } from '../optim/admm/rho.js';
 import type { LrSchedule } from '../optim/learning-rate.js';
 import type { ParamGroup } from '../optim/param-groups.js';
 import { QuantOptimizer } from '../optim/quant-optimizer.js';
@@ -17,7 +17,7 @@ import { ProxBinaryRelax } from '../prox/binary-relax.js';
 import { ProxPARQ } from '../prox/parq.js';
 import { ProxHardQuant, type ProxMap } from '../prox/proxmap.js';
 import { ProxSoftQuant } from '../prox/soft-quant.js';
-import { quantizerByName } from '../quant/registry.js';
+import type { Quantizer } from '../quant/quantizer.js';
 import type { TrainConfig } from './config.js';
 
 /** What a method's optimizer is built from (the builder makes these for every method). */
@@ -26,6 +26,8 @@ export interface MethodContext {
   base: tf.Optimizer;
   /** The learning rate per step. */
   schedule: LrSchedule;
+  /** The run's quantizer (built once, from the config's name and bits). */
+  quantizer: Quantizer;
   /** The quantized parameter groups of the config. */
   groups: ParamGroup[];
   /** Optimizer steps in the whole run, and in one epoch. */
@@ -75,7 +77,7 @@ function proxMethod(
     optimizer: (c, ctx) =>
       new QuantOptimizer({
         base: ctx.base,
-        quantizer: quantizerByName(c.quantizer, c.bits),
+        quantizer: ctx.quantizer,
         prox: row.prox(c, ctx.totalSteps),
         groups: ctx.groups,
         granularity: c.granularity,
@@ -162,7 +164,7 @@ const ROWS: { readonly [K in MethodName]: Omit<MethodSpec, 'name'> } = {
     optimizer: (c, ctx) =>
       new ADMMQOptimizer({
         base: ctx.base,
-        quantizer: quantizerByName(c.quantizer, c.bits),
+        quantizer: ctx.quantizer,
         groups: ctx.groups,
         granularity: c.granularity,
         rho: rhoScheduleForConfig(c, ctx.stepsPerEpoch),

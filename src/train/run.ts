@@ -17,8 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { batchOrder, gatherBatch } from '../data/batches.js';
 import type { Dataset } from '../data/types.js';
 import { scheduledLearningRate, setLearningRate } from '../optim/learning-rate.js';
-import type { ADMMQOptimizer } from '../admm/admmq-optimizer.js';
-import type { QuantOptimizer } from '../optim/quant-optimizer.js';
+import type { QatInspection } from '../optim/inspection.js';
 import { quantizeTensor } from '../quant/functional.js';
 import { quantizerByName } from '../quant/registry.js';
 import {
@@ -28,8 +27,8 @@ import {
   modelForConfig,
   optimizerForConfig,
   quantizedVariables,
+  wouldQuantizeVariables,
   type LossHead,
-  type QatOptimizer,
   type QuantizedEntry,
 } from './build.js';
 import {
@@ -180,10 +179,12 @@ export async function trainRun(
   let run: ReturnType<typeof optimizerForConfig> | undefined;
   try {
     checkModelFits(model, dataset);
+    // The run's one quantizer: the optimizer's groups and the epoch-0 levels use it.
+    const quantizer = quantizerByName(config.quantizer, config.bits);
     const entries = isQuantMethod(config.method)
-      ? quantizedVariables(config, model)
-      : safeQuantizedVariables(config, model);
-    run = optimizerForConfig(config, totalSteps, steps);
+      ? quantizedVariables(config, model, quantizer)
+      : wouldQuantizeVariables(config, model, quantizer);
+    run = optimizerForConfig(config, totalSteps, steps, quantizer);
     const { optimizer, quant, schedule } = run;
     const head = lossHead(model);
     const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -317,13 +318,8 @@ export async function trainRun(
         accuracy,
         lr: scheduledLearningRate(schedule, (e + 1) * steps - 1),
       };
-      const lastStep = (e + 1) * steps - 1;
-      if (isQuantOptimizer(quant)) {
-        const inv = quant.prox.inverseSlope(lastStep);
-        if (inv !== undefined) record.inverseSlope = inv;
-      } else if (isAdmm(quant)) {
-        record.rho = quant.rhoAt(lastStep);
-      }
+      const value = quant?.schedule?.at((e + 1) * steps - 1);
+      if (quant?.schedule && value !== undefined) record[quant.schedule.key] = value;
       const last = e + 1 === config.epochs;
       if (last || (config.evalEvery > 0 && (e + 1) % config.evalEvery === 0)) {
         const test = await evaluateModel(model, dataset.test, dataset.inputShape, { head });
@@ -370,15 +366,6 @@ export async function trainRun(
     if (run) disposeOptimizer(run.optimizer);
     if (options.model === undefined) model.dispose();
     throw err;
-  }
-}
-
-/** For fp: the tensors a QAT run would quantize, or none when the model has no such kernels. */
-function safeQuantizedVariables(config: TrainConfig, model: tf.LayersModel): QuantizedEntry[] {
-  try {
-    return quantizedVariables(config, model);
-  } catch {
-    return [];
   }
 }
 
@@ -469,16 +456,12 @@ async function snapshot(
   step: number,
   entries: QuantizedEntry[],
   config: TrainConfig,
-  quant: QatOptimizer | null,
+  quant: QatInspection | null,
 ): Promise<HistogramSnapshot> {
   const tensors: TensorSnapshot[] = [];
   for (const entry of entries) {
     const weights = await entry.variable.data();
-    const latentT = isQuantOptimizer(quant)
-      ? quant.getLatent(entry.name)
-      : isAdmm(quant)
-        ? quant.getZ(entry.name)
-        : null;
+    const latentT = quant?.getShadow(entry.name) ?? null;
     const latent = latentT ? await latentT.data() : null;
     const [lo, hi] = latent ? range(weights, latent) : range(weights);
     const snap: TensorSnapshot = {
@@ -495,16 +478,15 @@ async function snapshot(
   return { epoch, step, tensors };
 }
 
-/** The levels of a tensor: the optimizer's, or (before the first step) the quantizer's. */
+/** The levels of a tensor: the optimizer's, or (before the first step) its quantizer's. */
 async function levelsOf(
   entry: QuantizedEntry,
   config: TrainConfig,
-  quant: QatOptimizer | null,
+  quant: QatInspection | null,
 ): Promise<number[][]> {
   let rows = quant?.getLevels(entry.name) ?? null;
   if (!rows) {
-    const quantizer = quantizerByName(config.quantizer, config.bits);
-    const out = quantizeTensor(quantizer, entry.variable, entry.bits, config.granularity);
+    const out = quantizeTensor(entry.quantizer, entry.variable, entry.bits, config.granularity);
     out.q.dispose();
     rows = out.levels;
   }
@@ -517,7 +499,7 @@ async function levelsOf(
 /** The final quantized tensors: distinct values overall and per group, and their levels. */
 async function summarize(
   entries: QuantizedEntry[],
-  quant: QatOptimizer | null,
+  quant: QatInspection | null,
 ): Promise<QuantizedTensorInfo[]> {
   const out: QuantizedTensorInfo[] = [];
   for (const entry of entries) {
@@ -542,21 +524,10 @@ async function summarize(
   return out;
 }
 
-/** PARQ / BinaryRelax: the inverse slope over the run; ADMM-Q: rho (none for fp and STE). */
-function scheduleCurve(quant: QatOptimizer | null, totalSteps: number): ScheduleCurve | undefined {
-  let name: string;
-  let at: (step: number) => number | undefined;
-  if (isQuantOptimizer(quant) && quant.prox.className !== 'ProxHardQuant') {
-    const prox = quant.prox;
-    name = 'inverse slope';
-    at = (step) => prox.inverseSlope(step);
-  } else if (isAdmm(quant)) {
-    const admm = quant;
-    name = 'rho';
-    at = (step) => admm.rhoAt(step);
-  } else {
-    return undefined;
-  }
+/** The method's schedule over the run: PARQ's inverse slope, ADMM-Q's rho (none for fp, STE). */
+function scheduleCurve(quant: QatInspection | null, totalSteps: number): ScheduleCurve | undefined {
+  if (!quant?.schedule?.varies) return undefined;
+  const { name, at } = quant.schedule;
   const steps: number[] = [];
   const values: number[] = [];
   const n = Math.min(SCHEDULE_POINTS, totalSteps);
@@ -613,14 +584,4 @@ function yieldToEventLoop(): Promise<void> {
   const g = globalThis as { setImmediate?: (f: () => void) => void };
   if (typeof g.setImmediate === 'function') return new Promise((r) => g.setImmediate?.(r));
   return new Promise((r) => setTimeout(r, 0));
-}
-
-// Not `instanceof`: tf.Optimizer's Symbol.hasInstance is duck-typed, so every optimizer is an
-// "instance" of every optimizer class. Class names are exact.
-function isQuantOptimizer(o: tf.Optimizer | null): o is QuantOptimizer {
-  return o !== null && o.getClassName() === 'QuantOptimizer';
-}
-
-function isAdmm(o: tf.Optimizer | null): o is ADMMQOptimizer {
-  return o !== null && o.getClassName() === 'ADMMQOptimizer';
 }

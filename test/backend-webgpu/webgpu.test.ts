@@ -16,7 +16,7 @@ import { ProxSoftQuant } from '../../src/prox/soft-quant.js';
 import type { ProxMap } from '../../src/prox/proxmap.js';
 import { quantizerByName } from '../../src/quant/registry.js';
 import { QuantOptimizer } from '../../src/optim/quant-optimizer.js';
-import { ADMMQOptimizer } from '../../src/admm/admmq-optimizer.js';
+import { ADMMQOptimizer } from '../../src/optim/admm/admmq-optimizer.js';
 import { tensorAgrees } from '../../src/conformance/compare.js';
 
 await tf.setBackend('cpu');

@@ -16,7 +16,7 @@ import {
   fromFloat16Bits,
   toFloat16Bits,
 } from '../../src/export/float16.js';
-import { mulberry32 } from '../../src/data/random.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 function randomIndices(n: number, limit: number, seed: number): Uint8Array {
   const rng = mulberry32(seed);

@@ -16,7 +16,7 @@ import {
   parsePacked,
   type ExportOptions,
 } from '../../src/export/index.js';
-import { ADMMQOptimizer } from '../../src/admm/index.js';
+import { ADMMQOptimizer } from '../../src/optim/admm/index.js';
 import { QuantOptimizer } from '../../src/optim/index.js';
 import { ProxPARQ } from '../../src/prox/index.js';
 import {

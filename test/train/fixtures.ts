@@ -1,6 +1,6 @@
 /** Small in-memory datasets for trainRun tests. */
 import type { Dataset, Split } from '../../src/data/types.js';
-import { mulberry32 } from '../../src/data/random.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 /**
  * `classes` Gaussian-ish clusters in `features` dimensions (feature j leans toward class

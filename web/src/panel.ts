@@ -212,7 +212,7 @@ export class RunPanel {
 
   /** A run stopped while its prox map was still annealing: its weights are off their levels. */
   private stoppedMidAnnealing(run: TrainingRun): boolean {
-    const annealing = ['parq', 'binaryrelax', 'softquant'].includes(run.config.method);
+    const annealing = controlApplies('annealEnd', run.config.method);
     return run.stopped && annealing && run.step < run.config.annealEnd * run.totalSteps;
   }
 
@@ -323,11 +323,8 @@ export class RunPanel {
       const run = this.run;
       if (!run || this.model !== run.model)
         throw new Error('only a model trained here can be exported');
-      // QuantOptimizer runs give their levels; ADMM-Q's finalized weights sit on theirs, which
-      // the exporter recovers from the distinct values
-      const admm = run.admm ? { bits: run.config.bits, granularity: run.config.granularity } : {};
-      const bytes = await exportQuantized(this.model, run.quant ?? undefined, {
-        ...admm,
+      // the optimizer's state gives the levels (ADMM-Q's finalized weights sit on theirs)
+      const bytes = await exportQuantized(this.model, run.qat ?? undefined, {
         metadata: {
           playground: { ...run.config },
           steps: run.step,
@@ -453,9 +450,7 @@ export class RunPanel {
       return;
     }
     const run = this.model === this.run?.model ? this.run : null;
-    const quant = run?.quant ?? null;
-    const admm = run?.admm ?? null;
-    const qat = quant ?? admm;
+    const qat = run?.qat ?? null;
     const cfg = run?.config;
     const channels = kernel.shape[kernel.rank - 1];
     let channel = Math.floor(Number(this.field('channel').value));
@@ -466,7 +461,7 @@ export class RunPanel {
     // read everything first: the values must not change between the reads of one frame
     const wT = column(kernel);
     // the line: PARQ & co keep latent weights; ADMM-Q keeps z, the quantized copy
-    const latentVar = quant?.getLatent(kernel) ?? admm?.getZ(kernel) ?? null;
+    const latentVar = qat?.getShadow(kernel) ?? null;
     const lT = latentVar ? column(latentVar) : null;
     let levelsT: tf.Tensor2D | null = qat?.getLevels(kernel) ?? null;
     if (!levelsT && qat && cfg) {
@@ -512,14 +507,16 @@ export class RunPanel {
     let ys: Float32Array | null = null;
     if (qat && run && row.length > 0) {
       // ADMM-Q has no prox map: its z-update projects x + lambda/rho onto the nearest level
-      const prox = quant?.prox ?? new ProxHardQuant();
+      const prox = qat.prox ?? new ProxHardQuant();
       const step = Math.max(0, qat.step - 1);
       const out = tf.tidy(() => proxTensor(prox, tf.tensor1d(xs), tf.tensor1d(row), step));
       ys = (await out.data()) as Float32Array;
       out.dispose();
-      proxText = admm
-        ? `ADMM-Q projection (z-update) at step ${step}: rho ${fmt(admm.rhoAt(step))}`
-        : `${prox.className} at step ${step}: ${prox.describe(step)}`;
+      const schedule = qat.schedule;
+      proxText = qat.prox
+        ? `${prox.className} at step ${step}: ${prox.describe(step)}`
+        : `projection (z-update) at step ${step}` +
+          (schedule ? `: ${schedule.name} ${fmt(schedule.at(step) ?? NaN)}` : '');
     } else if (!run) {
       proxText = 'prox map: none (loaded model, no optimizer)';
     } else {

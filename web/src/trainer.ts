@@ -4,10 +4,9 @@
  * steps; every ~40 ms the run yields to the browser.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADMMQOptimizer } from '../../src/admm/admmq-optimizer.js';
 import type { Dataset, Split } from '../../src/data/types.js';
 import { scheduledLearningRate } from '../../src/optim/learning-rate.js';
-import { QuantOptimizer } from '../../src/optim/quant-optimizer.js';
+import { qatInspection, type QatInspection } from '../../src/optim/inspection.js';
 import {
   checkModelFits,
   disposeOptimizer,
@@ -84,10 +83,8 @@ export class TrainingRun {
   readonly model: tf.LayersModel;
   /** The run's optimizer, built by `trainRun` (null until training starts). */
   optimizer: tf.Optimizer | null = null;
-  /** The QAT optimizer of the prox-map methods (null for fp and ADMM-Q). */
-  quant: QuantOptimizer | null = null;
-  /** The ADMM-Q optimizer (admmq only). */
-  admm: ADMMQOptimizer | null = null;
+  /** The QAT optimizer, read through its inspection interface (null for fp, and until training starts). */
+  qat: QatInspection | null = null;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
   step = 0;
@@ -133,11 +130,7 @@ export class TrainingRun {
       callbacks: {
         onStart: async (_metrics, ctx) => {
           this.optimizer = ctx.optimizer;
-          // not `instanceof`: tf.Optimizer's Symbol.hasInstance says yes to every optimizer
-          const is = (cls: { prototype: object }) =>
-            Object.prototype.isPrototypeOf.call(cls.prototype, ctx.optimizer);
-          this.quant = is(QuantOptimizer) ? (ctx.optimizer as QuantOptimizer) : null;
-          this.admm = is(ADMMQOptimizer) ? (ctx.optimizer as ADMMQOptimizer) : null;
+          this.qat = qatInspection(ctx.optimizer);
           await evaluate();
           evaluatedAt = 0;
         },

@@ -9,6 +9,7 @@
  * the memory is missing.
  */
 import { PROX_WASM_BASE64 } from './prox-wasm.js';
+import { PROX_MODES } from '../kernel-modes.js';
 
 /** Tables of one group, as `GroupTables` in fused-kernel.ts fills them. */
 export interface ProxTables {
@@ -66,8 +67,8 @@ export class SimdProx {
     const l2 = lv[Math.min(2, k - 1)];
     const l3 = lv[Math.min(3, k - 1)];
     simdStats.groups++;
-    if (mode === 0) this.fn.hard(x, out, n, th[0], th[1], th[2], l0, l1, l2, l3);
-    else if (mode === 2)
+    if (mode === PROX_MODES.hard) this.fn.hard(x, out, n, th[0], th[1], th[2], l0, l1, l2, l3);
+    else if (mode === PROX_MODES.relax)
       // f32 parameters: 1 - theta rounds once, as tfjs rounds the JS number into a scalar
       this.fn.relax(x, out, n, 1 - param, param, th[0], th[1], th[2], l0, l1, l2, l3);
     else this.fn.parq(x, out, n, param, th[0], th[1], th[2], th[3], l0, l1, l2, l3);
@@ -88,7 +89,7 @@ export class SimdProx {
     param: number,
   ): void {
     simdStats.lanes++;
-    const [p, q] = mode === 2 ? [1 - param, param] : [param, 0];
+    const [p, q] = mode === PROX_MODES.relax ? [1 - param, param] : [param, 0];
     this.fn.lanes(mode, x, out, A, M, C, levels, k, p, q);
   }
 }

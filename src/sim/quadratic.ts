@@ -18,8 +18,8 @@
  * and the baseline projected gradient descent x ← Proj(x − η∇f(x)). A run is
  * scored by the best f(Proj(x)) over its last `tail` iterates.
  */
-import { mulberry32, type Rng } from '../data/random.js';
-import type { RandomSkip } from './projection.js';
+import { mulberry32, type Rng } from '../util/random.js';
+import type { RandomSkip } from '../optim/admm/projection.js';
 import {
   choleskyFactor,
   choleskySolve,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { randomProjection, softProjection } from '../../src/admm/index.js';
-import { nearestLevel } from '../../src/prox/levels.js';
+import { randomProjection, softProjection } from '../../../src/optim/admm/index.js';
+import { nearestLevel } from '../../../src/quant/levels.js';
 
 const values = (t: tf.Tensor) => Array.from(t.dataSync());
 

@@ -1,7 +1,5 @@
-// ADMM-Q: ADMM for quantization, its soft (ADMM-S) and randomized (ADMM-R) variants.
-export { ADMMQOptimizer, type ADMMQOptimizerOptions, type ADMMVariant } from './admmq-optimizer.js';
-export { softProjection, randomProjection, type SoftNorm, type RandomSkip } from './projection.js';
-export { checkRho, rhoAt, type RhoSchedule } from './rho.js';
+// A research simulator of ADMM-Q and PGD on random quadratics (float64, plain JavaScript), for
+// bench/admmq.mjs: not part of the library's root API. Import it from 'parq-ts/sim'.
 export {
   QuadraticADMM,
   runPGD,

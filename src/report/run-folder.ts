@@ -5,10 +5,10 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderRunReport } from '../report/run-report.js';
-import { CHECKPOINT_DIR, writeCheckpoint, writeFileAtomic } from './checkpoint-files.js';
-import type { CheckpointData } from './checkpoint.js';
-import type { RunMetrics } from './metrics.js';
+import { renderRunReport } from './run-report.js';
+import { CHECKPOINT_DIR, writeCheckpoint, writeFileAtomic } from '../train/checkpoint-files.js';
+import type { CheckpointData } from '../train/checkpoint.js';
+import type { RunMetrics } from '../train/metrics.js';
 
 export const METRICS_JSON = 'metrics.json';
 export const REPORT_HTML = 'report.html';

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ADMMQOptimizer, type ADMMQOptimizerOptions } from '../../src/admm/index.js';
-import { LSBQuantizer } from '../../src/quant/lsbq.js';
-import { UnifQuantizer } from '../../src/quant/uniform.js';
-import { nearestLevel } from '../../src/prox/levels.js';
-import { ProxPARQ } from '../../src/prox/parq.js';
+import { ADMMQOptimizer, type ADMMQOptimizerOptions } from '../../../src/optim/admm/index.js';
+import { LSBQuantizer } from '../../../src/quant/lsbq.js';
+import { UnifQuantizer } from '../../../src/quant/uniform.js';
+import { nearestLevel } from '../../../src/quant/levels.js';
+import { ProxPARQ } from '../../../src/prox/parq.js';
 
 const disposers: (() => void)[] = [];
 afterEach(() => {

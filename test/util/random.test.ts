@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mixSeed, mulberry32, permutation, shuffleInPlace } from '../../src/data/index.js';
+import { mixSeed, mulberry32, permutation, shuffleInPlace } from '../../src/util/random.js';
 
 /** The reference mulberry32 (Tommy Ettinger's public-domain code), to check against. */
 function reference(a: number): () => number {

@@ -15,8 +15,8 @@ import {
   randomQuadratic,
   runPGD,
   symmetricEigenvalues,
-} from '../../src/admm/index.js';
-import { mulberry32 } from '../../src/data/random.js';
+} from '../../src/sim/index.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 const maxAbs = (a: ArrayLike<number>) =>
   Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);

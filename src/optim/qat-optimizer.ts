@@ -1,0 +1,470 @@
+/**
+ * QATOptimizer: the skeleton every quantization-aware optimizer shares, around any
+ * tf.Optimizer (the "base", which updates the weights).
+ *
+ * It owns what does not depend on the method: checking the options, resolving the parameter
+ * groups once (at the first step, after one finiteness check of the weights), warmup steps of
+ * plain training, the learning-rate schedule, decoupled weight decay, the per-variable state
+ * (levels and the method's tensors, e.g. PARQ's latent weights or ADMM-Q's z and λ), saving
+ * and restoring that state by name, tf.serialization, disposal, and the inspection interface.
+ *
+ * A method fills in hooks, as the reference does for NM-SGD (`_get_gamma`, `_correct_param`):
+ * `beforeBaseStep` (e.g. restore the latent weights), `gradientsForBase` (e.g. ADMM-Q's
+ * augmented gradient), `afterBaseStep` (e.g. the prox map, or the z- and dual updates),
+ * `stepFinished`, `decayScale`, and its own state values and config.
+ *
+ * Everything in a step is tfjs ops on the model's backend: no data is read back.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  baseOptimizerFromConfig,
+  float64Words,
+  fromFloat64Words,
+  groupsFromConfig,
+  NamedTensor,
+  serializeBaseOptimizer,
+  serializeGroups,
+} from './serialization.js';
+import { Granularity } from '../quant/grouping.js';
+import { Quantizer } from '../quant/quantizer.js';
+import type { ProxMap } from '../prox/proxmap.js';
+import { LSBQuantizer } from '../quant/lsbq.js';
+import { quantizerFromConfig, serializeQuantizer } from '../quant/registry.js';
+import { DEFAULT_QUANT_PATTERNS } from '../quant/patterns.js';
+import { checkFinite } from './finite.js';
+import {
+  checkGroup,
+  Defaults,
+  ParamGroup,
+  refName,
+  ResolvedEntry,
+  resolveGroups,
+} from './param-groups.js';
+import {
+  checkSchedule,
+  getLearningRate,
+  LrSchedule,
+  scheduledLearningRate,
+  setLearningRate,
+} from './learning-rate.js';
+import { QAT_OPTIMIZER, type QatInspection, type QatSchedule } from './inspection.js';
+
+export type { NamedTensor };
+
+/** The options every QAT optimizer takes. */
+export interface QATOptimizerOptions {
+  /** The optimizer that updates the weights (sgd, momentum, adam, ...). */
+  base: tf.Optimizer;
+  /** Default quantizer of the groups (gives the levels). Default: greedy LSBQ. */
+  quantizer?: Quantizer;
+  /** Bits of the default group (used when `groups` is omitted). Default 2. */
+  bits?: number;
+  /** Parameter groups. Default: one group of Dense/Conv kernels at `bits`. */
+  groups?: ParamGroup[];
+  /** Default granularity of the groups. Default per tensor. */
+  granularity?: Granularity;
+  /** Steps of plain training before QAT starts. Default 0. */
+  warmupSteps?: number;
+  /** Learning rate per step, set on the base optimizer before each step. */
+  lrSchedule?: LrSchedule;
+}
+
+/** One quantized variable's state: its levels and the method's tensors by key. */
+export interface QatSlot {
+  entry: ResolvedEntry;
+  levels: tf.Tensor3D | null;
+  tensors: Map<string, tf.Variable>;
+}
+
+type Config = tf.serialization.ConfigDict;
+type Grads = tf.NamedTensorMap | NamedTensor[];
+
+let nextOptimizerId = 0;
+
+export abstract class QATOptimizer extends tf.Optimizer implements QatInspection {
+  readonly [QAT_OPTIMIZER] = true;
+  readonly base: tf.Optimizer;
+  readonly quantizer: Quantizer;
+  readonly groups: ParamGroup[];
+  readonly granularity: Granularity;
+  readonly warmupSteps: number;
+  readonly lrSchedule?: LrSchedule;
+
+  /** Steps taken (warmup included). */
+  step = 0;
+
+  /** Prefix of the state's tensor names in `getWeights` (`parq/`, `admmq/`). */
+  protected abstract readonly prefix: string;
+  /** The keys of each slot's tensors, in the order they are saved (`latent`, `z`, ...). */
+  protected abstract readonly slotKeys: readonly string[];
+  /** Names of the state values after the step, as saved in `<prefix>state`. */
+  protected abstract readonly stateFields: readonly string[];
+  abstract readonly shadowName: string;
+  abstract readonly schedule: QatSchedule | undefined;
+  abstract readonly prox: ProxMap | undefined;
+
+  protected slots: QatSlot[] | null = null;
+  private owner = new Map<string, number>();
+  private quantizedGroups = new Set<number>();
+  private pending: Map<string, tf.Tensor> | null = null;
+  private readonly id = nextOptimizerId++;
+  private failure: Error | null = null;
+
+  constructor(options: QATOptimizerOptions) {
+    super();
+    const what = this.getClassName();
+    if (!(options?.base instanceof tf.Optimizer)) {
+      throw new Error(`${what}: base must be a tf.Optimizer (e.g. tf.train.momentum(0.05, 0.9))`);
+    }
+    this.base = options.base;
+    this.quantizer = options.quantizer ?? new LSBQuantizer();
+    this.granularity = options.granularity ?? { kind: 'tensor' };
+    this.groups = options.groups ?? [{ match: DEFAULT_QUANT_PATTERNS, bits: options.bits ?? 2 }];
+    this.warmupSteps = options.warmupSteps ?? 0;
+    this.lrSchedule = options.lrSchedule;
+    if (!Number.isInteger(this.warmupSteps) || this.warmupSteps < 0) {
+      throw new Error(`${what}: warmupSteps must be an integer >= 0, got ${this.warmupSteps}`);
+    }
+    if (this.groups.length === 0) throw new Error(`${what}: groups is empty`);
+    if (this.lrSchedule) checkSchedule(this.lrSchedule);
+    this.groups.forEach((g, i) => checkGroup(g, i, this.defaults()));
+  }
+
+  /** What a group leaves unset. */
+  protected defaults(): Defaults {
+    return { quantizer: this.quantizer, granularity: this.granularity };
+  }
+
+  // ---- hooks -------------------------------------------------------------------------
+
+  /** Before the base step of a QAT step (not during warmup). */
+  protected beforeBaseStep(_slots: QatSlot[], _lr: number): void {}
+
+  /** The gradients the base optimizer steps on, and the tensors to dispose after it. */
+  protected gradientsForBase(grads: Grads, _names: string[]): { grads: Grads; made: tf.Tensor[] } {
+    return { grads, made: [] };
+  }
+
+  /** After the base step of a QAT step: the method's move toward the levels. */
+  protected abstract afterBaseStep(slots: QatSlot[], lr: number): void;
+
+  /** After a QAT step has been counted. */
+  protected stepFinished(): void {}
+
+  /** The factor on a group's weight decay this step. */
+  protected decayScale(_quantizedGroup: boolean): number {
+    return 1;
+  }
+
+  /** The method's state values after `step` (saved as floats). */
+  protected abstract stateValues(): number[];
+  /** Restores the values `stateValues` gave (already checked). */
+  protected abstract setStateValues(values: number[]): void;
+  /** Throws when restored state values cannot be this method's. */
+  protected checkStateValues(_values: number[]): void {}
+
+  /** The method's options as JSON (undefined becomes null). */
+  protected abstract ownConfig(): Record<string, unknown>;
+
+  /** The method's options from the JSON of `ownConfig` (null already undefined). */
+  protected static reviveOptions(options: Record<string, unknown>): Record<string, unknown> {
+    return options;
+  }
+
+  // ---- inspection ---------------------------------------------------------------------
+
+  /** The resolved quantized variables (after the first step). */
+  get quantizedEntries(): readonly ResolvedEntry[] {
+    return (this.slots ?? []).map((s) => s.entry);
+  }
+
+  /** Current learning rate of the base optimizer. */
+  get learningRate(): number {
+    return getLearningRate(this.base);
+  }
+
+  setLearningRate(lr: number): void {
+    setLearningRate(this.base, lr);
+  }
+
+  /** The current levels of a quantized variable as `[groups, k]` rows (a new tensor). */
+  getLevels(variable: string | { name: string }): tf.Tensor2D | null {
+    const levels = this.slot(variable)?.levels;
+    if (!levels) return null;
+    return tf.tidy(() => {
+      const [a, k, c] = levels.shape;
+      return tf.reshape(tf.transpose(levels, [0, 2, 1]), [a * c, k]) as tf.Tensor2D;
+    });
+  }
+
+  getShadow(variable: string | { name: string }): tf.Tensor | null {
+    return this.slotTensor(variable, this.shadowName);
+  }
+
+  /** One of a quantized variable's tensors by key (not a copy: don't dispose). */
+  protected slotTensor(variable: string | { name: string }, key: string): tf.Variable | null {
+    return this.slot(variable)?.tensors.get(key) ?? null;
+  }
+
+  private slot(variable: string | { name: string }): QatSlot | undefined {
+    const name = typeof variable === 'string' ? variable : refName(variable);
+    return this.slots?.find((s) => s.entry.name === name);
+  }
+
+  /** Sets a slot's tensor: assigns it, or creates the variable the first time. */
+  protected setSlotTensor(s: QatSlot, key: string, value: tf.Tensor): tf.Variable {
+    const current = s.tensors.get(key);
+    if (current) {
+      current.assign(value);
+      return current;
+    }
+    const v = tf.variable(value, false, `${this.prefix}${key}/${s.entry.name}/${this.id}`);
+    s.tensors.set(key, v);
+    return v;
+  }
+
+  /** Refreshes a slot's levels from `view` with its group's quantizer; returns its hard q. */
+  protected refreshLevels(s: QatSlot, view: tf.Tensor3D): tf.Tensor3D {
+    const { q, Q } = s.entry.quantizer.quantize(view, s.entry.bits);
+    s.levels?.dispose();
+    s.levels = tf.keep(Q);
+    return q;
+  }
+
+  // ---- the step -----------------------------------------------------------------------
+
+  /** Resolves groups against the trained variables; validates before any change. */
+  private resolve(names: string[]): void {
+    const { entries, owner } = resolveGroups(names, this.groups, this.defaults());
+    // One read-back, once per run, before anything is mutated: weights must be finite.
+    checkFinite(entries, (e) => (this.failure = e));
+    this.slots = entries.map((entry) => ({ entry, levels: null, tensors: new Map() }));
+    this.owner = owner;
+    this.quantizedGroups = new Set(entries.map((e) => e.group));
+    if (this.pending) this.restorePending(this.pending);
+  }
+
+  override applyGradients(grads: Grads): void {
+    if (this.failure) throw this.failure;
+    const names = Array.isArray(grads) ? grads.map((g) => g.name) : Object.keys(grads);
+    if (!this.slots) this.resolve(names);
+    const slots = this.slots as QatSlot[];
+    if (this.lrSchedule)
+      setLearningRate(this.base, scheduledLearningRate(this.lrSchedule, this.step));
+    const lr = getLearningRate(this.base);
+    if (this.step < this.warmupSteps) {
+      this.weightDecay(names, lr);
+      this.base.applyGradients(grads);
+      this.finishStep();
+      return;
+    }
+    this.beforeBaseStep(slots, lr);
+    const forBase = this.gradientsForBase(grads, names);
+    try {
+      this.weightDecay(names, lr);
+      this.base.applyGradients(forBase.grads);
+    } finally {
+      tf.dispose(forBase.made);
+    }
+    this.afterBaseStep(slots, lr);
+    this.finishStep();
+    this.stepFinished();
+  }
+
+  /** Decoupled weight decay on every variable of a group with `weightDecay > 0`. */
+  private weightDecay(names: string[], lr: number): void {
+    const decays = this.groups.map((g) => (g.weightDecay ?? 0) * lr);
+    if (!decays.some((d) => d > 0)) return;
+    tf.tidy(() => {
+      for (const name of names) {
+        const gi = this.owner.get(name);
+        if (gi === undefined || decays[gi] === 0) continue;
+        const scale = this.decayScale(this.quantizedGroups.has(gi));
+        const v = tf.engine().registeredVariables[name];
+        v.assign(tf.mul(v, 1 - decays[gi] * scale));
+      }
+    });
+  }
+
+  private finishStep(): void {
+    this.step++;
+    this.incrementIterations();
+  }
+
+  // ---- state --------------------------------------------------------------------------
+
+  override async getWeights(): Promise<NamedTensor[]> {
+    const base = await this.base.getWeights();
+    const values = [this.step, ...this.stateValues()];
+    const state = tf.tensor1d(values, 'float32');
+    // The same values as doubles, bit for bit (float32 loses the last bits of a sum such as
+    // QuantOptimizer's cumulative lr, and a resumed run then drifts from an uninterrupted one).
+    const exact = tf.tensor1d(float64Words(values), 'int32');
+    const own: NamedTensor[] = [
+      { name: `${this.prefix}state`, tensor: state },
+      { name: `${this.prefix}state64`, tensor: exact },
+    ];
+    (this.slots ?? []).forEach((s, i) => {
+      for (const key of this.slotKeys) {
+        const t = s.tensors.get(key);
+        if (t) own.push({ name: `${this.prefix}${key}/${i}`, tensor: t });
+      }
+      if (s.levels) own.push({ name: `${this.prefix}levels/${i}`, tensor: s.levels });
+    });
+    return [...base, ...own];
+  }
+
+  override async setWeights(weights: NamedTensor[]): Promise<void> {
+    const what = `${this.getClassName()}.setWeights`;
+    const prefix = this.prefix;
+    const own = weights.filter((w) => w.name.startsWith(prefix));
+    const stateW = own.find((w) => w.name === `${prefix}state`);
+    if (!stateW) throw new Error(`${what}: missing '${prefix}state'`);
+    const fields = ['step', ...this.stateFields];
+    let state = Array.from(await stateW.tensor.data());
+    if (state.length !== fields.length) {
+      throw new Error(`${what}: '${prefix}state' must hold [${fields.join(', ')}]`);
+    }
+    // Checkpoints written before state64 existed restore the float32 values.
+    const exactW = own.find((w) => w.name === `${prefix}state64`);
+    if (exactW) {
+      const exact =
+        exactW.tensor.dtype === 'int32' && exactW.tensor.size === 2 * fields.length
+          ? fromFloat64Words(await exactW.tensor.data())
+          : null;
+      if (!exact || exact.some((v, i) => Math.fround(v) !== state[i])) {
+        throw new Error(
+          `${what}: '${prefix}state64' must hold [${fields.join(', ')}] as doubles, as '${prefix}state' does`,
+        );
+      }
+      state = exact;
+    }
+    if (!(Number.isInteger(state[0]) && state[0] >= 0)) {
+      throw new Error(`${what}: '${prefix}state' must hold [${fields.join(', ')}]`);
+    }
+    this.checkStateValues(state.slice(1));
+    const pending = new Map<string, tf.Tensor>();
+    for (const w of own) {
+      if (w !== stateW && w !== exactW) {
+        pending.set(w.name.slice(prefix.length), tf.keep(tf.clone(w.tensor)));
+      }
+    }
+    // Check against the resolved variables (if any) before anything changes.
+    try {
+      if (this.slots) this.checkPending(pending);
+      await this.base.setWeights(weights.filter((w) => !w.name.startsWith(prefix)));
+    } catch (e) {
+      pending.forEach((t) => t.dispose());
+      throw e;
+    }
+    this.step = state[0];
+    this.iterations_ = state[0];
+    this.setStateValues(state.slice(1));
+    this.pending?.forEach((t) => t.dispose());
+    this.pending = pending;
+    if (this.slots) this.restorePending(pending);
+  }
+
+  /** Throws, naming the variable, when restored state does not fit the quantized variables. */
+  private checkPending(pending: Map<string, tf.Tensor>): void {
+    const what = this.getClassName();
+    const slots = this.slots as QatSlot[];
+    for (const key of pending.keys()) {
+      const i = Number(key.split('/')[1]);
+      if (!(i >= 0 && i < slots.length)) {
+        throw new Error(
+          `${what}: restored state '${this.prefix}${key}' has no quantized variable (have ${slots.length})`,
+        );
+      }
+    }
+    slots.forEach((s, i) => {
+      for (const key of this.slotKeys) {
+        const t = pending.get(`${key}/${i}`);
+        if (t && t.size !== s.entry.variable.size) {
+          throw new Error(
+            `${what}: restored ${key} ${i} has ${t.size} values, variable '${s.entry.name}' ${s.entry.variable.size}`,
+          );
+        }
+      }
+      const levels = pending.get(`levels/${i}`);
+      const [a, , c] = s.entry.view.view;
+      if (levels && (levels.rank !== 3 || levels.shape[0] !== a || levels.shape[2] !== c)) {
+        throw new Error(
+          `${what}: restored levels ${i} of shape [${levels.shape}] do not fit variable '${s.entry.name}' (groups [${a}, k, ${c}])`,
+        );
+      }
+    });
+  }
+
+  /** Applies restored per-variable state (by position among the quantized variables). */
+  private restorePending(pending: Map<string, tf.Tensor>): void {
+    const slots = this.slots as QatSlot[];
+    try {
+      this.checkPending(pending);
+      slots.forEach((s, i) => {
+        for (const key of this.slotKeys) {
+          const t = pending.get(`${key}/${i}`);
+          if (!t) continue;
+          const shaped = tf.reshape(t, s.entry.variable.shape);
+          this.setSlotTensor(s, key, shaped);
+          shaped.dispose();
+        }
+        const levels = pending.get(`levels/${i}`);
+        if (levels) {
+          s.levels?.dispose();
+          s.levels = tf.keep(tf.clone(levels)) as tf.Tensor3D;
+        }
+      });
+    } finally {
+      pending.forEach((t) => t.dispose());
+      this.pending = null;
+    }
+  }
+
+  // ---- serialization and disposal -----------------------------------------------------
+
+  override getConfig(): Config {
+    const own = Object.fromEntries(
+      Object.entries(this.ownConfig()).map(([k, v]) => [k, v === undefined ? null : v]),
+    );
+    return {
+      base: serializeBaseOptimizer(this.base),
+      quantizer: serializeQuantizer(this.quantizer) as unknown as Config,
+      granularity: this.granularity as unknown as Config,
+      groups: serializeGroups(this.groups),
+      warmupSteps: this.warmupSteps,
+      lrSchedule: (this.lrSchedule as unknown as Config) ?? null,
+      ...(own as Config),
+    };
+  }
+
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: Config,
+  ): T {
+    const c = Object.fromEntries(
+      Object.entries(config).map(([k, v]) => [k, v === null ? undefined : v]),
+    ) as Record<string, any>;
+    const owner = (cls as unknown as { className: string }).className;
+    const options = {
+      ...c,
+      base: baseOptimizerFromConfig(c.base, owner),
+      quantizer: quantizerFromConfig(c.quantizer),
+      groups: groupsFromConfig(c.groups as any[]),
+    };
+    const revive = (cls as unknown as typeof QATOptimizer).reviveOptions;
+    return new (cls as any)(revive(options));
+  }
+
+  override dispose(): void {
+    for (const s of this.slots ?? []) {
+      s.tensors.forEach((t) => t.dispose());
+      s.levels?.dispose();
+    }
+    this.pending?.forEach((t) => t.dispose());
+    this.pending = null;
+    this.slots = null;
+    this.base.dispose();
+    super.dispose();
+  }
+}
