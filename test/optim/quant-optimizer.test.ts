@@ -9,6 +9,7 @@ import {
   UnifQuantizer,
 } from '../../src/index.js';
 import { distinct, normals, useBackend } from '../helpers.js';
+import { float64Words } from '../../src/optim/serialization.js';
 
 beforeAll(() => useBackend('wasm'));
 
@@ -318,7 +319,15 @@ describe('QuantOptimizer state', () => {
     const w = tf.variable(tf.tensor1d([1, -1, 0.5, -0.5]), true, `old${modelCount++}/kernel`);
     const opt = make();
     for (let s = 0; s < 3; s++) opt.minimize(() => tf.sum(tf.square(w)));
-    const saved = (await opt.getWeights()).filter((nt) => nt.name !== 'parq/state64');
+    const all = await opt.getWeights();
+    // state64 must say what state says (a state64 of other values is refused).
+    const other = all.map((nt) =>
+      nt.name === 'parq/state64'
+        ? { name: nt.name, tensor: tf.tensor1d(float64Words([3, 0.5, 0, 1]), 'int32') }
+        : nt,
+    );
+    await expect(make().setWeights(other)).rejects.toThrow(/'parq\/state64' must hold/);
+    const saved = all.filter((nt) => nt.name !== 'parq/state64');
     const fresh = make();
     await fresh.setWeights(saved);
     expect(fresh.step).toBe(3);
