@@ -297,9 +297,8 @@ describe('QuantOptimizer state', () => {
     // A float32 pair keeps 48 of its 53 bits: restored from one, the sum drifts in its last
     // bits and the next checkpoint differs from the uninterrupted run's.
     const straight = await run(30, undefined, true);
-    let resumed = straight;
     for (const at of [7, 13, 22]) {
-      resumed = await run(30, at, true);
+      const resumed = await run(30, at, true);
       expect(resumed.cumulativeLr).toBe(straight.cumulativeLr);
       expect(resumed.w).toEqual(straight.w);
     }
