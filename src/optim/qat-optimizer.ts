@@ -26,8 +26,7 @@ import {
 import { Granularity } from '../quant/grouping.js';
 import { Quantizer } from '../quant/quantizer.js';
 import type { ProxMap } from '../prox/proxmap.js';
-import { LSBQuantizer } from '../quant/lsbq.js';
-import { quantizerFromConfig, serializeQuantizer } from '../quant/registry.js';
+import { quantizerByName, quantizerFromConfig, serializeQuantizer } from '../quant/registry.js';
 import { DEFAULT_QUANT_PATTERNS } from '../quant/patterns.js';
 import { checkFinite } from './finite.js';
 import {
@@ -48,6 +47,17 @@ import {
 import { QAT_OPTIMIZER, type QatInspection, type QatSchedule } from './inspection.js';
 
 export type { NamedTensor };
+
+/**
+ * What a QAT optimizer's options default to: also the training config's defaults
+ * (`TRAIN_FIELDS` in src/train/config.ts reads them from here).
+ */
+export const QAT_DEFAULTS = Object.freeze({
+  /** The default quantizer's name (src/quant/registry.ts): greedy LSBQ. */
+  quantizer: 'lsbq' as const,
+  bits: 2,
+  warmupSteps: 0,
+});
 
 /** The options every QAT optimizer takes. */
 export interface QATOptimizerOptions {
@@ -115,10 +125,11 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
       throw new Error(`${what}: base must be a tf.Optimizer (e.g. tf.train.momentum(0.05, 0.9))`);
     }
     this.base = options.base;
-    this.quantizer = options.quantizer ?? new LSBQuantizer();
+    const bits = options.bits ?? QAT_DEFAULTS.bits;
+    this.quantizer = options.quantizer ?? quantizerByName(QAT_DEFAULTS.quantizer, bits);
     this.granularity = options.granularity ?? { kind: 'tensor' };
-    this.groups = options.groups ?? [{ match: DEFAULT_QUANT_PATTERNS, bits: options.bits ?? 2 }];
-    this.warmupSteps = options.warmupSteps ?? 0;
+    this.groups = options.groups ?? [{ match: DEFAULT_QUANT_PATTERNS, bits }];
+    this.warmupSteps = options.warmupSteps ?? QAT_DEFAULTS.warmupSteps;
     this.lrSchedule = options.lrSchedule;
     if (!Number.isInteger(this.warmupSteps) || this.warmupSteps < 0) {
       throw new Error(`${what}: warmupSteps must be an integer >= 0, got ${this.warmupSteps}`);
