@@ -253,6 +253,22 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
     if (this.pending) this.restorePending(this.pending);
   }
 
+  /**
+   * Resolves the parameter groups against `variables` now, as the first step does with the
+   * variables it trains (pass them in the same order, e.g. `model.trainableWeights`), and
+   * applies state restored by `setWeights`: an optimizer restored from a checkpoint then shows
+   * its quantized entries and levels without taking a step (export reads them so). Does
+   * nothing when the groups are already resolved.
+   */
+  bind(variables: readonly (tf.Variable | { read(): tf.Tensor })[]): void {
+    if (this.failure) throw this.failure;
+    if (this.slots) return;
+    this.resolve(
+      variables.map((v) => ((v instanceof tf.Variable ? v : v.read()) as tf.Variable).name),
+    );
+    if (this.failure) throw this.failure;
+  }
+
   override applyGradients(grads: Grads): void {
     if (this.failure) throw this.failure;
     const names = Array.isArray(grads) ? grads.map((g) => g.name) : Object.keys(grads);
