@@ -10,6 +10,9 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export default defineConfig({
   base: './',
   plugins: [mnistAsset()],
+  // the training worker (web/src/train-worker.ts) is an ES module worker: it imports tfjs and
+  // the wasm binaries' URLs like the page does
+  worker: { format: 'es' },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

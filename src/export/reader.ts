@@ -5,19 +5,14 @@
  * is disposed if its weights still disagree with the tensors. Browser-safe.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  packedBitsLength,
-  packedTritsLength,
-  unpackBits,
-  unpackToLevels,
-  unpackTrits,
-} from './bitpack.js';
+import { unpackBits, unpackToLevels, unpackTrits } from './bitpack.js';
 // Registers the ViT's custom layers, so packed files holding them load.
 import '../models/vit-layers.js';
 import { crc32 } from './crc32.js';
 import { inflate } from './deflate.js';
 import { decodeFloat16 } from './float16.js';
 import { readPathBytes } from './path-bytes.js';
+import { indexBits, packedIndexBytes } from '../quant/bit-width.js';
 import { formatBytes, grouped, rounded } from '../util/text-format.js';
 import {
   describeBits,
@@ -222,7 +217,7 @@ export function sectionSizes(tensors: TensorEntry[]): Record<'LVLS' | 'IDXS' | '
 }
 
 function indexBytes(t: QuantizedTensorEntry, n: number): number {
-  return t.packing === 'trits' ? packedTritsLength(n) : packedBitsLength(n, t.bits || 2);
+  return packedIndexBytes(n, t.bits, t.packing);
 }
 
 function checkSectionSizes(tensors: TensorEntry[], sections: SectionInfo[]): void {
@@ -278,7 +273,7 @@ export function decodeTensors(file: PackedFile, bytes: Uint8Array): DecodedTenso
       const len = indexBytes(q, n);
       const packed = ix.subarray(ixAt, ixAt + len);
       ixAt += len;
-      const width = q.packing === 'trits' ? 'trits' : q.bits || 2;
+      const width = q.packing === 'trits' ? 'trits' : indexBits(q.bits);
       let bad: number;
       try {
         bad =
@@ -424,7 +419,7 @@ export function formatPackedDescription(d: PackedDescription): string {
   for (const t of d.tensors) {
     let what: string = t.encoding;
     if (t.bits !== undefined) {
-      const packing = t.packing === 'trits' ? 'base-3 packed' : `${t.bits || 2}-bit indices`;
+      const packing = t.packing === 'trits' ? 'base-3 packed' : `${indexBits(t.bits)}-bit indices`;
       const groups = `${t.groups} group${t.groups === 1 ? '' : 's'}`;
       what = `${describeBits(t.bits)} (${packing}), ${groups} of ${t.levels} levels`;
     }

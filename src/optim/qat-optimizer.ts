@@ -28,8 +28,7 @@ import {
 import { Granularity } from '../quant/grouping.js';
 import { Quantizer } from '../quant/quantizer.js';
 import type { ProxMap } from '../prox/proxmap.js';
-import { LSBQuantizer } from '../quant/lsbq.js';
-import { quantizerFromConfig, serializeQuantizer } from '../quant/registry.js';
+import { quantizerByName, quantizerFromConfig, serializeQuantizer } from '../quant/registry.js';
 import { DEFAULT_QUANT_PATTERNS } from '../quant/patterns.js';
 import { checkFinite } from './finite.js';
 import {
@@ -50,6 +49,17 @@ import {
 import { QAT_OPTIMIZER, type QatInspection, type QatSchedule } from './inspection.js';
 
 export type { NamedTensor };
+
+/**
+ * What a QAT optimizer's options default to: also the training config's defaults
+ * (`TRAIN_FIELDS` in src/train/config.ts reads them from here).
+ */
+export const QAT_DEFAULTS = Object.freeze({
+  /** The default quantizer's name (src/quant/registry.ts): greedy LSBQ. */
+  quantizer: 'lsbq' as const,
+  bits: 2,
+  warmupSteps: 0,
+});
 
 /** The options every QAT optimizer takes. */
 export interface QATOptimizerOptions {
@@ -117,10 +127,11 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
       throw new Error(`${what}: base must be a tf.Optimizer (e.g. tf.train.momentum(0.05, 0.9))`);
     }
     this.base = options.base;
-    this.quantizer = options.quantizer ?? new LSBQuantizer();
+    const bits = options.bits ?? QAT_DEFAULTS.bits;
+    this.quantizer = options.quantizer ?? quantizerByName(QAT_DEFAULTS.quantizer, bits);
     this.granularity = options.granularity ?? { kind: 'tensor' };
-    this.groups = options.groups ?? [{ match: DEFAULT_QUANT_PATTERNS, bits: options.bits ?? 2 }];
-    this.warmupSteps = options.warmupSteps ?? 0;
+    this.groups = options.groups ?? [{ match: DEFAULT_QUANT_PATTERNS, bits }];
+    this.warmupSteps = options.warmupSteps ?? QAT_DEFAULTS.warmupSteps;
     this.lrSchedule = options.lrSchedule;
     if (!Number.isInteger(this.warmupSteps) || this.warmupSteps < 0) {
       throw new Error(`${what}: warmupSteps must be an integer >= 0, got ${this.warmupSteps}`);
@@ -242,6 +253,22 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
     this.owner = owner;
     this.quantizedGroups = new Set(entries.map((e) => e.group));
     if (this.pending) this.restorePending(this.pending);
+  }
+
+  /**
+   * Resolves the parameter groups against `variables` now, as the first step does with the
+   * variables it trains (pass them in the same order, e.g. `model.trainableWeights`), and
+   * applies state restored by `setWeights`: an optimizer restored from a checkpoint then shows
+   * its quantized entries and levels without taking a step (export reads them so). Does
+   * nothing when the groups are already resolved.
+   */
+  bind(variables: readonly (tf.Variable | { read(): tf.Tensor })[]): void {
+    if (this.failure) throw this.failure;
+    if (this.slots) return;
+    this.resolve(
+      variables.map((v) => ((v instanceof tf.Variable ? v : v.read()) as tf.Variable).name),
+    );
+    if (this.failure) throw this.failure;
   }
 
   override applyGradients(grads: Grads): void {

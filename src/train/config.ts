@@ -11,6 +11,9 @@
 import type { Granularity } from '../quant/grouping.js';
 import { QUANTIZER_NAMES, type QuantizerName } from '../quant/registry.js';
 import { DEFAULT_ANNEAL_CENTER, DEFAULT_STEEPNESS } from '../prox/parq.js';
+import { QAT_DEFAULTS } from '../optim/qat-optimizer.js';
+import { QUANT_OPTIMIZER_DEFAULTS } from '../optim/quant-optimizer.js';
+import { DEFAULT_RHO } from '../optim/admm/rho.js';
 import { annealSteps, METHOD_NAMES, methodSpec, type MethodName } from './methods.js';
 import {
   bits,
@@ -116,7 +119,7 @@ export const TRAIN_FIELDS = {
     web: { label: 'method' },
   }),
   quantizer: choice<QuantizerName>({
-    default: 'lsbq',
+    default: QAT_DEFAULTS.quantizer,
     choices: QUANTIZER_NAMES,
     help: 'level quantizer',
     compare: {
@@ -127,7 +130,7 @@ export const TRAIN_FIELDS = {
     web: { label: 'quantizer' },
   }),
   bits: bits({
-    default: 2,
+    default: QAT_DEFAULTS.bits,
     help: 'bits of the quantized kernels: 1..8, 0 or ternary',
     compare: { flag: '--bits', help: 'bits to compare, a set, e.g. 1,2,ternary', default: [2] },
     web: { label: 'bits' },
@@ -188,15 +191,23 @@ export const TRAIN_FIELDS = {
     default: DEFAULT_ANNEAL_CENTER,
     help: 'PARQ: center of the sigmoid, a fraction of the anneal window',
   }),
-  warmupSteps: int({ default: 0, min: 0, help: 'steps of float training before QAT' }),
-  quantPeriod: int({ default: 10, min: 1, help: 'refresh the levels every n steps' }),
+  warmupSteps: int({
+    default: QAT_DEFAULTS.warmupSteps,
+    min: 0,
+    help: 'steps of float training before QAT',
+  }),
+  quantPeriod: int({
+    default: QUANT_OPTIMIZER_DEFAULTS.quantPeriod,
+    min: 1,
+    help: 'refresh the levels every n steps',
+  }),
   quantShrink: flagSwitch({
-    default: false,
+    default: QUANT_OPTIMIZER_DEFAULTS.quantShrink,
     name: 'quantShrink',
     help: 'AProx: quantize w / max(1, cumulative lr)',
   }),
   rho: number({
-    default: 1e-4,
+    default: DEFAULT_RHO,
     test: positive,
     expected: 'a positive number',
     help: 'ADMM-Q: penalty rho of the first epoch',

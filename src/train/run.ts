@@ -56,7 +56,7 @@ import {
   type ScheduleCurve,
   type TensorSnapshot,
 } from './metrics.js';
-import { distinctCount, histogram, maxDistinctPerGroup, range, toRows } from './stats.js';
+import { distinctCount, histogram, quantizedTensorInfo, range, toRows } from './stats.js';
 
 /** Live progress inside an epoch. */
 export interface BatchProgress {
@@ -504,15 +504,7 @@ async function summarize(
   const out: QuantizedTensorInfo[] = [];
   for (const entry of entries) {
     const values = await entry.variable.data();
-    const info: QuantizedTensorInfo = {
-      name: entry.label,
-      shape: [...entry.variable.shape],
-      bits: entry.bits,
-      groups: entry.view.numGroups,
-      maxLevels: entry.quantizer.quantSize(entry.bits),
-      distinct: distinctCount(values),
-      maxDistinctPerGroup: maxDistinctPerGroup(values, entry.view),
-    };
+    const info = quantizedTensorInfo(entry, values);
     const rows = quant?.getLevels(entry.name) ?? null;
     if (rows) {
       if (entry.view.numGroups <= MAX_LEVEL_GROUPS)

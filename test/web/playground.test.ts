@@ -3,11 +3,12 @@
  * End to end: the playground built by Vite, served from 127.0.0.1, driven in real headless
  * Chromium (Debian's `chromium` package) by playwright-core. Trains one epoch of 2-bit PARQ on
  * the built-in MNIST, checks accuracy, the live views, export -> load -> same predictions, the
- * draw pad, and that Node's `trainRun` trains the same; every request outside the local server
- * is blocked and must not be attempted.
+ * draw pad, that Node's `trainRun` trains the same, the status log, and that the page keeps
+ * at least 50 frames/s while a run trains (in its Web Worker); every request outside the local
+ * server is blocked and must not be attempted.
  * Screenshots go to test-artifacts/playground/.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -209,6 +210,7 @@ describe('playground in headless Chromium', () => {
     const acc = Number(await page.getAttribute('#run-a', 'data-test-acc'));
     expect(acc).toBeGreaterThanOrEqual(MIN_TEST_ACCURACY);
     expect(status).toContain('done after 126 steps');
+    expect(status).toContain('in a worker');
 
     // weights on at most 4 levels once PARQ has annealed to hard quantization
     const caption = page.locator('#run-a [data-testid=hist-caption]');
@@ -292,7 +294,41 @@ describe('playground in headless Chromium', () => {
     expect(
       Number(await page.getAttribute('#run-b [data-testid=hist-caption]', 'data-distinct')),
     ).toBeLessThanOrEqual(4);
+    // the panel says what a loaded model shows, and why its charts are empty
+    expect(await page.isVisible('#run-b [data-testid=note]')).toBe(true);
+    expect(await page.textContent('#run-b [data-testid=note]')).toContain('inference only');
+    expect(await page.getAttribute('#run-b .loss', 'aria-label')).toContain(
+      'loaded model: no training curve',
+    );
+    expect(await page.isDisabled('#run-b input[name=logLoss]')).toBe(true);
+    expect(await page.isDisabled('#run-b [data-testid=export]')).toBe(true);
+    expect(await page.getAttribute('#run-b .prox', 'aria-label')).toContain('no optimizer');
     await page.screenshot({ path: join(ARTIFACTS, '4-loaded.png'), fullPage: true });
+  });
+
+  it('keeps earlier status messages in a log and the latest error in view', async () => {
+    const bogus = join(ARTIFACTS, 'bogus.parq');
+    writeFileSync(bogus, 'not a packed model');
+    await page.setInputFiles('#run-a [data-testid=load]', bogus);
+    await page.waitForSelector('#run-a [data-testid=status-error]:not([hidden])');
+    const error = await page.textContent('#run-a [data-testid=status-error] span');
+    expect(error).toContain('could not load bogus.parq');
+    expect(await page.getAttribute('#run-a', 'data-state')).toBe('done'); // the model is kept
+    // a later message does not wipe the error, and the earlier ones stay in the log
+    await Promise.all([page.waitForEvent('download'), page.click('#run-a [data-testid=export]')]);
+    await page.waitForFunction(() =>
+      document.querySelector('#run-a .status')?.textContent?.startsWith('exported '),
+    );
+    expect(await page.isVisible('#run-a [data-testid=status-error]')).toBe(true);
+    expect(await page.textContent('#run-a [data-testid=status-error] span')).toBe(error);
+    const log = await page.$$eval('#run-a [data-testid=status-log] li', (lis) =>
+      lis.map((li) => li.textContent ?? ''),
+    );
+    expect(log[0]).toBe(error);
+    expect(log.some((l) => l.includes('done after 126 steps'))).toBe(true);
+    // dismissed by its button
+    await page.click('#run-a [data-testid=status-error] button');
+    expect(await page.isVisible('#run-a [data-testid=status-error]')).toBe(false);
   });
 
   it('trains what `parq train --epochs 1` trains in Node (same config, data order, kernels)', async () => {
@@ -338,6 +374,61 @@ describe('playground in headless Chromium', () => {
     }
     expect(reached).toBe(true);
     await page.setViewportSize({ width: 1280, height: 1400 });
+  });
+
+  it('keeps at least 50 frames/s while a run trains (training runs in a Web Worker)', async () => {
+    // 5 epochs (630 steps): still training after the 5 s window on a loaded machine
+    await page.selectOption('#run-b select[name=method]', 'parq');
+    await page.fill('#run-b input[name=epochs]', '5');
+    await page.click('#run-b [data-testid=start]');
+    const stepOf = () =>
+      page.evaluate(() =>
+        Number(/step (\d+)/.exec(document.querySelector('#run-b .status')?.textContent ?? '')?.[1]),
+      );
+    await page.waitForFunction(
+      () =>
+        Number(
+          /step (\d+)/.exec(document.querySelector('#run-b .status')?.textContent ?? '')?.[1],
+        ) >= 3,
+      undefined,
+      { timeout: 60_000 },
+    );
+    const step0 = await stepOf();
+    // requestAnimationFrame callbacks over 5 s, while the run trains
+    const r = await page.evaluate(
+      (ms) =>
+        new Promise<{ frames: number; elapsed: number; worst: number }>((ok) => {
+          let frames = 0;
+          let worst = 0;
+          let last = performance.now();
+          const t0 = last;
+          const tick = (t: number) => {
+            worst = Math.max(worst, t - last);
+            last = t;
+            frames++;
+            if (t - t0 < ms) requestAnimationFrame(tick);
+            else ok({ frames, elapsed: t - t0, worst });
+          };
+          requestAnimationFrame(tick);
+        }),
+      5000,
+    );
+    const step1 = await stepOf();
+    const state = await page.getAttribute('#run-b', 'data-state');
+    const fps = r.frames / (r.elapsed / 1000);
+    console.log(
+      `fps while training: ${fps.toFixed(1)} (${r.frames} frames in ${(r.elapsed / 1000).toFixed(2)} s, ` +
+        `longest gap ${r.worst.toFixed(0)} ms); steps ${step0} -> ${step1}`,
+    );
+    expect(state).toBe('training');
+    expect(step1 - step0).toBeGreaterThanOrEqual(20); // training went on meanwhile
+    expect(fps).toBeGreaterThanOrEqual(50);
+    // the live views are drawn from the worker's snapshots
+    expect(await inkPixels('#run-b .hist')).toBeGreaterThan(2000);
+    expect(await page.getAttribute('#run-b .prox', 'aria-label')).toMatch(/^ProxPARQ at step \d+/);
+    await page.click('#run-b [data-testid=stop]');
+    await page.waitForSelector('#run-b[data-state="stopped"]', { timeout: 30_000 });
+    expect(await page.textContent('#run-b .status')).toMatch(/^stopped after \d+ steps/);
   });
 
   it('made no request outside the local server and logged no errors', () => {

@@ -2,7 +2,8 @@
  * The tfjs backend of the page: webgl when the browser gives a WebGL context, else wasm, else
  * cpu; `?backend=wasm` (or webgl, cpu) asks for one and falls back down the same list. The wasm
  * binaries are bundled by Vite (`?url`), so the page fetches them from its own origin; on wasm
- * the library's training kernels replace the slow stock ones, as in the CLI.
+ * the library's training kernels replace the slow stock ones, as in the CLI. Runs in the page
+ * (predictions of loaded models, the draw pad) and in each training worker.
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -28,7 +29,9 @@ export interface BackendChoice {
  * a "GPU" trains far slower than wasm, so the automatic choice skips it.
  */
 export function softwareWebgl(): string | null {
-  const canvas = document.createElement('canvas');
+  // in a worker there is no document: an OffscreenCanvas gives the same context
+  const canvas =
+    typeof document === 'undefined' ? new OffscreenCanvas(1, 1) : document.createElement('canvas');
   const gl = (canvas.getContext('webgl2') ??
     canvas.getContext('webgl')) as WebGLRenderingContext | null;
   if (!gl) return null;

@@ -94,6 +94,8 @@ function title(f: Frame, text: string): void {
   f.ctx.textAlign = 'left';
   f.ctx.textBaseline = 'top';
   f.ctx.fillText(text, 4, 4);
+  // the title as the canvas's accessible name (screen readers, tests)
+  f.ctx.canvas.setAttribute('aria-label', text);
 }
 
 /** A tick label for a value: few digits, no trailing noise. */
@@ -249,15 +251,18 @@ export interface HistogramData {
   levels: number[][];
 }
 
-/** Histogram of the weights (bars), the latent weights (line), and the levels (red marks). */
-export function drawHistogram(
-  canvas: HTMLCanvasElement,
-  text: string,
-  data: HistogramData,
-  bins = 120,
-): void {
-  remember(canvas, () => drawHistogram(canvas, text, data, bins));
-  const f = frame(canvas, { l: 44, r: 10, t: 20, b: 30 });
+/** A histogram's counts: what `drawHistogram` draws, computable away from the page (a worker). */
+export interface HistogramBins {
+  lo: number;
+  hi: number;
+  /** Counts of the weights per bin, and of the latent weights (null when there are none). */
+  weights: Float64Array;
+  latent: Float64Array | null;
+  levels: number[][];
+}
+
+/** Bins the weights and latent weights over a range that holds them and the levels. */
+export function histogramBins(data: HistogramData, bins = 120): HistogramBins {
   const { weights, latent, levels } = data;
   let lo = Infinity;
   let hi = -Infinity;
@@ -284,8 +289,26 @@ export function drawHistogram(
       c[Math.min(bins - 1, Math.max(0, Math.floor(((v - lo) / (hi - lo)) * bins)))]++;
     return c;
   };
-  const cw = count(weights);
-  const cl = latent ? count(latent) : null;
+  return { lo, hi, weights: count(weights), latent: latent ? count(latent) : null, levels };
+}
+
+/** Histogram of the weights (bars), the latent weights (line), and the levels (red marks). */
+export function drawHistogram(
+  canvas: HTMLCanvasElement,
+  text: string,
+  data: HistogramData | HistogramBins,
+  bins = 120,
+): void {
+  const h =
+    data.weights instanceof Float64Array
+      ? (data as HistogramBins)
+      : histogramBins(data as HistogramData, bins);
+  remember(canvas, () => drawHistogram(canvas, text, h));
+  const f = frame(canvas, { l: 44, r: 10, t: 20, b: 30 });
+  const { lo, hi, levels } = h;
+  const cw = h.weights;
+  const cl = h.latent;
+  bins = cw.length;
   // sqrt scale: a quantized layer piles all weights into k bins, which would flatten the rest
   const top = Math.sqrt(Math.max(1, ...cw, ...(cl ?? [])));
   const { ctx } = f;

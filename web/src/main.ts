@@ -1,6 +1,8 @@
 /**
  * The playground page: picks the backend, loads the built-in MNIST, builds two run panels side
- * by side and the draw pad that predicts with both panels' models.
+ * by side and the draw pad that predicts with both panels' models. Runs train in Web Workers
+ * (one per run, web/src/train-worker.ts); the page's own backend predicts (draw pad, loaded
+ * models).
  *
  * URL parameters: `backend` (webgl, wasm or cpu: the first to try), `train` (train on a fixed
  * random subset of this many digits, as `parq train --limit-train`), `epochs` (the epochs both
@@ -29,8 +31,8 @@ const initial: Record<string, Controls> = {
 };
 const runs = $('#runs');
 const panels = [
-  new RunPanel('a', 'Run A', runs, () => data, initial.a, limitTrain),
-  new RunPanel('b', 'Run B', runs, () => data, initial.b, limitTrain),
+  new RunPanel('a', 'Run A', runs, () => data, initial.a, limitTrain, params.get('backend')),
+  new RunPanel('b', 'Run B', runs, () => data, initial.b, limitTrain, params.get('backend')),
 ];
 
 // The draw pad: each panel's model predicts the drawn digit.
@@ -42,11 +44,8 @@ function predictDrawn(): void {
     const label = box.querySelector('.digit') as HTMLElement;
     const model = p.model;
     if (!model || !drawn || p.state === 'training') {
-      label.textContent = !model
-        ? 'no model'
-        : p.state === 'training'
-          ? 'training…'
-          : 'draw a digit';
+      label.textContent =
+        p.state === 'training' ? 'training…' : !model ? 'no model' : 'draw a digit';
       delete box.dataset.prediction;
       delete box.dataset.probs;
       drawProbabilities(canvas, new Float32Array(10));

@@ -1,14 +1,12 @@
 /**
  * One column of the playground: a run's controls, its live views (curves, weight histogram
  * with the levels, the prox map as a curve), and its model's export and load. Two panels side
- * by side compare two configurations.
+ * by side compare two configurations. A run trains in its own Web Worker (RemoteRun); the
+ * panel only draws what the worker posts, so the page stays smooth while it trains. Status
+ * messages go to a short log under the current line; the latest error stays shown apart.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../../src/data/types.js';
-import { proxTensor } from '../../src/prox/functional.js';
-import { ProxHardQuant } from '../../src/prox/proxmap.js';
-import { quantizeTensor } from '../../src/quant/functional.js';
-import { exportQuantized } from '../../src/export/writer.js';
 import { loadQuantized } from '../../src/export/reader.js';
 import { COLORS, drawHistogram, drawLines, drawTransfer, fmt, type Series } from './charts.js';
 import type { TrainConfig } from '../../src/train/config.js';
@@ -25,7 +23,9 @@ import {
   type Method,
   type Controls,
 } from './methods.js';
-import { testAccuracy, TrainingRun } from './trainer.js';
+import { RemoteRun } from './remote-run.js';
+import { testAccuracy } from './trainer.js';
+import { weightView, type WeightView } from './weight-view.js';
 
 export type PanelState = 'idle' | 'training' | 'done' | 'stopped' | 'loaded' | 'error';
 
@@ -51,19 +51,24 @@ function options(
 /** The kernels the histogram can show, by layer name. */
 const KERNEL_LAYERS = ['fc1', 'fc2', 'logits'];
 
+/** Earlier status messages kept in the panel's log. */
+const LOG_SIZE = 6;
+
+type StatusKind = 'info' | 'progress' | 'error';
+
 export class RunPanel {
   readonly root: HTMLElement;
-  run: TrainingRun | null = null;
+  run: RemoteRun | null = null;
   /** The model the panel shows and predicts with: trained here, or loaded from a file. */
   model: tf.LayersModel | null = null;
   modelLabel = '';
   state: PanelState = 'idle';
-  private stopRequested = false;
   private curves = {
     loss: [] as [number, number][],
     train: [] as [number, number][],
     test: [] as [number, number][],
   };
+  private status: { text: string; kind: StatusKind } | null = null;
   private drawing = false;
   private redrawAgain = false;
   /** Called when the panel's model or state changes (the draw pad re-predicts). */
@@ -77,6 +82,8 @@ export class RunPanel {
     initial: Controls,
     /** Train on a fixed random subset of this many digits (0 = all), as `--limit-train`. */
     private readonly limitTrain = 0,
+    /** The backend the training workers try first (`?backend=`), null: automatic. */
+    private readonly backend: string | null = null,
   ) {
     this.root = document.createElement('section');
     this.root.className = 'run';
@@ -88,7 +95,8 @@ export class RunPanel {
     this.$('[name=method]').addEventListener('change', () => this.syncControls());
     this.$('[name=perChannel]').addEventListener('change', () => this.syncControls());
     this.$('.start').addEventListener('click', () => void this.start());
-    this.$('.stop').addEventListener('click', () => (this.stopRequested = true));
+    this.$('.stop').addEventListener('click', () => this.stop());
+    this.$('.error-line button').addEventListener('click', () => this.clearError());
     this.$('.export').addEventListener('click', () => void this.exportModel());
     // a real button (reachable by Tab, Enter/Space) opens the hidden file input
     this.$('.load-button').addEventListener('click', () => this.$('.load').click());
@@ -134,6 +142,10 @@ export class RunPanel {
         </div>
       </form>
       <div class="status" ${t('status')} role="status"></div>
+      <div class="error-line" ${t('status-error')} role="alert" hidden><span></span>
+        <button type="button" title="dismiss this error">×</button></div>
+      <ol class="status-log" ${t('status-log')} aria-label="earlier messages"></ol>
+      <div class="note" ${t('note')} hidden></div>
       <div class="views">
         <canvas class="loss" ${t('loss-chart')}></canvas>
         <canvas class="acc" ${t('acc-chart')}></canvas>
@@ -200,18 +212,32 @@ export class RunPanel {
     this.$<HTMLButtonElement>('.stop').disabled = !busy;
     const exportBtn = this.$<HTMLButtonElement>('.export');
     const midAnneal = this.run ? this.stoppedMidAnnealing(this.run) : false;
-    exportBtn.disabled = busy || !this.run || this.model !== this.run.model || midAnneal;
+    const loaded = this.state === 'loaded';
+    exportBtn.disabled = busy || !this.run?.model || this.model !== this.run.model || midAnneal;
     exportBtn.title = midAnneal
       ? 'stopped before the annealing ended: the weights are not on their levels yet (train to the end to export)'
-      : 'download the trained model as a packed low-bit file';
+      : loaded
+        ? 'a loaded model is exported already: it is the file you loaded'
+        : 'download the trained model as a packed low-bit file';
     this.$<HTMLInputElement>('.load').disabled = busy;
     this.$<HTMLButtonElement>('.load-button').disabled = busy;
+    // a loaded model has no training curves and no run configuration (no per-channel view)
+    const logLoss = this.field('logLoss');
+    logLoss.disabled = loaded;
+    logLoss.parentElement!.title = loaded ? 'no training curve: the model was loaded' : '';
     const perChannel = this.run ? this.run.config.granularity.kind === 'channel' : c.perChannel;
-    this.$('.channel').hidden = !perChannel;
+    this.$('.channel').hidden = loaded || !perChannel;
+    const note = this.$('.note');
+    note.hidden = !loaded;
+    note.textContent = loaded
+      ? `${this.modelLabel}: inference only. No training curves and no optimizer (so no latent ` +
+        'weights and no prox map); the histogram shows the weights in the file. The controls ' +
+        'above set up a new run: Start trains it in place of the loaded model.'
+      : '';
   }
 
   /** A run stopped while its prox map was still annealing: its weights are off their levels. */
-  private stoppedMidAnnealing(run: TrainingRun): boolean {
+  private stoppedMidAnnealing(run: RemoteRun): boolean {
     const annealing = controlApplies('annealEnd', run.config.method);
     return run.stopped && annealing && run.step < run.config.annealEnd * run.totalSteps;
   }
@@ -224,21 +250,47 @@ export class RunPanel {
   private setState(state: PanelState, message: string): void {
     this.state = state;
     this.root.dataset.state = state;
-    const status = this.$('.status');
-    status.textContent = message;
-    status.classList.toggle('error', state === 'error');
+    this.setStatus(message, state === 'error' ? 'error' : 'info');
     this.syncControls();
     this.onModelChange();
   }
 
-  /** A one-line error in the status line; the panel's model and state stay as they were. */
-  private showError(message: string): void {
+  /**
+   * Shows `text` as the current status line. The line it replaces goes to the log (progress
+   * lines only update in place: the next one replaces them); an error also stays in the error
+   * line until dismissed or the next run starts.
+   */
+  private setStatus(text: string, kind: StatusKind): void {
+    const prev = this.status;
+    if (prev && prev.kind !== 'progress' && prev.text !== text) {
+      const log = this.$('.status-log');
+      const li = document.createElement('li');
+      li.textContent = prev.text;
+      if (prev.kind === 'error') li.className = 'error';
+      log.prepend(li);
+      while (log.children.length > LOG_SIZE) log.lastElementChild?.remove();
+    }
+    this.status = { text, kind };
     const status = this.$('.status');
-    status.textContent = message;
-    status.classList.add('error');
+    status.textContent = text;
+    status.classList.toggle('error', kind === 'error');
+    if (kind === 'error') {
+      const line = this.$('.error-line');
+      line.querySelector('span')!.textContent = text;
+      line.hidden = false;
+    }
   }
 
-  /** Frees the panel's run and model (a loaded model is the panel's own, a trained one the run's). */
+  private clearError(): void {
+    this.$('.error-line').hidden = true;
+  }
+
+  /** A one-line error; the panel's model and state stay as they were. */
+  private showError(message: string): void {
+    this.setStatus(message, 'error');
+  }
+
+  /** Frees the panel's run (its worker and model copy) and a loaded model. */
   private release(): void {
     const { run, model } = this;
     this.run = null;
@@ -264,17 +316,11 @@ export class RunPanel {
       return this.setState('error', (e as Error).message);
     }
     this.release();
-    this.setModel(null, '');
+    this.clearError();
+    this.setModel(null, describeConfig(config));
     this.curves = { loss: [], train: [], test: [] };
-    let run: TrainingRun;
-    try {
-      run = new TrainingRun(config, data);
-    } catch (e) {
-      return this.setState('error', (e as Error).message);
-    }
+    const run = new RemoteRun(config, data, this.backend);
     this.run = run;
-    this.stopRequested = false;
-    this.setModel(run.model, describeConfig(config));
     this.setState('training', `training ${describeConfig(config)}…`);
     try {
       await run.train({
@@ -282,28 +328,32 @@ export class RunPanel {
           this.curves.loss.push([s.step, s.loss]);
           this.curves.train.push([s.step, s.acc]);
           const epoch = Math.floor((s.step - 1) / run.stepsPerEpoch) + 1;
-          this.$('.status').textContent =
+          this.setStatus(
             `epoch ${epoch}/${config.epochs} · step ${s.step}/${s.totalSteps} · ` +
-            `loss ${s.loss.toFixed(3)} · train acc ${s.acc.toFixed(1)}% · lr ${fmt(s.lr)}`;
+              `loss ${s.loss.toFixed(3)} · train acc ${s.acc.toFixed(1)}% · lr ${fmt(s.lr)}`,
+            'progress',
+          );
+          void this.redrawThrottled();
         },
         onEval: (step, acc) => {
           this.curves.test.push([step, acc]);
         },
-        onYield: () => this.redrawThrottled(),
-        shouldStop: () => this.stopRequested,
       });
     } catch (e) {
+      if (this.run !== run) return; // released (a new run or a load replaced it)
       console.error(e);
       this.setState('error', `training failed: ${(e as Error).message}`);
       return;
     }
+    if (this.run !== run) return;
+    this.setModel(run.model, describeConfig(config));
     const acc = run.finalTestAcc ?? NaN;
     this.root.dataset.testAcc = acc.toFixed(2);
     const verb = run.stopped ? 'stopped' : 'done';
     this.setState(
       run.stopped ? 'stopped' : 'done',
-      `${verb} after ${run.step} steps in ${run.seconds.toFixed(1)} s (backend ${tf.getBackend()}): ` +
-        `test accuracy ${acc.toFixed(2)}% on ${run.data.test.n} digits ` +
+      `${verb} after ${run.step} steps in ${run.seconds.toFixed(1)} s (backend ${run.backend}, ` +
+        `in a worker): test accuracy ${acc.toFixed(2)}% on ${run.testN} digits ` +
         `(in Node: ${cliCommand(config)})` +
         (this.stoppedMidAnnealing(run)
           ? '; Export is off: stopped before the annealing ended, the weights are not on their levels yet'
@@ -313,7 +363,7 @@ export class RunPanel {
   }
 
   stop(): void {
-    this.stopRequested = true;
+    if (this.state === 'training') this.run?.stop();
   }
 
   /** Downloads the model as a packed file. */
@@ -323,13 +373,11 @@ export class RunPanel {
       const run = this.run;
       if (!run || this.model !== run.model)
         throw new Error('only a model trained here can be exported');
-      // the optimizer's state gives the levels (ADMM-Q's finalized weights sit on theirs)
-      const bytes = await exportQuantized(this.model, run.qat ?? undefined, {
-        metadata: {
-          playground: { ...run.config },
-          steps: run.step,
-          testAccuracy: run.finalTestAcc,
-        },
+      // written by the worker: its optimizer's state gives the levels
+      const bytes = await run.exportBytes({
+        playground: { ...run.config },
+        steps: run.step,
+        testAccuracy: run.finalTestAcc,
       });
       const name = `${this.modelLabel.replace(/[^a-z0-9-]+/gi, '-')}${PACKED_EXT}`;
       const url = URL.createObjectURL(
@@ -342,8 +390,7 @@ export class RunPanel {
       a.click();
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      this.$('.status').textContent =
-        `exported ${name}: ${bytes.length.toLocaleString('en')} bytes`;
+      this.setStatus(`exported ${name}: ${bytes.length.toLocaleString('en')} bytes`, 'info');
       return bytes;
     } catch (e) {
       this.showError(`export failed: ${(e as Error).message}`);
@@ -370,6 +417,7 @@ export class RunPanel {
       );
     }
     this.release();
+    this.clearError();
     this.curves = { loss: [], train: [], test: [] };
     this.setModel(model, `loaded ${file.name}`);
     const acc = data ? await testAccuracy(model, data) : NaN;
@@ -386,7 +434,8 @@ export class RunPanel {
    * binning them, evaluating the prox map) takes at most a fifth of the time.
    */
   private redrawThrottled(): Promise<void> | void {
-    if (performance.now() - this.lastDraw < Math.max(200, 4 * this.drawCost)) return;
+    if (this.drawing || performance.now() - this.lastDraw < Math.max(200, 4 * this.drawCost))
+      return;
     return this.redraw();
   }
 
@@ -416,14 +465,40 @@ export class RunPanel {
 
   private drawCurves(): void {
     const xMax = this.run?.totalSteps ?? 1;
+    // say why a chart is empty rather than draw bare axes
+    const why =
+      this.state === 'loaded'
+        ? ' · loaded model: no training curve'
+        : !this.run
+          ? ' · press Start to train'
+          : '';
     const loss: Series[] = [{ label: 'train loss', color: COLORS.loss, points: this.curves.loss }];
     const logY = this.$<HTMLInputElement>('[name=logLoss]').checked;
-    drawLines(this.$('.loss'), 'loss', loss, { xMax, yMin: 0, logY });
+    drawLines(this.$('.loss'), `loss${why}`, loss, { xMax, yMin: 0, logY });
     const acc: Series[] = [
       { label: 'train', color: COLORS.train, points: this.curves.train },
       { label: 'test', color: COLORS.test, points: this.curves.test, dots: true },
     ];
-    drawLines(this.$('.acc'), 'accuracy %', acc, { xMax, yMin: 0, yMax: 100, yTicks: 5 });
+    drawLines(this.$('.acc'), `accuracy %${why}`, acc, { xMax, yMin: 0, yMax: 100, yTicks: 5 });
+  }
+
+  /**
+   * The shown kernel's view: asked of the run's worker (it holds the optimizer), or computed
+   * here for a loaded model; null when there is nothing to show.
+   */
+  private async weightView(): Promise<WeightView | null> {
+    const layer = this.field('layer').value;
+    const channel = Number(this.field('channel').value);
+    const run = this.run;
+    if (run && (this.state === 'training' || this.model === run.model)) {
+      try {
+        return await run.view(layer, channel);
+      } catch {
+        return null; // the run ended or was closed meanwhile, or has not built its model yet
+      }
+    }
+    if (this.model) return weightView(this.model, null, null, layer, channel, 'loaded');
+    return null;
   }
 
   /** Histogram of the chosen kernel with its levels, and the prox map at the current step. */
@@ -432,8 +507,10 @@ export class RunPanel {
     const prox = this.$<HTMLCanvasElement>('.prox');
     const caption = this.$('.caption');
     const layerName = this.field('layer').value;
-    if (!this.model) {
-      drawHistogram(hist, `${layerName}/kernel: no model yet`, {
+    const v = await this.weightView();
+    if (!v) {
+      const why = this.state === 'training' ? 'starting…' : 'no model yet';
+      drawHistogram(hist, `${layerName}/kernel: ${why}`, {
         weights: new Float32Array(),
         levels: [],
       });
@@ -441,112 +518,22 @@ export class RunPanel {
       caption.textContent = '';
       return;
     }
-    const layer = this.model.layers.find((l) => l.name === layerName);
-    const kernel = layer?.trainableWeights
-      .find((w) => w.originalName.endsWith('/kernel'))
-      ?.read() as tf.Variable | undefined;
-    if (!kernel) {
-      caption.textContent = `the model has no layer ${layerName} with a kernel`;
+    if (v.problem) {
+      caption.textContent = v.problem;
       return;
     }
-    const run = this.model === this.run?.model ? this.run : null;
-    const qat = run?.qat ?? null;
-    const cfg = run?.config;
-    const channels = kernel.shape[kernel.rank - 1];
-    let channel = Math.floor(Number(this.field('channel').value));
-    if (cfg?.granularity.kind !== 'channel' || !(channel >= 0)) channel = -1;
-    channel = Math.min(channel, channels - 1);
-    const column = (t: tf.Tensor) => (channel < 0 ? t.clone() : tf.slice(t, [0, channel], [-1, 1]));
-
-    // read everything first: the values must not change between the reads of one frame
-    const wT = column(kernel);
-    // the line: PARQ & co keep latent weights; ADMM-Q keeps z, the quantized copy
-    const latentVar = qat?.getShadow(kernel) ?? null;
-    const lT = latentVar ? column(latentVar) : null;
-    let levelsT: tf.Tensor2D | null = qat?.getLevels(kernel) ?? null;
-    if (!levelsT && qat && cfg) {
-      // before the first step: the levels the quantizer would pick now
-      const { q, levels } = quantizeTensor(qat.quantizer, kernel, cfg.bits, cfg.granularity);
-      q.dispose();
-      levelsT = levels;
-    }
-    const [weights, latent, levelRows] = await Promise.all([
-      wT.data() as Promise<Float32Array>,
-      lT ? (lT.data() as Promise<Float32Array>) : Promise.resolve(null),
-      levelsT ? (levelsT.array() as Promise<number[][]>) : Promise.resolve(null),
-    ]);
-    wT.dispose();
-    lT?.dispose();
-    levelsT?.dispose();
-
-    const distinct = countDistinct(weights, 257);
-    let levels = levelRows ?? [];
-    if (channel >= 0 && levels.length > 1) levels = [levels[channel]];
-    if (!qat && distinct <= 256) levels = [[...new Set(weights)].sort((a, b) => a - b)];
-    const many = distinct > 256 ? 'more than 256' : distinct.toLocaleString('en');
-    const where = channel >= 0 ? ` channel ${channel}` : '';
+    const where = v.channel >= 0 ? ` channel ${v.channel}` : '';
     drawHistogram(
       hist,
-      `${layerName}/kernel${where}: ${weights.length.toLocaleString('en')} weights`,
-      {
-        weights,
-        latent,
-        levels: qat || distinct <= 16 ? levels : [],
-      },
+      `${v.layer}/kernel${where}: ${v.count.toLocaleString('en')} weights`,
+      v.hist,
     );
-
-    // the prox map, on a grid around the levels of the shown group (or of group 0)
-    const row = levels[0] ?? [];
-    const lo = Math.min(...(row.length ? row : [-0.1]));
-    const hi = Math.max(...(row.length ? row : [0.1]));
-    const span = Math.max(hi - lo, 1e-3);
-    const xs = new Float32Array(241);
-    for (let i = 0; i < xs.length; i++)
-      xs[i] = lo - 0.25 * span + (1.5 * span * i) / (xs.length - 1);
-    let proxText: string;
-    let ys: Float32Array | null = null;
-    if (qat && run && row.length > 0) {
-      // ADMM-Q has no prox map: its z-update projects x + lambda/rho onto the nearest level
-      const prox = qat.prox ?? new ProxHardQuant();
-      const step = Math.max(0, qat.step - 1);
-      const out = tf.tidy(() => proxTensor(prox, tf.tensor1d(xs), tf.tensor1d(row), step));
-      ys = (await out.data()) as Float32Array;
-      out.dispose();
-      const schedule = qat.schedule;
-      proxText = qat.prox
-        ? `${prox.className} at step ${step}: ${prox.describe(step)}`
-        : `projection (z-update) at step ${step}` +
-          (schedule ? `: ${schedule.name} ${fmt(schedule.at(step) ?? NaN)}` : '');
-    } else if (!run) {
-      proxText = 'prox map: none (loaded model, no optimizer)';
-    } else {
-      proxText = 'prox map: none (fp training)';
-      ys = xs;
-    }
-    drawTransfer(prox, proxText, xs, ys, row);
-    const onLevels = qat ? countOn(weights, levels) : null;
-    caption.dataset.distinct = String(distinct);
+    drawTransfer(prox, v.proxText, v.xs, v.ys, v.proxLevels);
+    const many = v.distinct > 256 ? 'more than 256' : v.distinct.toLocaleString('en');
+    caption.dataset.distinct = String(v.distinct);
     caption.textContent =
       `${many} distinct values` +
-      (onLevels === null ? '' : ` · ${(100 * onLevels).toFixed(1)}% of weights on a level`) +
-      (row.length ? ` · levels ${row.map(fmt).join(', ')}` : '');
+      (v.onLevels === null ? '' : ` · ${(100 * v.onLevels).toFixed(1)}% of weights on a level`) +
+      (v.proxLevels.length ? ` · levels ${v.proxLevels.map(fmt).join(', ')}` : '');
   }
-}
-
-/** The number of distinct values in `values`, counting no further than `cap`. */
-function countDistinct(values: Float32Array, cap: number): number {
-  const seen = new Set<number>();
-  for (const v of values) {
-    seen.add(v);
-    if (seen.size >= cap) break;
-  }
-  return seen.size;
-}
-
-/** Fraction of `weights` that equal one of the levels (of their group when one row per group). */
-function countOn(weights: Float32Array, levels: number[][]): number {
-  const all = new Set(levels.flat().map(Math.fround));
-  let on = 0;
-  for (const w of weights) if (all.has(w)) on++;
-  return on / Math.max(weights.length, 1);
 }
