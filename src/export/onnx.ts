@@ -25,6 +25,7 @@ import {
   type QuantizedState,
 } from './collect.js';
 import { PRODUCER } from './format.js';
+import { packedBitsLength } from '../quant/bit-width.js';
 import {
   encodeOnnxModel,
   ONNX_FLOAT,
@@ -197,7 +198,7 @@ function bestBlockSize(inDim: number, bits: number, fixed?: number): number {
   let bytes = Infinity;
   for (const bs of [16, 32, 64, 128]) {
     const kb = Math.ceil(inDim / bs);
-    const b = kb * ((bs * bits) / 8 + 4);
+    const b = kb * (packedBitsLength(bs, bits) + 4);
     if (b < bytes) {
       bytes = b;
       best = bs;
@@ -243,7 +244,7 @@ function matMulNBits(
   let weightBytes = 0;
   segments.forEach(({ start, len, bs }, si) => {
     const kb = Math.ceil(len / bs);
-    const blob = (bs * bits) / 8;
+    const blob = packedBitsLength(bs, bits);
     const B = new Uint8Array(N * kb * blob);
     const scales = new Float32Array(N * kb);
     for (let n = 0; n < N; n++) {
