@@ -20,7 +20,7 @@ import { describePacked, formatPackedDescription } from '../export/reader.js';
 import { exportTfjs } from '../export/tfjs-format.js';
 import { exportOnnx } from '../export/onnx.js';
 import { exportQuantized } from '../export/writer.js';
-import { writeQuantizedFile } from '../export/node-io.js';
+import { isPackedFile, writeQuantizedFile } from '../export/node-io.js';
 import { describeBits } from '../export/format.js';
 import { fileSaveHandler } from '../models/file-io.js';
 import { loadModelFromFile } from '../models/load.js';
@@ -187,6 +187,11 @@ async function openSource(source: string, flags: ExportFlags): Promise<Opened> {
   const flagGranularity =
     flags.perChannel || flags.blockSize !== undefined ? granularityFromFlags(flags) : undefined;
   if (!isCheckpoint(source)) {
+    if (isPackedFile(source)) {
+      throw new Error(
+        `${source}: already a packed file (parq export reads a checkpoint or a tfjs model.json)`,
+      );
+    }
     if (flags.bits === undefined) {
       throw new Error(
         `${source}: a model file does not say how it was quantized: pass --bits ` +

@@ -18,6 +18,8 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   baseOptimizerFromConfig,
+  float64Words,
+  fromFloat64Words,
   groupsFromConfig,
   NamedTensor,
   serializeBaseOptimizer,
@@ -320,8 +322,15 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
 
   override async getWeights(): Promise<NamedTensor[]> {
     const base = await this.base.getWeights();
-    const state = tf.tensor1d([this.step, ...this.stateValues()], 'float32');
-    const own: NamedTensor[] = [{ name: `${this.prefix}state`, tensor: state }];
+    const values = [this.step, ...this.stateValues()];
+    const state = tf.tensor1d(values, 'float32');
+    // The same values as doubles, bit for bit (float32 loses the last bits of a sum such as
+    // QuantOptimizer's cumulative lr, and a resumed run then drifts from an uninterrupted one).
+    const exact = tf.tensor1d(float64Words(values), 'int32');
+    const own: NamedTensor[] = [
+      { name: `${this.prefix}state`, tensor: state },
+      { name: `${this.prefix}state64`, tensor: exact },
+    ];
     (this.slots ?? []).forEach((s, i) => {
       for (const key of this.slotKeys) {
         const t = s.tensors.get(key);
@@ -338,15 +347,34 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
     const own = weights.filter((w) => w.name.startsWith(prefix));
     const stateW = own.find((w) => w.name === `${prefix}state`);
     if (!stateW) throw new Error(`${what}: missing '${prefix}state'`);
-    const state = Array.from(await stateW.tensor.data());
     const fields = ['step', ...this.stateFields];
-    if (state.length !== fields.length || !(Number.isInteger(state[0]) && state[0] >= 0)) {
+    let state = Array.from(await stateW.tensor.data());
+    if (state.length !== fields.length) {
+      throw new Error(`${what}: '${prefix}state' must hold [${fields.join(', ')}]`);
+    }
+    // Checkpoints written before state64 existed restore the float32 values.
+    const exactW = own.find((w) => w.name === `${prefix}state64`);
+    if (exactW) {
+      const exact =
+        exactW.tensor.dtype === 'int32' && exactW.tensor.size === 2 * fields.length
+          ? fromFloat64Words(await exactW.tensor.data())
+          : null;
+      if (!exact || exact.some((v, i) => Math.fround(v) !== state[i])) {
+        throw new Error(
+          `${what}: '${prefix}state64' must hold [${fields.join(', ')}] as doubles, as '${prefix}state' does`,
+        );
+      }
+      state = exact;
+    }
+    if (!(Number.isInteger(state[0]) && state[0] >= 0)) {
       throw new Error(`${what}: '${prefix}state' must hold [${fields.join(', ')}]`);
     }
     this.checkStateValues(state.slice(1));
     const pending = new Map<string, tf.Tensor>();
     for (const w of own) {
-      if (w !== stateW) pending.set(w.name.slice(prefix.length), tf.keep(tf.clone(w.tensor)));
+      if (w !== stateW && w !== exactW) {
+        pending.set(w.name.slice(prefix.length), tf.keep(tf.clone(w.tensor)));
+      }
     }
     // Check against the resolved variables (if any) before anything changes.
     try {

@@ -46,6 +46,19 @@ const granularity: Field<Granularity> = {
   noFlag: true,
 };
 
+const classCount = int({
+  default: 2,
+  min: 2,
+  help: 'classes of the model (default: from the labels, which must have no gaps)',
+});
+/** Classes of the model (labels 0..n-1, some may be absent); unset: the data's, without gaps. */
+const optionalClasses: Field<number | undefined> = {
+  ...classCount,
+  default: undefined,
+  arg: '<n>',
+  check: (v, what, c) => (v === undefined ? null : classCount.check(v, what, c)),
+};
+
 /**
  * The fields of a TrainConfig, in the order of `parq train --help`. Defaults reproduce
  * protocol mlp-mnist10k.
@@ -224,6 +237,7 @@ export const TRAIN_FIELDS = {
     compareHelp: 'first seed',
   }),
   evalEvery: int({ default: 1, min: 0, help: 'test every n epochs (0 = only at the end)' }),
+  numClasses: optionalClasses,
 } as const;
 
 export type TrainFieldKey = keyof typeof TRAIN_FIELDS;
