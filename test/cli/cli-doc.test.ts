@@ -49,11 +49,13 @@ describe('docs/cli.md flag tables', () => {
       expect(meaning.startsWith(f.help.replace(/\|/g, '\\|')), `${flag}'s help`).toBe(true);
       const want =
         f.defaultText ??
-        (typeof f.default === 'string'
-          ? `\`${f.default}\``
-          : typeof f.default === 'boolean'
-            ? 'off'
-            : String(f.default));
+        (f.default === undefined
+          ? ''
+          : typeof f.default === 'string'
+            ? `\`${f.default}\``
+            : typeof f.default === 'boolean'
+              ? 'off'
+              : String(f.default));
       expect(def, `${flag}'s default`).toBe(want);
     }
   });
