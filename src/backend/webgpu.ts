@@ -17,6 +17,7 @@
  * Node lacks. The setup replaces that failure with an error that says so.
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerWebGPUConvFilterGrad } from './webgpu-conv-filter-grad.js';
 import { registerWebGPUProxKernel } from './webgpu-prox.js';
 
 export interface WebGPUOptions {
@@ -228,6 +229,7 @@ export async function setupWebGPU(options: WebGPUOptions = {}): Promise<WebGPUSe
   }
   await tf.ready();
   registerWebGPUProxKernel(webgpuModule);
+  registerWebGPUConvFilterGrad();
   guardSyncReads();
   adapterName = describeAdapter(adapter);
   return { ok: true, backend: 'webgpu', adapter: adapterName };

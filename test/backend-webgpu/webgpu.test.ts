@@ -74,6 +74,15 @@ function countReads(): () => number {
   return () => n;
 }
 
+// .ci/run sets PARQ_EXPECT_WEBGPU=1 where it provides a software adapter (SwiftShader): there
+// the GPU tests below must run, not skip.
+it.runIf(process.env.PARQ_EXPECT_WEBGPU === '1')(
+  'an adapter was found, as this run expects',
+  () => {
+    expect(setup).toMatchObject({ ok: true });
+  },
+);
+
 describe.runIf(setup.ok)('on a WebGPU adapter', () => {
   it('the WGSL prox kernel computes what the cpu kernel does', async () => {
     await tf.setBackend('webgpu');
