@@ -24,6 +24,7 @@ export interface ImportFlags {
   format: 'packed' | 'tfjs';
   hidden?: number[];
   inputShape?: number[];
+  heads?: number;
   float16?: boolean;
   backend: string;
   quiet?: boolean;
@@ -59,6 +60,12 @@ export function registerImportCommand(program: Command): Command {
         'one sample: F, or H,W,C (default: from the model)',
       ).argParser((v: string) => v.split(',').map((d) => intArg(1)(d))),
     )
+    .addOption(
+      new Option(
+        '--heads <n>',
+        'vit-tiny: attention heads, which the tensors do not tell (default 4)',
+      ).argParser(intArg(1)),
+    )
     .option('--float16', 'store the float tensors (biases, ...) as float16')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('cpu'))
     .option('--overwrite', 'replace a file (or tfjs model folder) already at --out')
@@ -91,6 +98,7 @@ export async function importCommand(checkpoint: string, flags: ImportFlags): Pro
       model: flags.model,
       hidden: flags.hidden,
       inputShape: flags.inputShape,
+      heads: flags.heads,
     });
   } catch (e) {
     throw new Error(`${checkpoint}: ${(e as Error).message.replace(/^import: /, '')}`, {

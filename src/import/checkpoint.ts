@@ -3,8 +3,9 @@
  * quantized kernels recognized so that export packs them with their levels.
  *
  * The model is built from its name and the checkpoint's shapes (classes from `logits.weight`, the
- * MLP's hidden sizes from `fc1.weight`, `fc2.weight`, ...; the input from `--input-shape` or the
- * model's default), then every weight is taken from its PyTorch key (see torch-names.ts). Any
+ * MLP's hidden sizes from `fc1.weight`, `fc2.weight`, ...; the ViT's width, depth, MLP ratio
+ * and patch side from its tensors, its heads from `--heads`; the input from `--input-shape` or
+ * the model's default), then every weight is taken from its PyTorch key (see torch-names.ts). Any
  * missing, extra or mis-shaped tensor is an error naming it, before anything is built.
  *
  * A kernel counts as quantized when each group holds at most 256 distinct values and at most
@@ -16,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { lenet5 } from '../models/lenet5.js';
 import { mlp } from '../models/mlp.js';
 import { resnet20 } from '../models/resnet20.js';
+import { vit, VIT_TINY } from '../models/vit.js';
 import type { Granularity } from '../quant/grouping.js';
 import { groupView } from '../quant/grouping.js';
 import { maxLevels } from '../quant/bit-width.js';
@@ -24,15 +26,20 @@ import { isTorchaoFile, readTorchaoWeights, type TorchaoWeight } from './torchao
 import { IGNORED_TORCH_SUFFIXES, torchNameMap, torchToTfjs } from './torch-names.js';
 
 /** Models `importCheckpoint` can build. */
-export const IMPORT_MODELS = ['mlp', 'lenet5', 'resnet20'] as const;
+export const IMPORT_MODELS = ['mlp', 'lenet5', 'resnet20', 'vit-tiny'] as const;
 export type ImportModelName = (typeof IMPORT_MODELS)[number];
 
 export interface ImportOptions {
   model: string;
   /** MLP hidden sizes; checked against the checkpoint when given, read from it otherwise. */
   hidden?: number[];
-  /** One sample's shape: `[features]` or `[H, W, C]`. Default: mlp `[in]`, lenet5 `[28, 28, C]`, resnet20 `[32, 32, C]`. */
+  /**
+   * One sample's shape: `[features]` or `[H, W, C]`. Default: mlp `[in]`, lenet5 `[28, 28, C]`,
+   * resnet20 `[32, 32, C]`, vit-tiny `[28, 28, C]` (patch side and C from the checkpoint).
+   */
   inputShape?: number[];
+  /** vit-tiny: attention heads, which no tensor's shape tells. Default 4 (`VIT_TINY.heads`). */
+  heads?: number;
 }
 
 /** How one kernel was recognized. */
@@ -74,7 +81,11 @@ function buildFor(opts: ImportOptions, shapes: Shapes): tf.LayersModel {
   if (!(IMPORT_MODELS as readonly string[]).includes(name)) {
     fail(`unknown model '${name}' (expected one of ${IMPORT_MODELS.join(', ')})`);
   }
+  if (opts.heads !== undefined && name !== 'vit-tiny') {
+    fail(`--heads is for vit-tiny, not ${name}`);
+  }
   const numClasses = shapeOf(shapes, 'logits.weight', name)[0];
+  if (name === 'vit-tiny') return buildVit(opts, shapes, numClasses);
   if (name === 'mlp') {
     const hidden: number[] = [];
     for (let k = 1; shapes.has(`fc${k}.weight`); k++) hidden.push(shapes.get(`fc${k}.weight`)![0]);
@@ -94,6 +105,74 @@ function buildFor(opts: ImportOptions, shapes: Shapes): tf.LayersModel {
   return name === 'lenet5'
     ? lenet5({ inputShape, numClasses })
     : resnet20({ inputShape, numClasses });
+}
+
+/**
+ * The ViT of the checkpoint's sizes: width from `cls_token` [1, 1, d], depth from the highest
+ * `blocks.{i}.` index, MLP ratio from `blocks.0.mlp_fc1.weight` [r * d, d], tokens T from
+ * `pos_embed` [1, T + 1, d] and the patch side p from `patch_embed.weight` [d, p * p * C]:
+ * with an input shape [H, W, C] given, p = sqrt(in / C); otherwise 28x28 images with
+ * (28 / p)^2 = T and C = in / p^2. Heads from `opts.heads` (default 4).
+ */
+function buildVit(opts: ImportOptions, shapes: Shapes, numClasses: number): tf.LayersModel {
+  const name = opts.model;
+  const token = shapeOf(shapes, 'cls_token', name);
+  if (token.length !== 3)
+    fail(`tensor 'cls_token' has shape [${token.join(', ')}], expected [1, 1, width]`);
+  const width = token[2];
+  const blockIds = [...shapes.keys()]
+    .map((k) => /^blocks\.(\d+)\./.exec(k))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]));
+  if (!blockIds.length) fail(`no tensor 'blocks.0.*' in the checkpoint, which a ${name} needs`);
+  const depth = Math.max(...blockIds) + 1;
+  const fc1 = shapeOf(shapes, 'blocks.0.mlp_fc1.weight', name);
+  const mlpRatio = fc1[0] / width;
+  if (!Number.isInteger(mlpRatio) || mlpRatio < 1) {
+    fail(
+      `tensor 'blocks.0.mlp_fc1.weight' has shape [${fc1.join(', ')}]: its rows are not a multiple of the width ${width}`,
+    );
+  }
+  const pos = shapeOf(shapes, 'pos_embed', name);
+  const tokens = (pos.length === 3 ? pos[1] : 0) - 1;
+  if (tokens < 1)
+    fail(`tensor 'pos_embed' has shape [${pos.join(', ')}], expected [1, patches + 1, width]`);
+  const inFeatures = shapeOf(shapes, 'patch_embed.weight', name)[1] ?? 0;
+  let inputShape = opts.inputShape;
+  let patchSize: number;
+  if (inputShape) {
+    if (inputShape.length !== 3)
+      fail(`--input-shape of a ${name} is H,W,C, got ${inputShape.join(',')}`);
+    patchSize = Math.round(Math.sqrt(inFeatures / inputShape[2]));
+    if (patchSize * patchSize * inputShape[2] !== inFeatures) {
+      fail(
+        `'patch_embed.weight' takes ${inFeatures} inputs, not p * p * ${inputShape[2]} for any patch side p`,
+      );
+    }
+  } else {
+    const side = Math.round(Math.sqrt(tokens));
+    patchSize = 28 / side;
+    const channels = inFeatures / (patchSize * patchSize);
+    if (side * side !== tokens || !Number.isInteger(patchSize) || !Number.isInteger(channels)) {
+      fail(
+        `the checkpoint's ${tokens} patches of ${inFeatures} inputs are not a 28x28 image's: give --input-shape H,W,C`,
+      );
+    }
+    inputShape = [28, 28, channels];
+  }
+  try {
+    return vit({
+      inputShape,
+      numClasses,
+      patchSize,
+      width,
+      depth,
+      mlpRatio,
+      heads: opts.heads ?? VIT_TINY.heads,
+    });
+  } catch (e) {
+    return fail((e as Error).message);
+  }
 }
 
 /** Distinct-value recognition of one kernel (tfjs layout). */

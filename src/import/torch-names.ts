@@ -11,9 +11,14 @@
  * | BatchNormalization `L` | `L/gamma`, `L/beta`         | `L.weight`, `L.bias`         |               |
  * |                      | `L/moving_mean`, `L/moving_variance` | `L.running_mean`, `L.running_var` | |
  *
+ * | LayerNorm `L` (ViT)   | `L/gamma`, `L/beta` `[d]`     | `L.weight`, `L.bias`         |               |
+ * | ClassToken `L` (ViT)  | `L/token` `[1, 1, d]`         | `L` (a parameter) `[1, 1, d]` |              |
+ * | PositionEmbedding `L` | `L/embedding` `[T, d]`        | `L` (a parameter) `[1, T, d]` | same values  |
+ *
  * `L.num_batches_tracked` is accepted and ignored. A Dense layer fed by a Flatten of an image
  * `[H, W, C]` with `C > 1` (LeNet-5's fc1) also reorders its input rows, since PyTorch flattens
- * NCHW (`c, h, w`) and tfjs NHWC (`h, w, c`).
+ * NCHW (`c, h, w`) and tfjs NHWC (`h, w, c`). The ViT's per-block layers `block{i}_X` are a
+ * ModuleList's `blocks.{i}.X` in PyTorch (see `torchModuleName`).
  */
 import type * as tf from '@tensorflow/tfjs';
 
@@ -48,6 +53,16 @@ const BN_NAMES: Record<string, string> = {
   moving_variance: 'running_var',
 };
 
+/**
+ * The PyTorch module path of a tfjs layer: the ViT's `block{i}_X` (src/models/vit.ts) is
+ * `blocks.{i}.X` (an `nn.ModuleList` named `blocks` of modules with attributes `norm1`,
+ * `attn_q`, ..., `mlp_fc2`); every other layer name is its module attribute unchanged.
+ */
+export function torchModuleName(layerName: string): string {
+  const m = /^block(\d+)_(.+)$/.exec(layerName);
+  return m ? `blocks.${m[1]}.${m[2]}` : layerName;
+}
+
 /** The input shape `[H, W, C]` of the Flatten feeding `layer`, when it is an image with C > 1. */
 function flattenedImage(layer: tf.layers.Layer): [number, number, number] | undefined {
   const inbound = (layer as unknown as { inboundNodes?: { inboundLayers: tf.layers.Layer[] }[] })
@@ -66,13 +81,14 @@ export function torchNameMap(model: tf.LayersModel): TorchNameEntry[] {
   const out: TorchNameEntry[] = [];
   for (const layer of model.layers) {
     const cls = layer.getClassName();
+    const module = torchModuleName(layer.name);
     for (const w of layer.weights) {
       const tfName = w.originalName;
       const suffix = tfName.slice(tfName.lastIndexOf('/') + 1);
       const shape = [...w.shape] as number[];
       const base = { tfName, index: index.get(tfName) as number, shape };
       if ((cls === 'Dense' || cls === 'Conv2D') && (suffix === 'kernel' || suffix === 'bias')) {
-        const torchName = `${layer.name}.${suffix === 'kernel' ? 'weight' : 'bias'}`;
+        const torchName = `${module}.${suffix === 'kernel' ? 'weight' : 'bias'}`;
         if (suffix === 'bias') {
           out.push({
             ...base,
@@ -103,14 +119,34 @@ export function torchNameMap(model: tf.LayersModel): TorchNameEntry[] {
       } else if (cls === 'BatchNormalization' && BN_NAMES[suffix]) {
         out.push({
           ...base,
-          torchName: `${layer.name}.${BN_NAMES[suffix]}`,
+          torchName: `${module}.${BN_NAMES[suffix]}`,
           torchShape: shape,
+          layout: { kind: 'same' },
+          isKernel: false,
+        });
+      } else if (cls === 'ParqLayerNorm' && (suffix === 'gamma' || suffix === 'beta')) {
+        out.push({
+          ...base,
+          torchName: `${module}.${suffix === 'gamma' ? 'weight' : 'bias'}`,
+          torchShape: shape,
+          layout: { kind: 'same' },
+          isKernel: false,
+        });
+      } else if (
+        (cls === 'ParqClassToken' && suffix === 'token') ||
+        (cls === 'ParqPositionEmbedding' && suffix === 'embedding')
+      ) {
+        // an nn.Parameter attribute; PyTorch's pos_embed has a leading batch axis of 1
+        out.push({
+          ...base,
+          torchName: module,
+          torchShape: cls === 'ParqPositionEmbedding' ? [1, ...shape] : shape,
           layout: { kind: 'same' },
           isKernel: false,
         });
       } else {
         throw new Error(
-          `import: no PyTorch name for weight '${tfName}' of a ${cls} layer (supported: Dense, Conv2D, BatchNormalization)`,
+          `import: no PyTorch name for weight '${tfName}' of a ${cls} layer (supported: Dense, Conv2D, BatchNormalization and the ViT's LayerNorm, ClassToken, PositionEmbedding)`,
         );
       }
     }

@@ -35,6 +35,41 @@ describe('parq import', () => {
     expect(info.tensors.filter((t) => t.encoding === 'levels').map((t) => t.bits)).toEqual([2, 4]);
   });
 
+  it('imports a ViT with --heads: 2-bit kernels packed; heads that do not divide the width refused', async () => {
+    const out = join(dir, 'vit.parq');
+    const r = parq([
+      'import',
+      join(FIXTURES, 'vit-parq2.safetensors'),
+      '--model',
+      'vit-tiny',
+      '--heads',
+      '2',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('vit-parq2.safetensors (pytorch layout): 40 tensors');
+    expect(r.stdout).toContain('block1_attn_out/kernel: 2 bits per channel (distinct values)');
+    const info = await describePacked(await readQuantizedFile(out));
+    expect(info.metadata).toMatchObject({ source: 'import', layout: 'pytorch', model: 'vit-tiny' });
+    expect(info.tensors.filter((t) => t.encoding === 'levels').length).toBe(14);
+    const bad = parq([
+      'import',
+      join(FIXTURES, 'vit-parq2.safetensors'),
+      '--model',
+      'vit-tiny',
+      '--heads',
+      '3',
+      '--out',
+      join(dir, 'bad.parq'),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n').pop()).toMatch(
+      /^parq: .*vit-parq2\.safetensors: vit: width 32 is not a multiple of 3 heads$/,
+    );
+    expect(existsSync(join(dir, 'bad.parq'))).toBe(false);
+  });
+
   it('refuses a mismatched or corrupt checkpoint with one line and exit 2, writing nothing', () => {
     const out = join(dir, 'x.parq');
     const wrong = parq([
