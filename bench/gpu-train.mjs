@@ -4,12 +4,14 @@
 // scripts/bundle-cli.mjs as gpu-train.cjs for a machine without node_modules):
 //   node bench/gpu-train.mjs [--backends webgpu,wasm] [--models mlp:64,mlp:1024,lenet5:64,resnet20:128]
 //        [--seconds 3] [--kernels] [--composed] [--protocol] [--wasm-threads 1] [--json FILE]
+//        [--filter-grad parq|tfjs] [--kernel-reps 20] [--kernel-batch N]
 // A model spec is name:batch. Each throughput figure: warm-up (one quantPeriod of 10 steps,
 // which compiles every shader), then blocks of 10 steps until --seconds have passed; inputs
 // are random, resident on the device, cycled from 10 batches; the loop is
 // optimizer.minimize per batch with no read-back (as src/train does), one read at the end.
 // Also counted on webgpu: GPU->CPU reads per step (the QAT step must add none) and tensors
-// left after the measured steps (must be 0). --kernels: conv forward/backprop GFLOP/s on
+// left after the measured steps (must be 0). --filter-grad tfjs: webgpu trains with tfjs's own
+// Conv2DBackpropFilter instead of parq-ts's. --kernels: conv forward/backprop GFLOP/s on
 // webgpu; --composed: the QAT step again with the prox maps as composed ops (no WGSL kernel);
 // --protocol: protocol mlp-mnist10k, plain and 2-bit PARQ, 20 epochs on the first backend.
 import * as tf from '@tensorflow/tfjs';
@@ -19,6 +21,7 @@ import { LSBQuantizer, PROX_KERNEL, ProxPARQ, QuantOptimizer } from '../dist/ind
 import { buildModel } from '../dist/models/index.js';
 import { batchOrder, gatherBatch, loadDataset } from '../dist/data/index.js';
 import { webgpuAdapter } from '../dist/backend/webgpu.js';
+import { useWebGPUConvFilterGrad } from '../dist/backend/webgpu-conv-filter-grad.js';
 import { selectBackend } from '../dist/backend/select.js';
 import { threadedWasmThreads } from '../dist/backend/wasm/threads.js';
 
@@ -61,6 +64,8 @@ async function useBackend(name) {
   const sel = await selectBackend(name, name === 'wasm' ? { threads } : {});
   if (sel.backend !== name) return `unavailable: ${sel.notice ?? sel.backend}`;
   if (sel.notice) log(`${name}: ${sel.notice}`);
+  // --filter-grad tfjs: train with tfjs's own Conv2DBackpropFilter (for the side-by-side)
+  if (name === 'webgpu') useWebGPUConvFilterGrad(opt('filter-grad', 'parq'));
   return null;
 }
 
@@ -146,7 +151,7 @@ async function throughput(name, batch, qat) {
 }
 
 /** Conv2D forward and both backprops on ResNet-20's and LeNet-5's shapes, in GFLOP/s. */
-async function convKernels(reps = 20) {
+async function convKernels(reps = Number(opt('kernel-reps', '20')), batch = Number(opt('kernel-batch', '0'))) {
   const shapes = [
     {
       what: 'resnet20 stage1 3x3 16->16 @32x32, batch 128',
@@ -168,8 +173,11 @@ async function convKernels(reps = 20) {
       pad: 'valid',
     },
   ];
+  // --kernel-batch N: the same layers at batch N (a software adapter runs batch 128 for minutes)
+  if (batch > 0) for (const sh of shapes) sh.x = [batch, ...sh.x.slice(1)];
   const rows = [];
   for (const sh of shapes) {
+    if (batch > 0) sh.what = sh.what.replace(/batch \d+/, `batch ${batch}`);
     const pad = sh.pad ?? 'same';
     const x = tf.randomNormal(sh.x);
     const f = tf.randomNormal(sh.f);
@@ -195,8 +203,11 @@ async function convKernels(reps = 20) {
             { filterShape: sh.f, strides: sh.s, pad, dataFormat: 'NHWC' },
           ),
     };
+    // tfjs's own filter gradient beside parq-ts's (src/backend/webgpu-conv-filter-grad.ts)
+    ops.backpropFilterTfjs = ops.backpropFilter;
     const row = { what: sh.what };
     for (const [k, op] of Object.entries(ops)) {
+      useWebGPUConvFilterGrad(k === 'backpropFilterTfjs' ? 'tfjs' : 'parq');
       let r = op();
       await r.data();
       r.dispose();
@@ -210,6 +221,7 @@ async function convKernels(reps = 20) {
       const ms = (performance.now() - t0) / reps;
       row[k] = { ms, gflops: flops / ms / 1e6 };
     }
+    useWebGPUConvFilterGrad('parq');
     rows.push(row);
     tf.dispose([x, f, y, dy]);
   }
@@ -363,7 +375,8 @@ async function main() {
         log(
           `  ${r.what}: forward ${fmt(r.forward.ms, 2)} ms (${fmt(r.forward.gflops)}), ` +
             `backprop input ${fmt(r.backpropInput.ms, 2)} ms (${fmt(r.backpropInput.gflops)}), ` +
-            `backprop filter ${fmt(r.backpropFilter.ms, 2)} ms (${fmt(r.backpropFilter.gflops)})`,
+            `backprop filter ${fmt(r.backpropFilter.ms, 2)} ms (${fmt(r.backpropFilter.gflops)}; ` +
+            `tfjs's own ${fmt(r.backpropFilterTfjs.ms, 2)} ms, ${fmt(r.backpropFilterTfjs.gflops)})`,
         );
       }
     }

@@ -17,6 +17,7 @@
  * Node lacks. The setup replaces that failure with an error that says so.
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerWebGPUConvFilterGrad } from './webgpu-conv-filter-grad.js';
 import { registerWebGPUProxKernel } from './webgpu-prox.js';
 
 export interface WebGPUOptions {
@@ -97,12 +98,14 @@ const GPU_DEVICES = ['/dev/dri', '/dev/nvidiactl', '/dev/nvidia0', '/dev/kfd', '
  * adapter discovery would only print its Vulkan warnings ("Couldn't load Vulkan",
  * XDG_RUNTIME_DIR) from native code straight to stderr, which nothing in JS can filter, before
  * finding no adapter. With Dawn flags (`dawnFlags`, `$WEBGPU_DAWN_FLAGS`, e.g. a software
- * adapter through `backend=opengles`) or a Dawn of one's own (`dawnPath`, `$WEBGPU_NODE`) it
- * probes anyway. Null: go ahead.
+ * adapter through `backend=opengles`) or a Dawn of one's own (`dawnPath`, `$WEBGPU_NODE`) or a Vulkan
+ * driver named in `$VK_ICD_FILENAMES` / `$VK_DRIVER_FILES` (SwiftShader in CI) it probes anyway. Null: go ahead.
  */
 async function noGpuDevice(options: WebGPUOptions): Promise<string | null> {
   if (process.platform !== 'linux') return null;
   if (options.dawnPath || process.env.WEBGPU_NODE) return null;
+  // a Vulkan driver named explicitly (e.g. SwiftShader's, a software adapter with no device)
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return null;
   if (options.dawnFlags?.length || (process.env.WEBGPU_DAWN_FLAGS ?? '').trim() !== '') return null;
   const { existsSync } = await import('node:fs');
   if (GPU_DEVICES.some((d) => existsSync(d))) return null;
@@ -250,6 +253,7 @@ export async function setupWebGPU(options: WebGPUOptions = {}): Promise<WebGPUSe
   }
   await tf.ready();
   registerWebGPUProxKernel(webgpuModule);
+  registerWebGPUConvFilterGrad();
   guardSyncReads();
   adapterName = describeAdapter(adapter);
   return { ok: true, backend: 'webgpu', adapter: adapterName };

@@ -2,12 +2,15 @@
  * `parq export SOURCE --out FILE`: pack a trained model into the low-bit file (or the tfjs
  * layers format, with uint8 weights where the levels are uniform).
  *
- * SOURCE is a training checkpoint (a run folder or its checkpoint/ folder: bits and
- * granularity come from its config), or a tfjs model.json / folder holding one (pass --bits,
- * and --per-channel / --block-size when it was trained that way). Either way the levels are
+ * SOURCE is a training checkpoint (a run folder or its checkpoint/ folder), or a tfjs
+ * model.json / folder holding one. From a checkpoint, the run's QAT optimizer is restored from
+ * its state: its quantized entries say which weights are quantized and how (bits,
+ * granularity), and its levels are the ones packed. A model file has no optimizer state: pass
+ * --bits (and --per-channel / --block-size when it was trained that way), and the levels are
  * recovered from the distinct values of each Dense/Conv kernel, which must hold at most
- * 2^bits of them (3 for ternary) per group. Nothing is written unless the export succeeds;
- * the file itself is written to a temporary name and renamed into place.
+ * 2^bits of them (3 for ternary) per group. The output says which path was taken. Nothing is
+ * written unless the export succeeds; the file itself is written to a temporary name and
+ * renamed into place.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,18 +20,21 @@ import { describePacked, formatPackedDescription } from '../export/reader.js';
 import { exportTfjs } from '../export/tfjs-format.js';
 import { exportOnnx } from '../export/onnx.js';
 import { exportQuantized } from '../export/writer.js';
-import { writeQuantizedFile } from '../export/node-io.js';
+import { isPackedFile, writeQuantizedFile } from '../export/node-io.js';
 import { describeBits } from '../export/format.js';
 import { fileSaveHandler } from '../models/file-io.js';
 import { loadModelFromFile } from '../models/load.js';
 import type { Granularity } from '../quant/grouping.js';
+import type { QATOptimizer } from '../optim/qat-optimizer.js';
+import { disposeOptimizer } from '../train/build.js';
 import {
   CHECKPOINT_DIR,
   findCheckpoint,
-  loadCheckpointModel,
+  readCheckpoint,
   readCheckpointState,
   STATE_JSON,
 } from '../train/checkpoint-files.js';
+import { checkpointQatOptimizer } from '../train/checkpoint-optimizer.js';
 import { BACKEND_NAMES, useBackend } from './backend-option.js';
 import { granularityFromFlags, intArg, parseBits } from './options.js';
 
@@ -90,10 +96,18 @@ export function registerExportCommand(program: Command): Command {
     });
 }
 
+/** Where the levels come from: the checkpoint's optimizer, or (a model file) the weights. */
+export const LEVELS_FROM_OPTIMIZER = "the checkpoint's optimizer state";
+export const LEVELS_FROM_VALUES =
+  "each group's distinct values (a model file has no optimizer state)";
+
 interface Opened {
   model: tf.LayersModel;
-  bits: number;
-  granularity: Granularity;
+  /** The QAT optimizer restored from a checkpoint: it gives the quantized weights and levels. */
+  optimizer: QATOptimizer | null;
+  /** Without an optimizer: which weights are quantized, and how. */
+  bits?: number;
+  granularity?: Granularity;
   metadata: Record<string, unknown>;
 }
 
@@ -104,18 +118,23 @@ export async function exportCommand(source: string, flags: ExportFlags): Promise
     throw new Error(`${target} already exists: --overwrite replaces it`);
   }
   await useBackend(flags.backend);
-  const { model, bits, granularity, metadata } = await openSource(source, flags);
+  const { model, optimizer, bits, granularity, metadata } = await openSource(source, flags);
   const floatDtype = flags.float16 ? 'float16' : 'float32';
   const log = (s: string) => {
     if (!flags.quiet) console.log(s);
   };
+  // With the optimizer, it says which weights are quantized and how; else the flags do.
+  const state = optimizer ?? undefined;
+  const plan = optimizer ? {} : { bits, granularity };
   try {
+    if (optimizer) {
+      const n = optimizer.quantizedEntries.length;
+      log(
+        `levels: from ${LEVELS_FROM_OPTIMIZER} (${optimizer.getClassName()}, ${n} quantized tensor${n === 1 ? '' : 's'})`,
+      );
+    } else log(`levels: recovered from ${LEVELS_FROM_VALUES}`);
     if (flags.format === 'tfjs') {
-      const { artifacts, tensors } = await exportTfjs(model, undefined, {
-        bits,
-        granularity,
-        floatDtype,
-      });
+      const { artifacts, tensors } = await exportTfjs(model, state, { ...plan, floatDtype });
       await fileSaveHandler(flags.out).save?.(artifacts);
       const bytes = tensors.reduce((a, t) => a + t.bytes, 0);
       log(`wrote ${join(flags.out, 'model.json')} + weights.bin (${bytes} bytes of weights)`);
@@ -126,9 +145,8 @@ export async function exportCommand(source: string, flags: ExportFlags): Promise
       return;
     }
     if (flags.format === 'onnx') {
-      const { bytes, tensors } = await exportOnnx(model, undefined, {
-        bits,
-        granularity,
+      const { bytes, tensors } = await exportOnnx(model, state, {
+        ...plan,
         metadata: { producer: 'parq-ts', source: String(metadata.source) },
       });
       writeQuantizedFile(flags.out, bytes);
@@ -142,9 +160,8 @@ export async function exportCommand(source: string, flags: ExportFlags): Promise
       }
       return;
     }
-    const bytes = await exportQuantized(model, undefined, {
-      bits,
-      granularity,
+    const bytes = await exportQuantized(model, state, {
+      ...plan,
       floatDtype,
       ternaryPacking: flags.ternaryPacking,
       metadata,
@@ -153,6 +170,7 @@ export async function exportCommand(source: string, flags: ExportFlags): Promise
     log(`wrote ${flags.out}`);
     log(formatPackedDescription(await describePacked(bytes)));
   } finally {
+    if (optimizer) disposeOptimizer(optimizer);
     model.dispose();
   }
 }
@@ -169,6 +187,11 @@ async function openSource(source: string, flags: ExportFlags): Promise<Opened> {
   const flagGranularity =
     flags.perChannel || flags.blockSize !== undefined ? granularityFromFlags(flags) : undefined;
   if (!isCheckpoint(source)) {
+    if (isPackedFile(source)) {
+      throw new Error(
+        `${source}: already a packed file (parq export reads a checkpoint or a tfjs model.json)`,
+      );
+    }
     if (flags.bits === undefined) {
       throw new Error(
         `${source}: a model file does not say how it was quantized: pass --bits ` +
@@ -178,9 +201,10 @@ async function openSource(source: string, flags: ExportFlags): Promise<Opened> {
     const model = await loadModelFromFile(source);
     return {
       model,
+      optimizer: null,
       bits: flags.bits,
       granularity: flagGranularity ?? { kind: 'tensor' },
-      metadata: { source: 'model file' },
+      metadata: { source: 'model file', levelsFrom: 'distinct values' },
     };
   }
   const dir = findCheckpoint(source);
@@ -201,14 +225,29 @@ async function openSource(source: string, flags: ExportFlags): Promise<Opened> {
         '--block-size out for a checkpoint',
     );
   }
-  const model = await loadCheckpointModel(dir);
+  const ckpt = await readCheckpoint(dir);
+  let optimizer: QATOptimizer | null;
+  try {
+    optimizer = await checkpointQatOptimizer(ckpt.model, ckpt.state, ckpt.optimizerData);
+  } catch (err) {
+    ckpt.model.dispose();
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(`${dir}: cannot restore the run's optimizer state (${why})`, { cause: err });
+  }
+  if (!optimizer) {
+    ckpt.model.dispose();
+    throw new Error(
+      `${dir}: the run's method ${c.method} has no QAT optimizer to take levels from`,
+    );
+  }
   const metadata: Record<string, unknown> = {
     source: 'checkpoint',
+    levelsFrom: 'optimizer state',
     config: c,
     epoch: state.epoch,
     step: state.step,
   };
   const final = state.metrics?.final;
   if (final) metadata.testAccuracy = final.testAccuracy;
-  return { model, bits: c.bits, granularity: c.granularity, metadata };
+  return { model: ckpt.model, optimizer, metadata };
 }

@@ -4,6 +4,7 @@
  * packed file from `parq export`), add a `kind` and a branch in `openModelSource`: the
  * commands only use the fields of ModelSource.
  */
+import { statSync } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs';
 import { isPackedFile, readQuantizedFile } from '../export/node-io.js';
 import { describePacked, loadQuantized, type PackedDescription } from '../export/reader.js';
@@ -36,7 +37,11 @@ export interface ModelSource {
 
 /** Opens the model at `path`; throws a one-line error naming the path and the problem. */
 export async function openModelSource(path: string): Promise<ModelSource> {
-  if (isPackedFile(path)) return openPackedFile(path);
+  // A file is read as a packed file (a checkpoint is a folder): the reader names what is wrong
+  // with one that is not (wrong magic bytes, truncated, damaged).
+  if (isPackedFile(path) || statSync(path, { throwIfNoEntry: false })?.isFile()) {
+    return openPackedFile(path);
+  }
   const dir = findCheckpoint(path);
   const state = readCheckpointState(dir);
   const model = await loadCheckpointModel(dir);
@@ -54,8 +59,15 @@ export async function openModelSource(path: string): Promise<ModelSource> {
 /** A packed file from `parq export`; its config is the run's when it was exported from a checkpoint. */
 async function openPackedFile(path: string): Promise<ModelSource> {
   const bytes = readQuantizedFile(path);
-  const packed = await describePacked(bytes);
-  const model = await loadQuantized(bytes);
+  let packed: PackedDescription;
+  let model: tf.LayersModel;
+  try {
+    packed = await describePacked(bytes);
+    model = await loadQuantized(bytes);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new Error(msg.startsWith(path) ? msg : `${path}: ${msg}`, { cause: err });
+  }
   let config: TrainConfig | undefined = packed.metadata?.config as TrainConfig | undefined;
   try {
     if (config) checkTrainConfig(config);

@@ -2,7 +2,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { count } from '../util/text-format.js';
 import { Command, Option } from 'commander';
-import { loadDataset } from '../data/load.js';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { absoluteDatasetSpec, loadDataset } from '../data/load.js';
 import type { Dataset } from '../data/types.js';
 import { loadModelFromFile } from '../models/load.js';
 import { disposeOptimizer, isBuiltinModel } from '../train/build.js';
@@ -19,7 +21,8 @@ import {
   resolveTrainConfig,
   type TrainConfig,
 } from '../train/config.js';
-import type { RunMetrics } from '../train/metrics.js';
+import { describeDivergence, type RunMetrics } from '../train/metrics.js';
+import { claimOutDir } from '../train/out-dir.js';
 import { trainRun, type ResumeFrom, type TrainCallbacks } from '../train/run.js';
 import {
   holdsRun,
@@ -29,6 +32,7 @@ import {
   writeRunOutputs,
 } from '../report/run-folder.js';
 import { useBackend } from './backend-option.js';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunFailedError } from './exit-codes.js';
 import { handleInterrupts } from './interrupt.js';
 import {
   addTrainOptions,
@@ -101,9 +105,17 @@ export async function trainCommand(
         `${flags.resume}: the run is already complete (${state.epoch} of ${config.epochs} epochs)`,
       );
     }
-    out ??= runDirOf(resumeDir);
+    const own = runDirOf(resumeDir);
+    if (out !== undefined && resolve(out) !== resolve(own) && holdsRun(out) && !flags.overwrite) {
+      throw new Error(
+        `--out ${out} already holds another run (the resumed one is in ${own}): --overwrite replaces it`,
+      );
+    }
+    out ??= own;
   } else {
     config = resolveTrainConfig(configFromFlags(flags));
+    // Recorded absolute, so that a resume from another folder reads the same files.
+    config = { ...config, data: absoluteDatasetSpec(config.data) };
     if (out !== undefined && holdsRun(out) && !flags.overwrite) {
       throw new Error(
         `${out} already holds a run: --resume ${out} continues it, --overwrite replaces it`,
@@ -125,6 +137,8 @@ export async function trainCommand(
     model = await loadModelFile(config.model);
   }
 
+  // The output folder is created, probed and locked now, before the first epoch.
+  const claim = out === undefined ? undefined : claimOutDir(out, '--out');
   const progress = new EpochProgress(quiet);
   const interrupt = handleInterrupts(quiet);
   let wrote = false;
@@ -134,7 +148,16 @@ export async function trainCommand(
     onEpochEnd: async (record, ctx) => {
       progress.endEpoch(record);
       if (out === undefined) return;
-      await writeRunEpoch(out, ctx.metrics, await ctx.checkpoint());
+      try {
+        await writeRunEpoch(out, ctx.metrics, await ctx.checkpoint());
+      } catch (err) {
+        const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+        const kept =
+          record.epoch > 1 ? `the checkpoint of epoch ${record.epoch - 1}` : 'no checkpoint';
+        throw new RunFailedError(`${msg} (epoch ${record.epoch}; ${kept} is left in ${out})`, {
+          cause: err,
+        });
+      }
       wrote = true;
     },
   };
@@ -151,6 +174,7 @@ export async function trainCommand(
     });
   } catch (err) {
     progress.abort();
+    claim?.release({ removeIfUnused: !wrote && !resume });
     throw err;
   } finally {
     interrupt.dispose();
@@ -159,14 +183,29 @@ export async function trainCommand(
   const { metrics } = result;
   // A stopped or interrupted run records its status next to the checkpoint it left (and
   // touches nothing when it has written nothing yet: an --overwrite'd run stays whole).
-  if (out !== undefined && metrics.status !== 'complete' && (wrote || resume))
+  const diverged = metrics.status === 'diverged';
+  if (out !== undefined && metrics.status !== 'complete' && (wrote || resume || diverged))
     writeRunOutputs(out, metrics);
+  claim?.release();
+  if (diverged) {
+    disposeOptimizer(result.optimizer);
+    result.model.dispose();
+    const kept =
+      out === undefined
+        ? 'nothing was saved (no --out)'
+        : metrics.epochsDone > 0
+          ? `the checkpoint of epoch ${metrics.epochsDone} is kept in ${out}`
+          : `no epoch completed, no checkpoint in ${out}`;
+    const where = metrics.diverged ? describeDivergence(metrics.diverged) : 'not finite';
+    process.stderr.write(`parq: the run diverged: ${where}; ${kept} (a lower --lr may help)\n`);
+    return EXIT_FAILED;
+  }
   if (!quiet) process.stdout.write(`${summary(metrics, dataset, out)}\n`);
   else if (metrics.status === 'interrupted')
     process.stderr.write(`parq: interrupted; ${resumeHint(metrics, out)}\n`);
   disposeOptimizer(result.optimizer);
   result.model.dispose();
-  return metrics.status === 'interrupted' ? 130 : 0;
+  return metrics.status === 'interrupted' ? EXIT_INTERRUPTED : EXIT_OK;
 }
 
 function checkResumeFlags(
@@ -195,6 +234,14 @@ async function loadModelFile(path: string): Promise<tf.LayersModel> {
     return await loadModelFromFile(path);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
+    const json = /\.json$/i.test(path) ? path : join(path, 'model.json');
+    const missing = /^(.*): missing file/.exec(msg)?.[1];
+    if (missing !== undefined && existsSync(json) && resolve(missing) !== resolve(json)) {
+      throw new Error(
+        `--model ${path}: ${missing} is missing (${json} lists it among its weight files)`,
+        { cause: err },
+      );
+    }
     if (/ENOENT|no such file|missing file/i.test(msg)) {
       throw new Error(
         `--model ${path}: not a built-in model (mlp, lenet5, resnet20) and no such file`,

@@ -57,6 +57,16 @@ export function parseCsv(path: string, labelColumn: string, columns?: string[]):
   const headerAt = lines.findIndex((l) => l.trim() !== '');
   if (headerAt < 0) throw new DataError(`${path}: empty file (a header row is required)`);
   const header = cells(lines[headerAt]);
+  const seen = new Map<string, number>();
+  header.forEach((name, k) => {
+    const first = seen.get(name);
+    if (first !== undefined) {
+      throw new DataError(
+        `${path} line ${headerAt + 1}: column name '${name}' appears twice (columns ${first + 1} and ${k + 1}); names must be unique`,
+      );
+    }
+    seen.set(name, k);
+  });
   const labelAt = header.indexOf(labelColumn);
   if (labelAt < 0) {
     throw new DataError(
@@ -95,11 +105,18 @@ export function parseCsv(path: string, labelColumn: string, columns?: string[]):
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/** A cell as the float32 it will be trained as: non-numeric, or beyond float32 (1e39), is refused. */
 function parseNumber(cell: string, where: string, column: string): number {
   if (!NUMBER.test(cell)) {
     throw new DataError(`${where}, column '${column}': non-numeric value '${cell}'`);
   }
-  return Number(cell);
+  const v = Number(cell);
+  if (!Number.isFinite(Math.fround(v))) {
+    throw new DataError(
+      `${where}, column '${column}': ${cell} is beyond the float32 range (about ±3.4e38)`,
+    );
+  }
+  return v;
 }
 
 function cells(line: string): string[] {

@@ -1,3 +1,5 @@
+/// <reference types="node" />
+import { resolve } from 'node:path';
 import { loadCifar10 } from './cifar10.js';
 import { loadCsv, type CsvOptions } from './csv.js';
 import { loadFashionMnist } from './fashion-mnist.js';
@@ -19,6 +21,19 @@ export const DATASET_SPECS = [
   'cifar10:DIR',
   'csv:FILE',
 ] as const;
+
+/**
+ * `spec` with its path made absolute (against `cwd`), so that a run records, and a resume
+ * from another folder reads, the same files: `csv:t.csv` -> `csv:/home/u/t.csv`.
+ */
+export function absoluteDatasetSpec(spec: string, cwd = process.cwd()): string {
+  const colon = spec.indexOf(':');
+  if (colon < 0) return spec;
+  const kind = spec.slice(0, colon);
+  const arg = spec.slice(colon + 1);
+  if (arg === '' || !['idx', 'cifar10', 'csv'].includes(kind)) return spec;
+  return `${kind}:${resolve(cwd, arg)}`;
+}
 
 /**
  * Loads a dataset from a spec: `mnist` (built in, protocol mlp-mnist10k split),

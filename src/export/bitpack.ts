@@ -10,15 +10,9 @@
  *   are zero. Takes `ceil(n / 5)` bytes: 1.6 bits an index instead of 2.
  */
 
-/** Bytes `n` indices take at `bits` bits each. */
-export function packedBitsLength(n: number, bits: number): number {
-  return Math.ceil((n * bits) / 8);
-}
+import { packedBitsLength, packedTritsLength, TRITS_PER_BYTE } from '../quant/bit-width.js';
 
-/** Bytes `n` ternary indices take, five to a byte. */
-export function packedTritsLength(n: number): number {
-  return Math.ceil(n / 5);
-}
+export { packedBitsLength, packedTritsLength };
 
 function checkWidth(bits: number): void {
   if (!Number.isInteger(bits) || bits < 1 || bits > 8) {
@@ -99,7 +93,7 @@ export function packTrits(indices: Uint8Array): Uint8Array {
   for (let b = 0, i = 0; i < n; b++) {
     let v = 0;
     let mul = 1;
-    for (let t = 0; t < 5 && i < n; t++, i++, mul *= 3) {
+    for (let t = 0; t < TRITS_PER_BYTE && i < n; t++, i++, mul *= 3) {
       const x = indices[i];
       if (x > 2) throw new RangeError(`index ${x} at ${i} is not a ternary index (0, 1, 2)`);
       v += x * mul;
@@ -109,12 +103,15 @@ export function packTrits(indices: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Byte values that hold five trits: 0..242. */
+const TRIT_CODES = 3 ** TRITS_PER_BYTE;
+
 /** The five trits of each byte value 0..242, least significant first. */
 const TRITS: Uint8Array = (() => {
-  const t = new Uint8Array(243 * 5);
-  for (let v = 0; v < 243; v++) {
+  const t = new Uint8Array(TRIT_CODES * TRITS_PER_BYTE);
+  for (let v = 0; v < TRIT_CODES; v++) {
     let r = v;
-    for (let k = 0; k < 5; k++, r = (r / 3) | 0) t[v * 5 + k] = r % 3;
+    for (let k = 0; k < TRITS_PER_BYTE; k++, r = (r / 3) | 0) t[v * TRITS_PER_BYTE + k] = r % 3;
   }
   return t;
 })();
@@ -127,15 +124,15 @@ export function unpackTrits(bytes: Uint8Array, n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let b = 0, i = 0; i < n; b++) {
     const v = bytes[b];
-    if (v > 242) throw new RangeError(`byte ${b} holds ${v}, not five trits (at most 242)`);
-    const at = v * 5;
-    if (i + 5 <= n) {
+    if (v >= TRIT_CODES) throw new RangeError(`byte ${b} holds ${v}, not five trits (at most 242)`);
+    const at = v * TRITS_PER_BYTE;
+    if (i + TRITS_PER_BYTE <= n) {
       out[i] = TRITS[at];
       out[i + 1] = TRITS[at + 1];
       out[i + 2] = TRITS[at + 2];
       out[i + 3] = TRITS[at + 3];
       out[i + 4] = TRITS[at + 4];
-      i += 5;
+      i += TRITS_PER_BYTE;
     } else {
       for (let t = 0; i < n; t++, i++) out[i] = TRITS[at + t];
     }
@@ -171,8 +168,8 @@ export function unpackToLevels(
     return bad;
   }
   const trits = width === 'trits';
-  const per = trits ? 5 : 8 / width;
-  const codes = trits ? 243 : 256;
+  const per = trits ? TRITS_PER_BYTE : 8 / width;
+  const codes = trits ? TRIT_CODES : 256;
   const need = trits ? packedTritsLength(n) : packedBitsLength(n, width);
   if (bytes.length < need) throw new RangeError(`${bytes.length} bytes cannot hold ${n} indices`);
   const mask = trits ? 0 : (1 << width) - 1;
@@ -180,7 +177,7 @@ export function unpackToLevels(
   const firstBad = new Int8Array(codes).fill(-1);
   for (let v = 0; v < codes; v++) {
     for (let t = 0; t < per; t++) {
-      const j = trits ? TRITS[v * 5 + t] : (v >>> (t * width)) & mask;
+      const j = trits ? TRITS[v * TRITS_PER_BYTE + t] : (v >>> (t * width)) & mask;
       if (j < k) table[v * per + t] = levels[j];
       else {
         table[v * per + t] = NaN;

@@ -14,6 +14,7 @@
  * its level indices packed at `bits` bits each, FLTS the float tensors (float32 or float16).
  */
 import type { Granularity } from '../quant/grouping.js';
+import { maxLevels, type TernaryPacking } from '../quant/bit-width.js';
 
 /** `\x89PQK\r\n\x1a\n`: a non-ASCII first byte and the line-ending bytes catch text-mode copies. */
 export const MAGIC = Uint8Array.of(0x89, 0x50, 0x51, 0x4b, 0x0d, 0x0a, 0x1a, 0x0a);
@@ -33,7 +34,7 @@ export const SECTION_TAGS = ['HEAD', 'LVLS', 'IDXS', 'FLTS'] as const;
 export type SectionTag = (typeof SECTION_TAGS)[number];
 
 /** How a quantized tensor's indices are packed: `bits` bits each, or 5 ternary indices a byte. */
-export type Packing = 'bits' | 'trits';
+export type Packing = TernaryPacking;
 
 /** A quantized tensor in the header's tensor table. */
 export interface QuantizedTensorEntry {
@@ -91,10 +92,8 @@ export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Levels a QAT bit width allows: `2^bits`, or 3 for ternary (bits 0). */
-export function maxLevels(bits: number): number {
-  return bits === 0 ? 3 : 2 ** bits;
-}
+/** Levels a QAT bit width allows (src/quant/bit-width.ts). */
+export { maxLevels };
 
 /** `1 bit`, `ternary`, `4 bits`. */
 export function describeBits(bits: number): string {

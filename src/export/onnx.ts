@@ -24,6 +24,7 @@ import {
   type QuantizedState,
 } from './collect.js';
 import { PRODUCER } from './format.js';
+import { indexBits, packedBitsLength } from '../quant/bit-width.js';
 import {
   encodeOnnxModel,
   ONNX_FLOAT,
@@ -175,7 +176,7 @@ function bestBlockSize(inDim: number, bits: number, fixed?: number): number {
   let bytes = Infinity;
   for (const bs of [16, 32, 64, 128]) {
     const kb = Math.ceil(inDim / bs);
-    const b = kb * ((bs * bits) / 8 + 4);
+    const b = kb * (packedBitsLength(bs, bits) + 4);
     if (b < bytes) {
       bytes = b;
       best = bs;
@@ -195,7 +196,7 @@ function matMulNBits(
 ): string | null {
   const [K, N] = t.shape;
   const [A, M, C] = t.view;
-  const bits = t.bits === 0 ? 2 : t.bits;
+  const bits = indexBits(t.bits);
   if (![2, 4, 8].includes(bits)) return null;
   // group of weight (row r, column n): per tensor (A = C = 1), per channel (A = 1, C = N), or blocks of M rows
   const perBlock = A > 1;
@@ -222,7 +223,7 @@ function matMulNBits(
   let weightBytes = 0;
   segments.forEach(({ start, len, bs }, si) => {
     const kb = Math.ceil(len / bs);
-    const blob = (bs * bits) / 8;
+    const blob = packedBitsLength(bs, bits);
     const B = new Uint8Array(N * kb * blob);
     const scales = new Float32Array(N * kb);
     for (let n = 0; n < N; n++) {
@@ -403,7 +404,7 @@ export async function exportOnnx(
         const t = byName.get(kName);
         let mm: string | null = null;
         if (t?.kind === 'quantized') {
-          const nbits = t.bits === 0 ? 2 : t.bits;
+          const nbits = indexBits(t.bits);
           const aff = [2, 4, 8].includes(nbits) ? affineLevels(t, nbits) : null;
           if (aff) mm = matMulNBits(g, x, t, aff, bs, report);
         } else if (t) report.push({ name: kName, encoding: 'float32', bytes: t.values.length * 4 });

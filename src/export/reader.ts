@@ -5,19 +5,14 @@
  * is disposed if its weights still disagree with the tensors. Browser-safe.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  packedBitsLength,
-  packedTritsLength,
-  unpackBits,
-  unpackToLevels,
-  unpackTrits,
-} from './bitpack.js';
+import { unpackBits, unpackToLevels, unpackTrits } from './bitpack.js';
 // Registers the ViT's custom layers, so packed files holding them load.
 import '../models/vit-layers.js';
 import { crc32 } from './crc32.js';
 import { inflate } from './deflate.js';
 import { decodeFloat16 } from './float16.js';
 import { readPathBytes } from './path-bytes.js';
+import { indexBits, packedIndexBytes } from '../quant/bit-width.js';
 import { formatBytes, grouped, rounded } from '../util/text-format.js';
 import {
   describeBits,
@@ -70,6 +65,7 @@ export function isPackedBytes(bytes: Uint8Array): boolean {
 }
 
 function checkMagic(bytes: Uint8Array): void {
+  if (bytes.length === 0) fail('not a parq packed file (the file is empty)');
   const n = Math.min(bytes.length, MAGIC.length);
   const prefixOk = MAGIC.subarray(0, n).every((b, i) => bytes[i] === b);
   if (!prefixOk) fail('not a parq packed file (wrong magic bytes)');
@@ -128,9 +124,26 @@ export async function parsePacked(bytes: Uint8Array): Promise<PackedFile> {
     }
   }
   const head = section(bytes, sections, 'HEAD');
-  const header = parseHeader(flags & FLAG_HEAD_DEFLATE ? await inflate(head) : head);
+  const header = parseHeader(flags & FLAG_HEAD_DEFLATE ? await inflateHeader(head) : head);
   checkSectionSizes(header.tensors, sections);
   return { version: { major, minor }, flags, header, sections, byteLength: bytes.length };
+}
+
+/**
+ * The most a deflated header may inflate to: 1 MiB plus 64x its compressed size. A header is
+ * JSON (a topology and a tensor table), which deflates 5-20x; more than 64x is a deflate bomb
+ * (a 331 KB file inflating to 256 MB), refused before it is held in memory.
+ */
+export function maxHeaderBytes(compressed: number): number {
+  return 2 ** 20 + 64 * compressed;
+}
+
+async function inflateHeader(head: Uint8Array): Promise<Uint8Array> {
+  try {
+    return await inflate(head, maxHeaderBytes(head.length));
+  } catch (e) {
+    return fail((e as Error).message);
+  }
 }
 
 function section(bytes: Uint8Array, sections: SectionInfo[], tag: SectionTag): Uint8Array {
@@ -204,7 +217,7 @@ export function sectionSizes(tensors: TensorEntry[]): Record<'LVLS' | 'IDXS' | '
 }
 
 function indexBytes(t: QuantizedTensorEntry, n: number): number {
-  return t.packing === 'trits' ? packedTritsLength(n) : packedBitsLength(n, t.bits || 2);
+  return packedIndexBytes(n, t.bits, t.packing);
 }
 
 function checkSectionSizes(tensors: TensorEntry[], sections: SectionInfo[]): void {
@@ -236,9 +249,11 @@ export function decodeTensors(file: PackedFile, bytes: Uint8Array): DecodedTenso
     if (t.encoding === 'float32') {
       for (let i = 0; i < n; i++) values[i] = flView.getFloat32(flAt + 4 * i, true);
       flAt += 4 * n;
+      checkFinite(t.name, values, 'weight');
     } else if (t.encoding === 'float16') {
       values.set(decodeFloat16(fl.subarray(flAt, flAt + 2 * n), n));
       flAt += 2 * n;
+      checkFinite(t.name, values, 'weight');
     } else {
       const q = t as QuantizedTensorEntry;
       const [A, , C] = q.view;
@@ -246,10 +261,19 @@ export function decodeTensors(file: PackedFile, bytes: Uint8Array): DecodedTenso
       const levels = new Float32Array(A * C * k);
       for (let j = 0; j < levels.length; j++) levels[j] = lvView.getFloat32(lvAt + 4 * j, true);
       lvAt += 4 * levels.length;
+      checkFinite(t.name, levels, 'level');
+      for (let j = 1; j < levels.length; j++) {
+        if (j % k !== 0 && levels[j] < levels[j - 1]) {
+          fail(
+            `tensor '${t.name}': levels of group ${Math.floor(j / k)} are not ascending ` +
+              `(${levels[j - 1]} before ${levels[j]})`,
+          );
+        }
+      }
       const len = indexBytes(q, n);
       const packed = ix.subarray(ixAt, ixAt + len);
       ixAt += len;
-      const width = q.packing === 'trits' ? 'trits' : q.bits || 2;
+      const width = q.packing === 'trits' ? 'trits' : indexBits(q.bits);
       let bad: number;
       try {
         bad =
@@ -264,6 +288,15 @@ export function decodeTensors(file: PackedFile, bytes: Uint8Array): DecodedTenso
     }
     return { name: t.name, shape: t.shape, values };
   });
+}
+
+/** Throws naming the tensor when a decoded value is NaN or infinite. */
+function checkFinite(name: string, values: Float32Array, what: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      fail(`tensor '${name}': ${what} ${i} is ${values[i]} (not a finite number)`);
+    }
+  }
 }
 
 /** `values[i] = levels[group(i)][index[i]]` for a view of several groups; the first bad index or -1. */
@@ -386,7 +419,7 @@ export function formatPackedDescription(d: PackedDescription): string {
   for (const t of d.tensors) {
     let what: string = t.encoding;
     if (t.bits !== undefined) {
-      const packing = t.packing === 'trits' ? 'base-3 packed' : `${t.bits || 2}-bit indices`;
+      const packing = t.packing === 'trits' ? 'base-3 packed' : `${indexBits(t.bits)}-bit indices`;
       const groups = `${t.groups} group${t.groups === 1 ? '' : 's'}`;
       what = `${describeBits(t.bits)} (${packing}), ${groups} of ${t.levels} levels`;
     }

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { packBits, packTrits } from './bitpack.js';
+import { indexBits, isTernary } from '../quant/bit-width.js';
 import { CollectedTensor, collectTensors, CollectOptions, type QuantizedState } from './collect.js';
 import { crc32 } from './crc32.js';
 import { deflate } from './deflate.js';
@@ -82,7 +83,7 @@ export async function encodePacked(
   const floats: Uint8Array[] = [];
   for (const t of tensors) {
     if (t.kind === 'quantized') {
-      const packing: Packing = t.bits === 0 ? (options.ternaryPacking ?? 'trits') : 'bits';
+      const packing: Packing = isTernary(t.bits) ? (options.ternaryPacking ?? 'trits') : 'bits';
       entries.push({
         name: t.name,
         shape: t.shape,
@@ -95,7 +96,9 @@ export async function encodePacked(
         levels: t.k,
       });
       levels.push(float32Bytes(t.levels));
-      indices.push(packing === 'trits' ? packTrits(t.indices) : packBits(t.indices, t.bits || 2));
+      indices.push(
+        packing === 'trits' ? packTrits(t.indices) : packBits(t.indices, indexBits(t.bits)),
+      );
     } else {
       entries.push({ name: t.name, shape: t.shape, dtype: 'float32', encoding: floatDtype });
       if (floatDtype === 'float16') {

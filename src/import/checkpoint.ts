@@ -18,6 +18,7 @@ import { mlp } from '../models/mlp.js';
 import { resnet20 } from '../models/resnet20.js';
 import type { Granularity } from '../quant/grouping.js';
 import { groupView } from '../quant/grouping.js';
+import { maxLevels } from '../quant/bit-width.js';
 import { parseSafetensors, type SafetensorsFile } from './safetensors.js';
 import { isTorchaoFile, readTorchaoWeights, type TorchaoWeight } from './torchao.js';
 import { IGNORED_TORCH_SUFFIXES, torchNameMap, torchToTfjs } from './torch-names.js';
@@ -186,7 +187,7 @@ export function importCheckpoint(
         quantized[e.tfName] = {
           bits: ao.bits,
           granularity: { kind: 'block', blockSize: ao.blockSize },
-          levels: 2 ** ao.bits,
+          levels: maxLevels(ao.bits),
           source: ao.type,
         };
       } else if (e.isKernel) {

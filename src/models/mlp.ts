@@ -7,6 +7,9 @@ export interface MlpOptions extends ModelOptions {
   hidden?: number[];
 }
 
+/** The most parameters `mlp` builds: 2^28 (1 GiB of float32, before optimizer state). */
+export const MAX_MLP_PARAMETERS = 2 ** 28;
+
 /**
  * Multilayer perceptron: [Flatten when the input is not rank 1], Dense + ReLU for each hidden
  * size (fc1, fc2, ...), Dense `logits`, then `softmax`. Kernels Glorot-uniform (seeded),
@@ -17,6 +20,18 @@ export function mlp(opts: MlpOptions): tf.Sequential {
   const hidden = opts.hidden ?? [256, 256];
   if (!hidden.every((u) => Number.isInteger(u) && u > 0)) {
     throw new RangeError(`mlp: hidden sizes must be positive integers, got [${hidden.join(', ')}]`);
+  }
+  let params = 0;
+  let fanIn = opts.inputShape.reduce((x, y) => x * y, 1);
+  for (const units of [...hidden, opts.numClasses]) {
+    params += fanIn * units + units;
+    fanIn = units;
+  }
+  if (params > MAX_MLP_PARAMETERS) {
+    throw new RangeError(
+      `mlp: hidden sizes [${hidden.join(', ')}] make ${params.toExponential(2)} parameters, ` +
+        `more than the ${MAX_MLP_PARAMETERS.toLocaleString('en-US')} (1 GiB of float32) an MLP may have`,
+    );
   }
   const seeds = new LayerSeeds(opts.seed ?? 0);
   const model = tf.sequential({ name: 'mlp' });

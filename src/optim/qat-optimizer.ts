@@ -18,6 +18,8 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   baseOptimizerFromConfig,
+  float64Words,
+  fromFloat64Words,
   groupsFromConfig,
   NamedTensor,
   serializeBaseOptimizer,
@@ -26,8 +28,7 @@ import {
 import { Granularity } from '../quant/grouping.js';
 import { Quantizer } from '../quant/quantizer.js';
 import type { ProxMap } from '../prox/proxmap.js';
-import { LSBQuantizer } from '../quant/lsbq.js';
-import { quantizerFromConfig, serializeQuantizer } from '../quant/registry.js';
+import { quantizerByName, quantizerFromConfig, serializeQuantizer } from '../quant/registry.js';
 import { DEFAULT_QUANT_PATTERNS } from '../quant/patterns.js';
 import { checkFinite } from './finite.js';
 import {
@@ -48,6 +49,17 @@ import {
 import { QAT_OPTIMIZER, type QatInspection, type QatSchedule } from './inspection.js';
 
 export type { NamedTensor };
+
+/**
+ * What a QAT optimizer's options default to: also the training config's defaults
+ * (`TRAIN_FIELDS` in src/train/config.ts reads them from here).
+ */
+export const QAT_DEFAULTS = Object.freeze({
+  /** The default quantizer's name (src/quant/registry.ts): greedy LSBQ. */
+  quantizer: 'lsbq' as const,
+  bits: 2,
+  warmupSteps: 0,
+});
 
 /** The options every QAT optimizer takes. */
 export interface QATOptimizerOptions {
@@ -115,10 +127,11 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
       throw new Error(`${what}: base must be a tf.Optimizer (e.g. tf.train.momentum(0.05, 0.9))`);
     }
     this.base = options.base;
-    this.quantizer = options.quantizer ?? new LSBQuantizer();
+    const bits = options.bits ?? QAT_DEFAULTS.bits;
+    this.quantizer = options.quantizer ?? quantizerByName(QAT_DEFAULTS.quantizer, bits);
     this.granularity = options.granularity ?? { kind: 'tensor' };
-    this.groups = options.groups ?? [{ match: DEFAULT_QUANT_PATTERNS, bits: options.bits ?? 2 }];
-    this.warmupSteps = options.warmupSteps ?? 0;
+    this.groups = options.groups ?? [{ match: DEFAULT_QUANT_PATTERNS, bits }];
+    this.warmupSteps = options.warmupSteps ?? QAT_DEFAULTS.warmupSteps;
     this.lrSchedule = options.lrSchedule;
     if (!Number.isInteger(this.warmupSteps) || this.warmupSteps < 0) {
       throw new Error(`${what}: warmupSteps must be an integer >= 0, got ${this.warmupSteps}`);
@@ -242,6 +255,22 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
     if (this.pending) this.restorePending(this.pending);
   }
 
+  /**
+   * Resolves the parameter groups against `variables` now, as the first step does with the
+   * variables it trains (pass them in the same order, e.g. `model.trainableWeights`), and
+   * applies state restored by `setWeights`: an optimizer restored from a checkpoint then shows
+   * its quantized entries and levels without taking a step (export reads them so). Does
+   * nothing when the groups are already resolved.
+   */
+  bind(variables: readonly (tf.Variable | { read(): tf.Tensor })[]): void {
+    if (this.failure) throw this.failure;
+    if (this.slots) return;
+    this.resolve(
+      variables.map((v) => ((v instanceof tf.Variable ? v : v.read()) as tf.Variable).name),
+    );
+    if (this.failure) throw this.failure;
+  }
+
   override applyGradients(grads: Grads): void {
     if (this.failure) throw this.failure;
     const names = Array.isArray(grads) ? grads.map((g) => g.name) : Object.keys(grads);
@@ -293,8 +322,15 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
 
   override async getWeights(): Promise<NamedTensor[]> {
     const base = await this.base.getWeights();
-    const state = tf.tensor1d([this.step, ...this.stateValues()], 'float32');
-    const own: NamedTensor[] = [{ name: `${this.prefix}state`, tensor: state }];
+    const values = [this.step, ...this.stateValues()];
+    const state = tf.tensor1d(values, 'float32');
+    // The same values as doubles, bit for bit (float32 loses the last bits of a sum such as
+    // QuantOptimizer's cumulative lr, and a resumed run then drifts from an uninterrupted one).
+    const exact = tf.tensor1d(float64Words(values), 'int32');
+    const own: NamedTensor[] = [
+      { name: `${this.prefix}state`, tensor: state },
+      { name: `${this.prefix}state64`, tensor: exact },
+    ];
     (this.slots ?? []).forEach((s, i) => {
       for (const key of this.slotKeys) {
         const t = s.tensors.get(key);
@@ -311,15 +347,34 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
     const own = weights.filter((w) => w.name.startsWith(prefix));
     const stateW = own.find((w) => w.name === `${prefix}state`);
     if (!stateW) throw new Error(`${what}: missing '${prefix}state'`);
-    const state = Array.from(await stateW.tensor.data());
     const fields = ['step', ...this.stateFields];
-    if (state.length !== fields.length || !(Number.isInteger(state[0]) && state[0] >= 0)) {
+    let state = Array.from(await stateW.tensor.data());
+    if (state.length !== fields.length) {
+      throw new Error(`${what}: '${prefix}state' must hold [${fields.join(', ')}]`);
+    }
+    // Checkpoints written before state64 existed restore the float32 values.
+    const exactW = own.find((w) => w.name === `${prefix}state64`);
+    if (exactW) {
+      const exact =
+        exactW.tensor.dtype === 'int32' && exactW.tensor.size === 2 * fields.length
+          ? fromFloat64Words(await exactW.tensor.data())
+          : null;
+      if (!exact || exact.some((v, i) => Math.fround(v) !== state[i])) {
+        throw new Error(
+          `${what}: '${prefix}state64' must hold [${fields.join(', ')}] as doubles, as '${prefix}state' does`,
+        );
+      }
+      state = exact;
+    }
+    if (!(Number.isInteger(state[0]) && state[0] >= 0)) {
       throw new Error(`${what}: '${prefix}state' must hold [${fields.join(', ')}]`);
     }
     this.checkStateValues(state.slice(1));
     const pending = new Map<string, tf.Tensor>();
     for (const w of own) {
-      if (w !== stateW) pending.set(w.name.slice(prefix.length), tf.keep(tf.clone(w.tensor)));
+      if (w !== stateW && w !== exactW) {
+        pending.set(w.name.slice(prefix.length), tf.keep(tf.clone(w.tensor)));
+      }
     }
     // Check against the resolved variables (if any) before anything changes.
     try {

@@ -23,6 +23,14 @@ import { QATOptimizer, type QATOptimizerOptions, type QatSlot } from './qat-opti
 
 export type { NamedTensor } from './qat-optimizer.js';
 
+/** What QuantOptimizer's own options default to (also the training config's defaults). */
+export const QUANT_OPTIMIZER_DEFAULTS = Object.freeze({
+  quantPeriod: 10,
+  quantShrink: false,
+  annealWdFrac: 0,
+  nmGamma: 0,
+});
+
 export interface QuantOptimizerOptions extends QATOptimizerOptions {
   /** Default prox map of the groups. Default: hard quantization (STE). */
   prox?: ProxMap;
@@ -57,10 +65,11 @@ export class QuantOptimizer extends QATOptimizer {
   constructor(options: QuantOptimizerOptions) {
     super(options);
     this.prox = options.prox ?? new ProxHardQuant();
-    this.quantPeriod = options.quantPeriod ?? 10;
-    this.quantShrink = options.quantShrink ?? false;
-    this.annealWdFrac = options.annealWdFrac ?? 0;
-    this.nmGamma = options.nmGamma ?? 0;
+    const D = QUANT_OPTIMIZER_DEFAULTS;
+    this.quantPeriod = options.quantPeriod ?? D.quantPeriod;
+    this.quantShrink = options.quantShrink ?? D.quantShrink;
+    this.annealWdFrac = options.annealWdFrac ?? D.annealWdFrac;
+    this.nmGamma = options.nmGamma ?? D.nmGamma;
     if (!Number.isInteger(this.quantPeriod) || this.quantPeriod < 1) {
       throw new Error(`quantPeriod must be an integer >= 1, got ${this.quantPeriod}`);
     }

@@ -16,6 +16,21 @@ export interface NamedTensor {
 
 type Dict = tf.serialization.ConfigDict;
 
+/**
+ * Doubles as int32 words (two each: their IEEE-754 bits), for optimizer state that a resumed
+ * run needs bit for bit. tfjs weights are float32 at best: a float32 pair keeps 48 bits, and a
+ * sum carried through a checkpoint (QuantOptimizer's cumulative lr) then drifts in its last
+ * bits from the uninterrupted run's.
+ */
+export function float64Words(values: number[]): Int32Array {
+  return new Int32Array(new Float64Array(values).buffer);
+}
+
+/** The doubles of `float64Words`. */
+export function fromFloat64Words(words: ArrayLike<number>): number[] {
+  return Array.from(new Float64Array(Int32Array.from(words).buffer));
+}
+
 export function serializeBaseOptimizer(base: tf.Optimizer): Dict {
   return { className: base.getClassName(), config: base.getConfig() };
 }

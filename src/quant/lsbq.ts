@@ -8,6 +8,7 @@
  *   reference's per-channel path, this is optimal per channel too.
  */
 import * as tf from '@tensorflow/tfjs';
+import { maxLevels } from './bit-width.js';
 import {
   binarySign,
   Quantized,
@@ -49,7 +50,7 @@ export class LSBQuantizer extends Quantizer {
   }
 
   quantSize(bits: number): number {
-    return bits > 0 ? 2 ** bits : 3;
+    return maxLevels(bits);
   }
 
   override checkBits(bits: number): void {

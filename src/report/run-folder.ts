@@ -3,7 +3,7 @@
  * A run's output folder (node only): metrics.json, report.html and checkpoint/, each
  * replaced atomically, so a reader or an interrupted run never sees a half-written file.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderRunReport } from './run-report.js';
 import { CHECKPOINT_DIR, writeCheckpoint, writeFileAtomic } from '../train/checkpoint-files.js';
@@ -31,7 +31,7 @@ export async function writeRunEpoch(
 
 /** Does `dir` already hold a run (metrics.json or a checkpoint)? */
 export function holdsRun(dir: string): boolean {
-  if (!existsSync(dir)) return false;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return false; // claimOutDir names that
   const names = readdirSync(dir);
   return (
     names.includes(METRICS_JSON) ||

@@ -1,6 +1,6 @@
 /** The HTML report of one run, from its metrics alone (metrics.json re-renders it anywhere). */
 import { bitsLabel, describeGranularity, describeMethod, isQuantMethod } from '../train/config.js';
-import type { HistogramSnapshot, RunMetrics } from '../train/metrics.js';
+import { describeDivergence, type HistogramSnapshot, type RunMetrics } from '../train/metrics.js';
 import { card, duration, num, page, pct, table } from './html.js';
 import { esc, histogramChart, lineChart, type Series } from './svg.js';
 import { grouped } from '../util/text-format.js';
@@ -263,6 +263,10 @@ function statusText(m: RunMetrics): string {
       return `stopped after epoch ${m.epochsDone} (resumable)`;
     case 'interrupted':
       return `interrupted during epoch ${m.epochsDone + 1} (the checkpoint of epoch ${m.epochsDone} is intact)`;
+    case 'diverged':
+      return m.diverged
+        ? `diverged: ${describeDivergence(m.diverged)} (the checkpoint of epoch ${m.epochsDone} is kept)`
+        : 'diverged';
     default:
       return `running: epoch ${m.epochsDone} of ${m.config.epochs} done`;
   }

@@ -31,12 +31,18 @@ export function color(i: number): string {
 
 /** About `count` round tick values covering [lo, hi]. */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
-  if (!(hi > lo)) return [lo];
+  if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return [lo];
   const raw = (hi - lo) / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const first = Math.ceil(lo / step - 1e-9) * step;
+  // A range below float resolution (0.05 to 0.05 + 1e-18): the steps vanish next to the
+  // values, so a loop adding them would never end. The two ends are the ticks.
+  if (!(step > 0) || first + step === first || hi - step === hi) return [lo, hi];
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) {
+  for (let k = 0; k <= 2 * Math.max(1, count) + 2; k++) {
+    const v = first + k * step;
+    if (v > hi + step * 1e-9) break;
     out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
   }
   return out;

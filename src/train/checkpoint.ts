@@ -26,6 +26,10 @@ export interface CheckpointState {
   /** The optimizer's tensors, in `optimizer.bin` order. */
   optimizer: { className: string; specs: tf.io.WeightsManifestEntry[] };
   metrics: RunMetrics;
+  /** CRC-32 of model.json, weights.bin and optimizer.bin (set when written to disk). */
+  checksums?: Record<string, number>;
+  /** CRC-32 of state.json's JSON before this field (set when written to disk). */
+  crc32?: number;
 }
 
 /** A checkpoint: the JSON state, the model's artifacts, and the optimizer tensors' bytes. */
@@ -36,7 +40,7 @@ export interface CheckpointData {
 }
 
 /** Tensors `getWeights` created for the occasion (not the optimizer's own variables). */
-const TRANSIENT = /^(iter|parq\/state|admmq\/state)$/;
+const TRANSIENT = /^(iter|(parq|admmq)\/state(64)?)$/;
 
 /** State a checkpoint adds to `getWeights` so that a resumed run continues bit for bit. */
 const EXTRA = 'checkpoint/';
@@ -79,6 +83,11 @@ export async function captureCheckpoint(
   const weights = [...(await optimizer.getWeights()), ...exactExtras(optimizer)];
   try {
     const { data, specs } = await tf.io.encodeWeights(weights);
+    checkFinite(data, specs, 'optimizer');
+    const modelData = tf.io.CompositeArrayBuffer.join(
+      (artifacts as tf.io.ModelArtifacts).weightData,
+    );
+    checkFinite(modelData, (artifacts as tf.io.ModelArtifacts).weightSpecs ?? [], 'model');
     return {
       state: {
         format: CHECKPOINT_FORMAT,
@@ -90,6 +99,30 @@ export async function captureCheckpoint(
     };
   } finally {
     for (const w of weights) if (TRANSIENT.test(w.name)) w.tensor.dispose();
+  }
+}
+
+/**
+ * Throws when a float32 tensor of `data` holds NaN or Infinity: a checkpoint is only ever
+ * taken of finite weights, so the last one a diverged run leaves is usable.
+ */
+function checkFinite(data: ArrayBuffer, specs: tf.io.WeightsManifestEntry[], what: string): void {
+  let at = 0;
+  for (const spec of specs) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const bytes = (spec.dtype === 'bool' ? 1 : 4) * n;
+    if (spec.dtype === 'float32') {
+      const values =
+        at % 4 === 0 ? new Float32Array(data, at, n) : new Float32Array(data.slice(at, at + bytes));
+      for (let i = 0; i < n; i++) {
+        if (!Number.isFinite(values[i])) {
+          throw new Error(
+            `checkpoint: ${what} tensor '${spec.name}' is not finite (the run diverged)`,
+          );
+        }
+      }
+    }
+    at += bytes;
   }
 }
 
@@ -115,7 +148,15 @@ export async function restoreOptimizer(
   }
   const weights = decodeOptimizerWeights(data, state.optimizer.specs);
   try {
-    await optimizer.setWeights(weights.filter((w) => !w.name.startsWith(EXTRA)));
+    try {
+      await optimizer.setWeights(weights.filter((w) => !w.name.startsWith(EXTRA)));
+    } catch (err) {
+      const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      throw new Error(
+        `checkpoint optimizer state (optimizer.bin, as state.json lists it) does not fit the run: ${msg}`,
+        { cause: err },
+      );
+    }
     const extra = new Map(
       weights.filter((w) => w.name.startsWith(EXTRA)).map((w) => [w.name, w.tensor]),
     );

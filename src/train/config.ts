@@ -11,6 +11,9 @@
 import type { Granularity } from '../quant/grouping.js';
 import { QUANTIZER_NAMES, type QuantizerName } from '../quant/registry.js';
 import { DEFAULT_ANNEAL_CENTER, DEFAULT_STEEPNESS } from '../prox/parq.js';
+import { QAT_DEFAULTS } from '../optim/qat-optimizer.js';
+import { QUANT_OPTIMIZER_DEFAULTS } from '../optim/quant-optimizer.js';
+import { DEFAULT_RHO } from '../optim/admm/rho.js';
 import { annealSteps, METHOD_NAMES, methodSpec, type MethodName } from './methods.js';
 import {
   bits,
@@ -41,6 +44,19 @@ const granularity: Field<Granularity> = {
   help: 'which weights share one level set: per tensor, per output channel, or per block',
   check: (g) => granularityProblem(g),
   noFlag: true,
+};
+
+const classCount = int({
+  default: 2,
+  min: 2,
+  help: 'classes of the model (default: from the labels, which must have no gaps)',
+});
+/** Classes of the model (labels 0..n-1, some may be absent); unset: the data's, without gaps. */
+const optionalClasses: Field<number | undefined> = {
+  ...classCount,
+  default: undefined,
+  arg: '<n>',
+  check: (v, what, c) => (v === undefined ? null : classCount.check(v, what, c)),
 };
 
 /**
@@ -103,7 +119,7 @@ export const TRAIN_FIELDS = {
     web: { label: 'method' },
   }),
   quantizer: choice<QuantizerName>({
-    default: 'lsbq',
+    default: QAT_DEFAULTS.quantizer,
     choices: QUANTIZER_NAMES,
     help: 'level quantizer',
     compare: {
@@ -114,7 +130,7 @@ export const TRAIN_FIELDS = {
     web: { label: 'quantizer' },
   }),
   bits: bits({
-    default: 2,
+    default: QAT_DEFAULTS.bits,
     help: 'bits of the quantized kernels: 1..8, 0 or ternary',
     compare: { flag: '--bits', help: 'bits to compare, a set, e.g. 1,2,ternary', default: [2] },
     web: { label: 'bits' },
@@ -175,15 +191,23 @@ export const TRAIN_FIELDS = {
     default: DEFAULT_ANNEAL_CENTER,
     help: 'PARQ: center of the sigmoid, a fraction of the anneal window',
   }),
-  warmupSteps: int({ default: 0, min: 0, help: 'steps of float training before QAT' }),
-  quantPeriod: int({ default: 10, min: 1, help: 'refresh the levels every n steps' }),
+  warmupSteps: int({
+    default: QAT_DEFAULTS.warmupSteps,
+    min: 0,
+    help: 'steps of float training before QAT',
+  }),
+  quantPeriod: int({
+    default: QUANT_OPTIMIZER_DEFAULTS.quantPeriod,
+    min: 1,
+    help: 'refresh the levels every n steps',
+  }),
   quantShrink: flagSwitch({
-    default: false,
+    default: QUANT_OPTIMIZER_DEFAULTS.quantShrink,
     name: 'quantShrink',
     help: 'AProx: quantize w / max(1, cumulative lr)',
   }),
   rho: number({
-    default: 1e-4,
+    default: DEFAULT_RHO,
     test: positive,
     expected: 'a positive number',
     help: 'ADMM-Q: penalty rho of the first epoch',
@@ -213,6 +237,7 @@ export const TRAIN_FIELDS = {
     compareHelp: 'first seed',
   }),
   evalEvery: int({ default: 1, min: 0, help: 'test every n epochs (0 = only at the end)' }),
+  numClasses: optionalClasses,
 } as const;
 
 export type TrainFieldKey = keyof typeof TRAIN_FIELDS;

@@ -81,6 +81,7 @@ export {
   type CheckpointState,
   type CheckpointData,
 } from './checkpoint.js';
+export { checkpointQatOptimizer } from './checkpoint-optimizer.js';
 export {
   METRICS_FORMAT,
   snapshotEpochs,

@@ -4,11 +4,11 @@
  * and each group's values when they are few. Browser-safe.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { quantizerByName } from '../quant/registry.js';
+import { packedIndexBytes } from '../quant/bit-width.js';
 import { quantizedVariables } from './build.js';
 import { isQuantMethod, type TrainConfig } from './config.js';
 import type { QuantizedTensorInfo } from './metrics.js';
-import { distinctCount, maxDistinctPerGroup } from './stats.js';
+import { quantizedTensorInfo } from './stats.js';
 
 /** Groups beyond this many get no `levels` listed. */
 const MAX_LISTED_GROUPS = 16;
@@ -22,19 +22,11 @@ export async function inspectQuantized(
   model: tf.LayersModel,
 ): Promise<QuantizedTensorInfo[]> {
   if (!isQuantMethod(config.method)) return [];
-  const maxLevels = quantizerByName(config.quantizer, config.bits).quantSize(config.bits);
   const out: QuantizedTensorInfo[] = [];
   for (const entry of quantizedVariables(config, model)) {
     const values = await entry.variable.data();
-    const info: QuantizedTensorInfo = {
-      name: entry.label,
-      shape: [...entry.variable.shape],
-      bits: entry.bits,
-      groups: entry.view.numGroups,
-      maxLevels,
-      distinct: distinctCount(values),
-      maxDistinctPerGroup: maxDistinctPerGroup(values, entry.view),
-    };
+    const info = quantizedTensorInfo(entry, values);
+    const maxLevels = info.maxLevels;
     if (entry.view.numGroups <= MAX_LISTED_GROUPS) {
       const [a, m, c] = entry.view.view;
       const levels: number[][] = [];
@@ -73,8 +65,7 @@ export function estimatePackedBytes(
       packed += 4 * n;
       continue;
     }
-    const indexBytes = q.bits === 0 ? Math.ceil(n / 5) : Math.ceil((n * q.bits) / 8);
-    packed += indexBytes + 4 * q.groups * q.maxLevels;
+    packed += packedIndexBytes(n, q.bits) + 4 * q.groups * q.maxLevels;
   }
   return { float32, packed };
 }

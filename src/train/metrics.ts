@@ -87,6 +87,8 @@ export interface DatasetInfo {
   testSamples: number;
   inputShape: number[];
   numClasses: number;
+  /** Sizes and CRC-32 of the samples trained and tested on (`datasetFingerprint`): a resume refuses other data. */
+  fingerprint?: string;
 }
 
 /** Wall-clock facts (the only part of the metrics that differs between identical runs). */
@@ -101,13 +103,34 @@ export interface RunTiming {
   segments: string[];
 }
 
+/** A run stopped because its loss or weights stopped being finite numbers. */
+export interface Divergence {
+  /** 1-based epoch and step (counted over the run) at which it was detected. */
+  epoch: number;
+  step: number;
+  /** `loss` (the training loss, first non-finite at `step`) or `weights` (after `step`). */
+  cause: 'loss' | 'weights';
+}
+
+/** One line for a diverged run: where, and what was non-finite. */
+export function describeDivergence(d: Divergence): string {
+  return d.cause === 'loss'
+    ? `the training loss is not finite at epoch ${d.epoch}, step ${d.step}`
+    : `the weights are not finite after epoch ${d.epoch}, step ${d.step}`;
+}
+
 export interface RunMetrics {
   format: typeof METRICS_FORMAT;
   config: TrainConfig;
   dataset: DatasetInfo;
   backend: string;
-  /** `complete` when all epochs ran; `stopped` (stop-after), `interrupted`, or `running`. */
-  status: 'running' | 'complete' | 'stopped' | 'interrupted';
+  /**
+   * `complete` when all epochs ran; `stopped` (stop-after), `interrupted`, `diverged` (a
+   * non-finite loss or weight: see `diverged`), or `running`.
+   */
+  status: 'running' | 'complete' | 'stopped' | 'interrupted' | 'diverged';
+  /** Where a diverged run was stopped: its epoch and step (1-based) and what was non-finite. */
+  diverged?: Divergence;
   stepsPerEpoch: number;
   totalSteps: number;
   epochsDone: number;

@@ -7,6 +7,11 @@
  * (`batchOrder(seed, epoch)`), so the data order is a pure function of (seed, epoch) and a
  * resumed run continues exactly. Loss and accuracy are summed on the device and read once
  * per epoch; the only other reads are the histograms at a few snapshot epochs.
+ *
+ * Divergence: the device also counts the batches before the first non-finite loss, so the
+ * epoch-end read of the loss (and one scalar: are all weights finite?) tells whether and at
+ * which step the run diverged, with no read per step. A diverged run stops with status
+ * `diverged` before its epoch is recorded or checkpointed: the last checkpoint stays finite.
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchOrder, gatherBatch } from '../data/batches.js';
@@ -33,7 +38,13 @@ import {
   type CheckpointState,
 } from './checkpoint.js';
 import { checkTrainConfig, isQuantMethod, stepsPerEpoch, type TrainConfig } from './config.js';
-import { checkDataset, datasetInfo, limitDataset } from './data.js';
+import {
+  checkDataset,
+  datasetFingerprint,
+  datasetInfo,
+  limitDataset,
+  resolveClasses,
+} from './data.js';
 import { evaluateModel } from './evaluate.js';
 import {
   METRICS_FORMAT,
@@ -45,7 +56,7 @@ import {
   type ScheduleCurve,
   type TensorSnapshot,
 } from './metrics.js';
-import { distinctCount, histogram, maxDistinctPerGroup, range, toRows } from './stats.js';
+import { distinctCount, histogram, quantizedTensorInfo, range, toRows } from './stats.js';
 
 /** Live progress inside an epoch. */
 export interface BatchProgress {
@@ -156,7 +167,11 @@ export async function trainRun(
   if (resume && options.model === undefined) {
     throw new Error('trainRun: resuming needs the checkpoint model as options.model');
   }
-  const dataset = limitDataset(options.dataset, config.limitTrain, config.limitTest);
+  const dataset = limitDataset(
+    resolveClasses(options.dataset, config.numClasses),
+    config.limitTrain,
+    config.limitTest,
+  );
   checkDataset(dataset);
   const steps = stepsPerEpoch(dataset.train.n, config.batchSize);
   const totalSteps = steps * config.epochs;
@@ -173,6 +188,9 @@ export async function trainRun(
     const { optimizer, quant, schedule } = run;
     const head = lossHead(model);
     const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    if (variables.length === 0) {
+      throw new Error(`the model has no trainable weights: there is nothing to train`);
+    }
 
     let metrics: RunMetrics;
     if (resume) {
@@ -224,6 +242,9 @@ export async function trainRun(
     const snapshots = new Set(snapshotEpochs(config.epochs));
     const firstEpoch = metrics.epochsDone;
     const liveEveryMs = options.liveEveryMs ?? 500;
+    // Kept across epochs: an epoch shorter than YIELD_EVERY_MS must not restart the clock,
+    // or a run of short epochs never lets a signal (Ctrl-C, SIGTERM) in.
+    let lastYield = performance.now();
     for (let e = firstEpoch; e < config.epochs; e++) {
       if (options.stopAfter !== undefined && e - firstEpoch >= options.stopAfter) {
         metrics.status = 'stopped';
@@ -234,8 +255,8 @@ export async function trainRun(
       await options.callbacks?.onEpochStart?.(e + 1, config.epochs, batches.length);
       const sums = new RunningSums();
       let lastLive = performance.now();
-      let lastYield = lastLive;
       let interrupted = false;
+      let diverged = false;
       for (let b = 0; b < batches.length; b++) {
         if (options.signal?.aborted) {
           interrupted = true;
@@ -262,6 +283,10 @@ export async function trainRun(
           if (now - lastLive >= liveEveryMs || b + 1 === batches.length) {
             Object.assign(p, await sums.means());
             lastLive = now;
+            if (!Number.isFinite(p.loss)) {
+              diverged = true; // the running mean is read anyway: stop now
+              break;
+            }
           }
           await progress(p);
         }
@@ -276,6 +301,15 @@ export async function trainRun(
         break;
       }
       const { loss, accuracy } = await sums.means();
+      const weightsFinite = diverged || !Number.isFinite(loss) ? true : await allFinite(variables);
+      if (diverged || !Number.isFinite(loss) || !weightsFinite) {
+        const cause = weightsFinite ? 'loss' : 'weights';
+        const batch = cause === 'loss' ? await sums.finiteBatches() : batches.length - 1;
+        sums.dispose();
+        metrics.status = 'diverged';
+        metrics.diverged = { epoch: e + 1, step: e * steps + batch + 1, cause };
+        break;
+      }
       sums.dispose();
       const record: EpochRecord = {
         epoch: e + 1,
@@ -360,19 +394,39 @@ function trainStep(
   tf.dispose([x, y, labels]);
 }
 
-/** Loss and hit sums of an epoch, kept on the device. */
+/**
+ * Loss and hit sums of an epoch, kept on the device, and the number of batches before the
+ * first non-finite loss (`seenBad` turns 1 at that batch and stays 1).
+ */
 class RunningSums {
   private loss: tf.Scalar = tf.scalar(0);
   private hits: tf.Scalar = tf.scalar(0);
+  private seenBad: tf.Scalar = tf.scalar(0);
+  private good: tf.Scalar = tf.scalar(0);
   private samples = 0;
 
   /** Takes ownership of `loss` and `hits`. */
   add(loss: tf.Scalar, hits: tf.Scalar, batch: number): void {
-    const [l, h] = tf.tidy(() => [tf.add(this.loss, tf.mul(loss, batch)), tf.add(this.hits, hits)]);
-    tf.dispose([this.loss, this.hits, loss, hits]);
+    const [l, h, bad, good] = tf.tidy(() => {
+      const bad = tf.maximum(this.seenBad, tf.cast(tf.logicalNot(tf.isFinite(loss)), 'float32'));
+      return [
+        tf.add(this.loss, tf.mul(loss, batch)),
+        tf.add(this.hits, hits),
+        bad,
+        tf.add(this.good, tf.sub(1, bad)),
+      ];
+    });
+    tf.dispose([this.loss, this.hits, this.seenBad, this.good, loss, hits]);
     this.loss = l as tf.Scalar;
     this.hits = h as tf.Scalar;
+    this.seenBad = bad as tf.Scalar;
+    this.good = good as tf.Scalar;
     this.samples += batch;
+  }
+
+  /** Batches of the epoch before the first non-finite loss (read only once diverged). */
+  async finiteBatches(): Promise<number> {
+    return (await this.good.data())[0];
   }
 
   async means(): Promise<{ loss: number; accuracy: number }> {
@@ -382,8 +436,18 @@ class RunningSums {
   }
 
   dispose(): void {
-    tf.dispose([this.loss, this.hits]);
+    tf.dispose([this.loss, this.hits, this.seenBad, this.good]);
   }
+}
+
+/** Whether every value of `variables` is finite (one scalar read). */
+async function allFinite(variables: tf.Variable[]): Promise<boolean> {
+  const bad = tf.tidy(() =>
+    tf.addN(variables.map((v) => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(v)), 'float32')))),
+  );
+  const n = (await bad.data())[0];
+  bad.dispose();
+  return n === 0;
 }
 
 /** Histograms of the quantized tensors now (one read of each tensor). */
@@ -440,15 +504,7 @@ async function summarize(
   const out: QuantizedTensorInfo[] = [];
   for (const entry of entries) {
     const values = await entry.variable.data();
-    const info: QuantizedTensorInfo = {
-      name: entry.label,
-      shape: [...entry.variable.shape],
-      bits: entry.bits,
-      groups: entry.view.numGroups,
-      maxLevels: entry.quantizer.quantSize(entry.bits),
-      distinct: distinctCount(values),
-      maxDistinctPerGroup: maxDistinctPerGroup(values, entry.view),
-    };
+    const info = quantizedTensorInfo(entry, values);
     const rows = quant?.getLevels(entry.name) ?? null;
     if (rows) {
       if (entry.view.numGroups <= MAX_LEVEL_GROUPS)
@@ -498,6 +554,14 @@ function checkResumable(
     throw new Error(
       `resume: the checkpoint trained on ${d.trainSamples} / ${d.testSamples} samples, ` +
         `the data now holds ${dataset.train.n} / ${dataset.test.n}`,
+    );
+  }
+  const print = d.fingerprint;
+  const now = print === undefined ? undefined : datasetFingerprint(dataset);
+  if (print !== now) {
+    throw new Error(
+      `resume: the data differ from the checkpoint's (${d.name}: ${print}, now ${now}); ` +
+        'a resumed run must train on the same data',
     );
   }
   if (state.metrics.stepsPerEpoch !== steps) {

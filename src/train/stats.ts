@@ -1,6 +1,35 @@
 /** Plain-array statistics of weight tensors: histograms and distinct values per group. */
 import type { GroupView } from '../quant/grouping.js';
-import type { Histogram } from './metrics.js';
+import type { Quantizer } from '../quant/quantizer.js';
+import type { Histogram, QuantizedTensorInfo } from './metrics.js';
+
+/** A quantized tensor as `quantizedTensorInfo` reads it (a resolved entry with its weight name). */
+export interface QuantizedTensorRef {
+  label: string;
+  variable: { shape: readonly number[] };
+  bits: number;
+  view: GroupView;
+  quantizer: Quantizer;
+}
+
+/**
+ * What a quantized tensor holding `values` shows (levels aside): its shape, bits, groups, the
+ * levels its quantizer allows at its bits, and its distinct values overall and per group.
+ */
+export function quantizedTensorInfo(
+  entry: QuantizedTensorRef,
+  values: ArrayLike<number>,
+): QuantizedTensorInfo {
+  return {
+    name: entry.label,
+    shape: [...entry.variable.shape],
+    bits: entry.bits,
+    groups: entry.view.numGroups,
+    maxLevels: entry.quantizer.quantSize(entry.bits),
+    distinct: distinctCount(values),
+    maxDistinctPerGroup: maxDistinctPerGroup(values, entry.view),
+  };
+}
 
 /** Histogram of `values` in `bins` equal bins over [lo, hi] (default: the values' range). */
 export function histogram(

@@ -7,17 +7,56 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-/** Writes `content` to `path` and flushes it to disk (not atomic by itself). */
+/**
+ * Writes `content` to `path` and flushes it to disk (not atomic by itself). A failure throws
+ * one line naming the path and the cause (`runs/a/x: cannot write (ENOSPC: no space left on
+ * device)`), with the errno `code` kept.
+ */
 export function writeFileDurably(path: string, content: string | Uint8Array): void {
   const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
-  const fd = openSync(path, 'w');
+  let fd: number | undefined;
   try {
+    fd = openSync(path, 'w');
     let at = 0;
     while (at < bytes.byteLength) at += writeSync(fd, bytes, at, bytes.byteLength - at);
     fsyncSync(fd);
+  } catch (err) {
+    throw writeError(path, err);
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** An I/O error as one line naming `path`, keeping the errno code (`err.code`). */
+export function writeError(path: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const out = new Error(`${path}: cannot write (${errnoLine(err)})`, {
+    cause: err,
+  }) as NodeJS.ErrnoException;
+  if (code) out.code = code;
+  return out;
+}
+
+/** `ENOSPC: no space left on device` for an errno error, else its message. */
+export function errnoLine(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code) return `${e.code}: ${describeErrno(e.code)}`;
+  return e instanceof Error ? e.message : String(err);
+}
+
+function describeErrno(code: string): string {
+  const known: Record<string, string> = {
+    ENOSPC: 'no space left on device',
+    EDQUOT: 'disk quota exceeded',
+    EROFS: 'read-only file system',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOENT: 'no such file or folder',
+    ENOTDIR: 'a part of the path is not a folder',
+    EISDIR: 'is a folder',
+    EIO: 'input/output error',
+  };
+  return known[code] ?? 'I/O error';
 }
 
 /** Makes renames in `dir` durable where the platform can sync a directory. */
@@ -47,7 +86,11 @@ export function writeFileAtomic(path: string, content: string | Uint8Array): voi
   const tmp = tempPathBeside(path);
   try {
     writeFileDurably(tmp, content);
-    renameSync(tmp, path);
+    try {
+      renameSync(tmp, path);
+    } catch (err) {
+      throw writeError(path, err);
+    }
   } finally {
     rmSync(tmp, { force: true });
   }

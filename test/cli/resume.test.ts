@@ -43,4 +43,26 @@ describe('parq train --resume', () => {
       stableMetrics(join(whole, 'metrics.json')),
     );
   });
+
+  it('resumes parq --quant-shrink exactly through a chain of resumes (1 + 1 + 1 + 3 epochs)', () => {
+    // Each resume restores the cumulative lr (quantShrink divides by it once it passes 1):
+    // a float32 copy of it drifted in its last bits, resume after resume.
+    const args = [...tiny(), '--epochs', '6', '--lr', '0.5', '--quant-shrink'];
+    const whole = join(fixture.dir, 'whole-shrink');
+    const split = join(fixture.dir, 'split-shrink');
+    expect(parq(['train', ...args, '--out', whole]).code).toBe(0);
+    expect(parq(['train', ...args, '--out', split, '--stop-after', '1']).code).toBe(0);
+    for (const more of [['--stop-after', '1'], ['--stop-after', '1'], []]) {
+      const r = parq(['train', '--resume', split, '--quiet', ...more]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    for (const f of ['weights.bin', 'optimizer.bin']) {
+      const a = readFileSync(join(whole, 'checkpoint', f));
+      const b = readFileSync(join(split, 'checkpoint', f));
+      expect(Buffer.compare(a, b), f).toBe(0);
+    }
+    expect(stableMetrics(join(split, 'metrics.json'))).toEqual(
+      stableMetrics(join(whole, 'metrics.json')),
+    );
+  });
 });

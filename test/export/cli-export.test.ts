@@ -69,7 +69,7 @@ describe('parq export', () => {
       packing: 'trits',
       groups: 12,
     });
-    expect(info.metadata).toEqual({ source: 'model file' });
+    expect(info.metadata).toEqual({ source: 'model file', levelsFrom: 'distinct values' });
   });
 
   it('packs a checkpoint, with bits and granularity from its config, and --float16', async () => {

@@ -142,6 +142,24 @@ describe('trainRun', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('lets a timer or signal in during a run of epochs shorter than the yield interval', async () => {
+    // Each tiny epoch takes well under 100 ms: an abort from a timer (as a SIGINT handler
+    // is run) must still land, not wait for the last epoch.
+    const controller = new AbortController();
+    let epochs = 0;
+    const timer = setTimeout(() => controller.abort(), 0);
+    const r = await trainRun(tiny({ epochs: 2000 }), {
+      dataset: data,
+      signal: controller.signal,
+      callbacks: { onEpochEnd: () => void epochs++ },
+    });
+    clearTimeout(timer);
+    expect(r.metrics.status).toBe('interrupted');
+    expect(epochs).toBeLessThan(2000);
+    disposeOptimizer(r.optimizer);
+    r.model.dispose();
+  });
+
   it('groups per channel: each output channel holds at most 2^bits values', async () => {
     const r = await trainRun(
       tiny({ granularity: { kind: 'channel' }, bits: 1, method: 'ste', epochs: 2 }),

@@ -23,12 +23,12 @@ import { describeGroup } from '../param-groups.js';
 import { QATOptimizer, type QATOptimizerOptions, type QatSlot } from '../qat-optimizer.js';
 import type { NamedTensor } from '../serialization.js';
 import { randomProjection, RandomSkip, softProjection, SoftNorm } from './projection.js';
-import { checkRho, rhoAt, RhoSchedule } from './rho.js';
+import { checkRho, DEFAULT_RHO, rhoAt, RhoSchedule } from './rho.js';
 
 export type ADMMVariant = 'hard' | 'soft' | 'random';
 
 export interface ADMMQOptimizerOptions extends QATOptimizerOptions {
-  /** The penalty ρ: a number or a schedule over steps. Default 1e-3. */
+  /** The penalty ρ: a number or a schedule over steps. Default `DEFAULT_RHO` (1e-4). */
   rho?: number | RhoSchedule;
   /** How z follows its projection. Default 'hard' (ADMM-Q). */
   variant?: ADMMVariant;
@@ -87,7 +87,7 @@ export class ADMMQOptimizer extends QATOptimizer {
 
   constructor(options: ADMMQOptimizerOptions) {
     super(options);
-    this.rhoSchedule = options.rho ?? 1e-3;
+    this.rhoSchedule = options.rho ?? DEFAULT_RHO;
     this.variant = options.variant ?? 'hard';
     this.beta = options.beta;
     this.softNorm = options.softNorm ?? 'tensor';

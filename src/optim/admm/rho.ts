@@ -4,6 +4,12 @@
  * the learning-rate schedules.
  */
 
+/**
+ * ρ when none is given: ADMMQOptimizer's default (a constant), and the training config's
+ * `rho`, where it starts the geometric growth to `rhoMax`.
+ */
+export const DEFAULT_RHO = 1e-4;
+
 export type RhoSchedule =
   | { kind: 'constant'; rho: number }
   /** `values[i]` from step `boundaries[i - 1]` on (`values[0]` before `boundaries[0]`). */
