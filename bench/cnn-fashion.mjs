@@ -22,6 +22,7 @@ import {
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { methodsReading } from '../dist/train/methods.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const [command, ...args] = process.argv.slice(2);
@@ -40,6 +41,24 @@ const RECIPE = {
 function runTask(task, parqCommand, out) {
   const dir = mkdtempSync(join(os.tmpdir(), 'parq-cnn-fashion-'));
   const recipe = RECIPE[task.model];
+  // The recipe's flags, each given only to a method that reads it (parq train refuses a flag
+  // that no run of the method reads, e.g. --quantizer for fp): [flag, config field, value].
+  const recipeFlags = [
+    ['--quantizer', 'quantizer', 'lsbq'],
+    ['--bits', 'bits', String(task.bits)],
+    ['--seed', 'seed', String(task.seed)],
+    ['--epochs', 'epochs', String(task.epochs ?? recipe.epochs)],
+    ['--batch-size', 'batchSize', String(recipe.batch)],
+    ['--optimizer', 'optimizer', 'adam'],
+    ['--lr', 'lr', String(recipe.lr)],
+    ['--lr-schedule', 'lrSchedule', 'cosine'],
+    ['--quant-period', 'quantPeriod', '10'],
+    ['--anneal-start', 'annealStart', '0'],
+    ['--anneal-end', 'annealEnd', '0.9'],
+    ['--steepness', 'steepness', '10'],
+    ['--eval-every', 'evalEvery', '0'],
+    ['--backend', 'backend', task.backend],
+  ];
   const cli = [
     ...parqCommand.slice(1),
     'train',
@@ -53,35 +72,11 @@ function runTask(task, parqCommand, out) {
     task.model,
     '--method',
     task.method,
-    '--quantizer',
-    'lsbq',
-    '--bits',
-    String(task.method === 'fp' ? 2 : task.bits),
-    '--seed',
-    String(task.seed),
-    '--epochs',
-    String(task.epochs ?? recipe.epochs),
-    '--batch-size',
-    String(recipe.batch),
-    '--optimizer',
-    'adam',
-    '--lr',
-    String(recipe.lr),
-    '--lr-schedule',
-    'cosine',
-    '--quant-period',
-    '10',
-    '--anneal-start',
-    '0',
-    '--anneal-end',
-    '0.9',
-    '--steepness',
-    '10',
-    '--eval-every',
-    '0',
-    '--backend',
-    task.backend,
   ];
+  for (const [name, field, value] of recipeFlags) {
+    const readers = methodsReading(field);
+    if (readers === null || readers.includes(task.method)) cli.push(name, value);
+  }
   if (task.limitTrain) cli.push('--limit-train', String(task.limitTrain));
   return new Promise((resolve, reject) => {
     execFile(parqCommand[0], cli, { maxBuffer: 1 << 24 }, (err, _o, stderr) => {

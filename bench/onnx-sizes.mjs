@@ -4,8 +4,9 @@
 //
 // Models: the protocol mlp-mnist10k MLP (784-256-256-10) and ResNet-20 (32x32x3), seed 0, every
 // Dense/Conv kernel set to its UnifQuantizer levels (sizes depend only on shapes, bits and
-// granularity, not on training): MLP at 2 bits per tensor, 4 bits per channel and LSBQ 2 bits per
-// channel; ResNet-20 at 4 bits per channel. For each: float32 (the weights' bytes, 4 a parameter),
+// granularity, not on training): MLP at 2 bits per tensor, 4 and 3 bits per channel, mixed
+// precision per layer (fc1 4, fc2 2, logits 8 bits, as --layer-bits 'fc1/*=4,logits/*=8,*=2') and
+// LSBQ 2 bits per channel; ResNet-20 at 4 bits per channel. For each: float32 (the weights' bytes, 4 a parameter),
 // packed (exportQuantized), onnx (exportOnnx), and the max |probability difference| between
 // onnxruntime-node and tfjs (cpu backend) on the MNIST test split (MLP) or 64 random inputs
 // (ResNet-20). CPU time (process.cpuUsage) of each export; the machine is shared and loaded.
@@ -25,11 +26,14 @@ import { loadDataset, toTensors } from '../dist/node.js';
 const ort = createRequire(import.meta.url)('onnxruntime-node');
 await tf.setBackend('cpu');
 
+/** `bits`: one width for every kernel, or (mixed precision) a width by kernel name. */
 function quantizeKernels(model, quantizer, bits, granularity) {
   for (const layer of model.layers) {
     const ws = layer.getWeights();
     if (!ws.length || !['Dense', 'Conv2D'].includes(layer.getClassName())) continue;
-    const { q, levels } = quantizeTensor(quantizer, ws[0], bits, granularity);
+    const b = typeof bits === 'number' ? bits : bits[`${layer.name}/kernel`];
+    if (b === undefined) continue;
+    const { q, levels } = quantizeTensor(quantizer, ws[0], b, granularity);
     layer.setWeights([q, ...ws.slice(1)]);
     tf.dispose([q, levels]);
   }
@@ -59,6 +63,22 @@ const cases = [
     () => mlp({ inputShape: data.inputShape, numClasses: 10 }),
     new UnifQuantizer(),
     4,
+    { kind: 'channel' },
+    mnist,
+  ],
+  [
+    'MLP 784-256-256-10, uniform 3 bits per channel',
+    () => mlp({ inputShape: data.inputShape, numClasses: 10 }),
+    new UnifQuantizer(),
+    3,
+    { kind: 'channel' },
+    mnist,
+  ],
+  [
+    "MLP 784-256-256-10, mixed per channel (--layer-bits 'fc1/*=4,logits/*=8,*=2')",
+    () => mlp({ inputShape: data.inputShape, numClasses: 10 }),
+    new UnifQuantizer(),
+    { 'fc1/kernel': 4, 'fc2/kernel': 2, 'logits/kernel': 8 },
     { kind: 'channel' },
     mnist,
   ],
@@ -98,7 +118,11 @@ for (const [label, build, quantizer, bits, granularity, x] of cases) {
   for (let i = 0; i < want.length; i++)
     diff = Math.max(diff, Math.abs(out.output.data[i] - want[i]));
   const kinds = [
-    ...new Set(tensors.filter((t) => t.name.endsWith('/kernel')).map((t) => t.encoding)),
+    ...new Set(
+      tensors
+        .filter((t) => t.name.endsWith('/kernel'))
+        .map((t) => (t.encoding === 'MatMulNBits' ? `MatMulNBits ${t.bits}` : t.encoding)),
+    ),
   ].join(', ');
   console.log(
     `| ${label} | ${float32} | ${packed} | ${bytes.length} | ${(bytes.length / packed).toFixed(3)} | ${kinds} | ${diff.toExponential(2)} | ${ms.toFixed(0)} |`,

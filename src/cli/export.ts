@@ -35,6 +35,7 @@ import {
   STATE_JSON,
 } from '../train/checkpoint-files.js';
 import { checkpointQatOptimizer } from '../train/checkpoint-optimizer.js';
+import { formatLayerBits, resolveLayerBits, type LayerBits } from '../train/layer-bits.js';
 import { BACKEND_NAMES, useBackend } from './backend-option.js';
 import { granularityFromFlags, intArg, parseBits } from './options.js';
 
@@ -147,15 +148,21 @@ export async function exportCommand(source: string, flags: ExportFlags): Promise
     if (flags.format === 'onnx') {
       const { bytes, tensors } = await exportOnnx(model, state, {
         ...plan,
-        metadata: { producer: 'parq-ts', source: String(metadata.source) },
+        metadata: onnxMetadata(metadata, model),
       });
       writeQuantizedFile(flags.out, bytes);
       log(`wrote ${flags.out} (${bytes.length} bytes)`);
       for (const t of tensors) {
+        const levels =
+          t.levelBits !== undefined && t.levelBits !== t.bits
+            ? ` (${describeBits(t.levelBits)} levels)`
+            : '';
         const how =
           t.encoding === 'MatMulNBits'
-            ? `MatMulNBits ${t.bits} bits, block ${t.blockSize}`
-            : t.encoding;
+            ? `MatMulNBits ${t.bits} bits${levels}, block ${t.blockSize}`
+            : t.encoding === 'gather'
+              ? `gather, ${describeBits(t.bits as number)}`
+              : t.encoding;
         log(`  ${t.name}: ${how}, ${t.bytes} bytes`);
       }
       return;
@@ -213,7 +220,13 @@ async function openSource(source: string, flags: ExportFlags): Promise<Opened> {
   if (c.method === 'fp') {
     throw new Error(`${dir}: a float (fp) run quantized nothing: there are no levels to pack`);
   }
-  if (flags.bits !== undefined && flags.bits !== c.bits) {
+  if (c.layerBits?.length && flags.bits !== undefined) {
+    throw new Error(
+      `${dir}: the run trained with --layer-bits ${formatLayerBits(c.layerBits)}; ` +
+        'leave --bits out for a checkpoint',
+    );
+  }
+  if (!c.layerBits?.length && flags.bits !== undefined && flags.bits !== c.bits) {
     throw new Error(
       `${dir}: the run trained at ${describeBits(c.bits)}; --bits ${flags.bits} contradicts it ` +
         '(leave --bits out for a checkpoint)',
@@ -250,4 +263,19 @@ async function openSource(source: string, flags: ExportFlags): Promise<Opened> {
   const final = state.metrics?.final;
   if (final) metadata.testAccuracy = final.testAccuracy;
   return { model: ckpt.model, optimizer, metadata };
+}
+
+/** The ONNX file's metadata_props: where it came from, and with mixed precision the bits. */
+function onnxMetadata(
+  metadata: Record<string, unknown>,
+  model: tf.LayersModel,
+): Record<string, string> {
+  const out: Record<string, string> = { producer: 'parq-ts', source: String(metadata.source) };
+  const layerBits = (metadata.config as { layerBits?: LayerBits } | undefined)?.layerBits;
+  if (layerBits?.length) {
+    out.layer_bits = formatLayerBits(layerBits);
+    const names = model.weights.map((w) => w.originalName);
+    out.bits = JSON.stringify(Object.fromEntries(resolveLayerBits(layerBits, names)));
+  }
+  return out;
 }

@@ -16,6 +16,7 @@ import {
   type TrainConfig,
   type TrainFieldKey,
 } from '../train/config.js';
+import { formatLayerBits } from '../train/layer-bits.js';
 import { methodsReading } from '../train/methods.js';
 import { choice, fieldWords, flagOf, int, type Field } from '../train/schema.js';
 import { BACKEND_NAMES } from './backend-option.js';
@@ -134,6 +135,8 @@ export function addTrainOptions(cmd: Command, kind: 'train' | 'compare'): Comman
       continue;
     }
     if (f.noFlag) continue;
+    // compare's grid varies --bits for every kernel: mixed precision is a train flag only
+    if (kind === 'compare' && f.kind === 'layer-bits') continue;
     const list = f.compare;
     if (kind === 'compare' && list) {
       const item = f.choices
@@ -222,6 +225,11 @@ export function checkFlagsApply(
   configs: readonly TrainConfig[],
   flags: Pick<TrainFlags, 'backend'>,
 ): void {
+  if (explicit.has('bits') && explicit.has('layerBits')) {
+    throw new Error(
+      "--bits and --layer-bits exclude each other: give the default bits as '*=b' in --layer-bits",
+    );
+  }
   for (const key of explicit) {
     const field = fieldOfFlag(key);
     const flag = flagName(key);
@@ -262,11 +270,15 @@ export function flagName(key: string): string {
 export function checkRunnable(c: TrainConfig, kind: 'train' | 'compare'): void {
   checkTrainConfig(c);
   if (!isQuantMethod(c.method)) return;
-  try {
-    quantizerByName(c.quantizer, c.bits).checkBits(c.bits);
-  } catch (err) {
-    const q = kind === 'train' ? '--quantizer' : '--quantizers';
-    const detail = err instanceof Error ? err.message : String(err);
-    throw new Error(`${q} ${c.quantizer} with --bits ${c.bits}: ${detail}`, { cause: err });
+  const lb = c.layerBits?.length ? c.layerBits : null;
+  for (const b of lb ? new Set(lb.map((e) => e.bits)) : [c.bits]) {
+    try {
+      quantizerByName(c.quantizer, b).checkBits(b);
+    } catch (err) {
+      const q = kind === 'train' ? '--quantizer' : '--quantizers';
+      const detail = err instanceof Error ? err.message : String(err);
+      const what = lb ? `--layer-bits ${formatLayerBits(lb)}` : `--bits ${b}`;
+      throw new Error(`${q} ${c.quantizer} with ${what}: ${detail}`, { cause: err });
+    }
   }
 }

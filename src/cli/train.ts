@@ -309,10 +309,17 @@ export function summary(m: RunMetrics, dataset: Dataset, out: string | undefined
   }
   if (m.quantized.length > 0) {
     const ok = m.quantized.every((q) => q.maxDistinctPerGroup <= q.maxLevels);
-    const each = m.quantized.map((q) => `${q.name} ${q.maxDistinctPerGroup}`).join(', ');
-    lines.push(
-      `levels per group (at most ${m.quantized[0].maxLevels} for ${bitsLabel(c.bits)}): ${each} ${ok ? '(ok)' : '(TOO MANY)'}`,
-    );
+    if (c.layerBits?.length) {
+      const each = m.quantized
+        .map((q) => `${q.name} ${q.maxDistinctPerGroup}/${q.maxLevels} (${bitsLabel(q.bits)})`)
+        .join(', ');
+      lines.push(`levels per group (at most): ${each} ${ok ? '(ok)' : '(TOO MANY)'}`);
+    } else {
+      const each = m.quantized.map((q) => `${q.name} ${q.maxDistinctPerGroup}`).join(', ');
+      lines.push(
+        `levels per group (at most ${m.quantized[0].maxLevels} for ${bitsLabel(c.bits)}): ${each} ${ok ? '(ok)' : '(TOO MANY)'}`,
+      );
+    }
   }
   const t = m.timing;
   lines.push(

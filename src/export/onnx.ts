@@ -2,12 +2,13 @@
  * A trained model as ONNX (opset 17 + com.microsoft), for ONNX Runtime (Node, Web, transformers.js).
  *
  * - A quantized Dense kernel whose levels are affine in every group (`L_j = L_0 + j d`: uniform,
- *   Stretched, ternary, 1 bit) at 2, 4 or 8 bits becomes com.microsoft `MatMulNBits`: indices
+ *   Stretched, ternary, 1 bit) becomes com.microsoft `MatMulNBits` at 2, 4 or 8 bits (ternary
+ *   and 1 bit stored at 2, 3 bits at 4, 5..7 at 8: `matMulNBitsWidth`): codes
  *   packed at `bits` bits in blocks of 16..128 inputs, one float scale `d` per block and no zero
  *   points, so ONNX Runtime dequantizes `(q - 2^(b-1)) d`. The rest, `c = L_0 + 2^(b-1) d` per
  *   group, is added as `c * sum(x)` over the group's inputs: one scalar per tensor, one value per
  *   output channel, or a block-sum MatMul per block.
- * - Any other quantized kernel (LSBQ levels, 3/5/6/7 bits, convolutions) is stored as uint8
+ * - Any other quantized kernel (LSBQ levels, convolutions) is stored as uint8
  *   indices plus its level table `[A, k, C]` and dequantized in the graph by GatherElements.
  * - Everything else is standard ops: Gemm/MatMul, Conv (NCHW, `SAME_UPPER` = tfjs `same`),
  *   MaxPool, BatchNormalization, Relu, Add, ReduceMean, Softmax. Image inputs stay NHWC at the
@@ -24,7 +25,7 @@ import {
   type QuantizedState,
 } from './collect.js';
 import { PRODUCER } from './format.js';
-import { indexBits, packedBitsLength } from '../quant/bit-width.js';
+import { packedBitsLength } from '../quant/bit-width.js';
 import {
   encodeOnnxModel,
   ONNX_FLOAT,
@@ -47,7 +48,10 @@ export interface OnnxExportOptions extends CollectOptions {
 export interface OnnxTensorReport {
   name: string;
   encoding: 'MatMulNBits' | 'gather' | 'float32';
+  /** The stored width: MatMulNBits's `bits` (2, 4 or 8), or the tensor's own for gather. */
   bits?: number;
+  /** The tensor's own bits (0 = ternary) when they differ from the stored width. */
+  levelBits?: number;
   blockSize?: number;
   bytes: number;
 }
@@ -75,7 +79,8 @@ interface Affine {
 /**
  * Whether each group's levels lie on a grid `L_0 + c d` with integer codes `c < 2^bits` (within
  * 1e-5 of the largest level): uniform, Stretched, ternary and 1-bit levels do, even when a group
- * uses only some of its grid points; LSBQ levels in general do not.
+ * uses only some of its grid points (d is then the smallest gap over the first integer m that
+ * fits every level); LSBQ levels in general do not.
  */
 function affineLevels(
   t: Extract<CollectedTensor, { kind: 'quantized' }>,
@@ -99,14 +104,23 @@ function affineLevels(
       d[g] = n === 1 ? Math.abs(row[0]) || 1 : 1;
       continue;
     }
-    const top = Math.round((row[n - 1] - row[0]) / gap);
-    if (top > limit) return null;
-    const step = (row[n - 1] - row[0]) / top;
     const tol = 1e-5 * Math.max(Math.abs(row[0]), Math.abs(row[n - 1]));
+    // The grid step is the smallest gap, or a fraction 1/m of it when the group uses only
+    // some grid points (e.g. 32 weights on 256 levels): the first m that puts every level on it.
+    let step = 0;
+    for (let m = 1; step === 0; m++) {
+      const top = Math.round(((row[n - 1] - row[0]) / gap) * m);
+      if (top > limit) return null;
+      const s = (row[n - 1] - row[0]) / top;
+      let on = true;
+      for (let j = 1; j < n && on; j++) {
+        const code = Math.round((row[j] - row[0]) / s);
+        on = Math.abs(row[j] - (row[0] + code * s)) <= tol;
+      }
+      if (on) step = s;
+    }
     for (let j = 0; j < k; j++) {
-      const code = Math.round((row[Math.min(j, n - 1)] - row[0]) / step);
-      if (Math.abs(row[Math.min(j, n - 1)] - (row[0] + code * step)) > tol) return null;
-      codes[g * k + j] = code;
+      codes[g * k + j] = Math.round((row[Math.min(j, n - 1)] - row[0]) / step);
     }
     d[g] = step;
   }
@@ -170,6 +184,14 @@ function gatherKernel(g: Graph, t: Extract<CollectedTensor, { kind: 'quantized' 
   return g.node('Reshape', [w, g.ints(`${t.name}/shape`, t.shape)], [g.fresh(`${t.name}/value`)]);
 }
 
+/**
+ * The MatMulNBits width that holds a tensor's codes: ONNX Runtime's kernels take 2, 4 and 8
+ * bits, so ternary and 1 bit are stored at 2, 3 bits at 4, and 5..7 bits at 8.
+ */
+export function matMulNBitsWidth(bits: number): 2 | 4 | 8 {
+  return bits <= 2 ? 2 : bits <= 4 ? 4 : 8;
+}
+
 function bestBlockSize(inDim: number, bits: number, fixed?: number): number {
   if (fixed !== undefined) return fixed;
   let best = 16;
@@ -196,8 +218,7 @@ function matMulNBits(
 ): string | null {
   const [K, N] = t.shape;
   const [A, M, C] = t.view;
-  const bits = indexBits(t.bits);
-  if (![2, 4, 8].includes(bits)) return null;
+  const bits = matMulNBitsWidth(t.bits);
   // group of weight (row r, column n): per tensor (A = C = 1), per channel (A = 1, C = N), or blocks of M rows
   const perBlock = A > 1;
   if (perBlock && C !== N) return null;
@@ -320,6 +341,7 @@ function matMulNBits(
     name,
     encoding: 'MatMulNBits',
     bits,
+    ...(t.bits !== bits ? { levelBits: t.bits } : {}),
     blockSize: segments[0].bs,
     bytes: weightBytes + extra,
   });
@@ -404,8 +426,7 @@ export async function exportOnnx(
         const t = byName.get(kName);
         let mm: string | null = null;
         if (t?.kind === 'quantized') {
-          const nbits = indexBits(t.bits);
-          const aff = [2, 4, 8].includes(nbits) ? affineLevels(t, nbits) : null;
+          const aff = affineLevels(t, matMulNBitsWidth(t.bits));
           if (aff) mm = matMulNBits(g, x, t, aff, bs, report);
         } else if (t) report.push({ name: kName, encoding: 'float32', bytes: t.values.length * 4 });
         if (mm === null) mm = g.node('MatMul', [x, weight(kName)], [g.fresh(`${name}/matmul`)]);

@@ -28,6 +28,11 @@ export interface ParamGroup {
   variables?: VariableRef[];
   /** Layers whose kernels this group takes (weights named `kernel`, `depthwise_kernel`). */
   layers?: LayerLike[];
+  /**
+   * Restricts `match` to names that also match one of these patterns, e.g.
+   * `DEFAULT_QUANT_PATTERNS` for `fc1/*` to take `fc1/kernel` but not `fc1/bias`.
+   */
+  among?: string[];
   /** Bits 1..8, 0 = ternary; omit for a float group (e.g. only weight decay). */
   bits?: number;
   /** Per tensor (default), per channel, or per block; overrides the optimizer's default. */
@@ -100,11 +105,18 @@ export function checkGroup(g: ParamGroup, i: number, defaults: Defaults): void {
   }
 }
 
-function groupNames(g: ParamGroup): { names: Set<string>; patterns: RegExp[] } {
+function groupNames(g: ParamGroup): { names: Set<string>; patterns: RegExp[]; among: RegExp[] } {
   const names = new Set<string>([...(g.variables ?? []).map(refName), ...layerKernelNames(g)]);
   const pats = g.match === undefined ? [] : Array.isArray(g.match) ? g.match : [g.match];
-  return { names, patterns: pats.map(wildcardToRegExp) };
+  return {
+    names,
+    patterns: pats.map(wildcardToRegExp),
+    among: (g.among ?? []).map(wildcardToRegExp),
+  };
 }
+
+const nameMatches = (name: string, res: RegExp[]) =>
+  res.some((re) => re.test(baseName(name)) || re.test(name));
 
 /**
  * Assign each variable name to the first group that claims it. Throws, naming
@@ -120,7 +132,7 @@ export function resolveGroups(
   const entries: ResolvedEntry[] = [];
   const present = new Set(variableNames);
   groups.forEach((g, gi) => {
-    const { names, patterns } = groupNames(g);
+    const { names, patterns, among } = groupNames(g);
     for (const n of names) {
       if (!present.has(n)) {
         throw new Error(
@@ -131,7 +143,8 @@ export function resolveGroups(
     let claimed = 0;
     for (const name of variableNames) {
       const hit =
-        names.has(name) || patterns.some((re) => re.test(baseName(name)) || re.test(name));
+        names.has(name) ||
+        (nameMatches(name, patterns) && (among.length === 0 || nameMatches(name, among)));
       if (!hit) continue;
       claimed++;
       if (owner.has(name)) continue;

@@ -47,6 +47,7 @@ export function baseOptimizerFromConfig(config: any, owner: string): tf.Optimize
 export function serializeGroups(groups: ParamGroup[]): tf.serialization.ConfigDictArray {
   const out = groups.map((g) => ({
     match: g.match ?? null,
+    ...(g.among ? { among: g.among } : {}),
     variables: g.variables ? g.variables.map(refName) : g.layers ? layerKernelNames(g) : null,
     bits: g.bits ?? null,
     granularity: (g.granularity as unknown as Dict) ?? null,
@@ -61,6 +62,7 @@ export function groupsFromConfig(configs: any[]): ParamGroup[] {
   const opt = (o: any) => (o === null || o === undefined ? undefined : o);
   return configs.map((g) => ({
     match: opt(g.match),
+    among: opt(g.among),
     variables: opt(g.variables),
     bits: opt(g.bits),
     granularity: opt(g.granularity),

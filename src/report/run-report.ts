@@ -40,7 +40,8 @@ export function renderRunReport(m: RunMetrics, opts: RunReportOptions = {}): str
   ];
   if (m.quantized.length > 0) {
     const ok = m.quantized.every((q) => q.maxDistinctPerGroup <= q.maxLevels);
-    cards.push(card(ok ? 'yes' : 'NO', `every group holds ≤ its ${bitsLabel(c.bits)} levels`));
+    const its = c.layerBits?.length ? "its layer's" : `its ${bitsLabel(c.bits)}`;
+    cards.push(card(ok ? 'yes' : 'NO', `every group holds ≤ ${its} levels`));
   }
   parts.push(`<div class="cards">${cards.join('')}</div>`);
 

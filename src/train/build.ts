@@ -17,6 +17,7 @@ import type { QATOptimizer } from '../optim/qat-optimizer.js';
 import type { ProxMap } from '../prox/proxmap.js';
 import { quantizerByName } from '../quant/registry.js';
 import { ConfigError, type TrainConfig } from './config.js';
+import { resolveLayerBits } from './layer-bits.js';
 import { methodSpec, rhoScheduleForConfig } from './methods.js';
 
 /** Built-in model names `modelForConfig` builds. */
@@ -147,9 +148,19 @@ export function proxForConfig(c: TrainConfig, totalSteps: number): ProxMap {
   return prox(c, totalSteps);
 }
 
-/** The parameter groups of a run: the kernels of Dense and Conv layers at `bits`. */
+/**
+ * The parameter groups of a run: the kernels of Dense and Conv layers at `bits`, or with
+ * `layerBits` one group per entry (first match wins), each taking only kernels and with the
+ * config's quantizer at its own bits (`unif` at 0 is the ternary quantizer).
+ */
 export function quantGroupsForConfig(c: TrainConfig): ParamGroup[] {
-  return [{ match: DEFAULT_QUANT_PATTERNS, bits: c.bits }];
+  if (!c.layerBits?.length) return [{ match: DEFAULT_QUANT_PATTERNS, bits: c.bits }];
+  return c.layerBits.map((e) => ({
+    match: [e.pattern],
+    among: [...DEFAULT_QUANT_PATTERNS],
+    bits: e.bits,
+    quantizer: quantizerByName(c.quantizer, e.bits),
+  }));
 }
 
 /** A QAT optimizer: PARQ-style prox methods, or ADMM-Q (read it through `QatInspection`). */
@@ -207,7 +218,14 @@ export function quantizedVariables(
   const labels = new Map(
     model.weights.map((w) => [(w.read() as tf.Variable).name, w.originalName]),
   );
-  quantizer.checkBits(c.bits);
+  if (c.layerBits?.length) {
+    for (const g of quantGroupsForConfig(c)) g.quantizer?.checkBits(g.bits as number);
+    // the stable names, so that a pattern's errors read as the user wrote it
+    resolveLayerBits(
+      c.layerBits,
+      model.trainableWeights.map((w) => w.originalName),
+    );
+  } else quantizer.checkBits(c.bits);
   const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
   const { entries } = resolveGroups(names, quantGroupsForConfig(c), {
     quantizer,

@@ -14,6 +14,7 @@ import { DEFAULT_ANNEAL_CENTER, DEFAULT_STEEPNESS } from '../prox/parq.js';
 import { QAT_DEFAULTS } from '../optim/qat-optimizer.js';
 import { QUANT_OPTIMIZER_DEFAULTS } from '../optim/quant-optimizer.js';
 import { DEFAULT_RHO } from '../optim/admm/rho.js';
+import { formatLayerBits, layerBitsProblem, parseLayerBits, type LayerBits } from './layer-bits.js';
 import { annealSteps, METHOD_NAMES, methodSpec, type MethodName } from './methods.js';
 import {
   bits,
@@ -57,6 +58,22 @@ const optionalClasses: Field<number | undefined> = {
   default: undefined,
   arg: '<n>',
   check: (v, what, c) => (v === undefined ? null : classCount.check(v, what, c)),
+};
+
+/**
+ * Mixed precision per layer (./layer-bits.ts). Off by default: `undefined`, so that a run
+ * without it writes the same metrics.json and checkpoints as before the field existed.
+ */
+const layerBits: Field<LayerBits | undefined> = {
+  kind: 'layer-bits',
+  default: undefined,
+  arg: '<spec>',
+  defaultText: 'off: --bits for every kernel',
+  help:
+    "bits per layer, first match wins: 'fc1/*=4,logits/*=8,*=2' (wildcards over kernel " +
+    'names; a kernel no pattern matches stays float; replaces --bits)',
+  check: (v: unknown, what: string) => (v === undefined ? null : layerBitsProblem(v, what)),
+  parse: parseLayerBits,
 };
 
 /**
@@ -131,10 +148,11 @@ export const TRAIN_FIELDS = {
   }),
   bits: bits({
     default: QAT_DEFAULTS.bits,
-    help: 'bits of the quantized kernels: 1..8, 0 or ternary',
+    help: 'bits of the quantized kernels: 1..8, 0 or ternary (not read with --layer-bits)',
     compare: { flag: '--bits', help: 'bits to compare, a set, e.g. 1,2,ternary', default: [2] },
     web: { label: 'bits' },
   }),
+  layerBits,
   granularity,
   epochs: int({ default: 20, min: 1, help: 'epochs', web: { label: 'epochs', min: 1, max: 100 } }),
   batchSize: int({ default: 64, min: 1, help: 'batch size' }),
@@ -308,8 +326,11 @@ export function isQuantMethod(method: MethodName): boolean {
 }
 
 /** A short human name of the run's method, e.g. `parq lsbq 2-bit`, `fp`. */
-export function describeMethod(c: Pick<TrainConfig, 'method' | 'quantizer' | 'bits'>): string {
+export function describeMethod(
+  c: Pick<TrainConfig, 'method' | 'quantizer' | 'bits'> & { layerBits?: LayerBits },
+): string {
   if (!isQuantMethod(c.method)) return 'fp (float)';
+  if (c.layerBits?.length) return `${c.method} ${c.quantizer} ${formatLayerBits(c.layerBits)}`;
   return `${c.method} ${c.quantizer} ${bitsLabel(c.bits)}`;
 }
 

@@ -61,6 +61,14 @@ export {
   type QuantizedEntry,
   type QatOptimizer,
 } from './build.js';
+export {
+  formatLayerBits,
+  layerBitsProblem,
+  parseLayerBits,
+  resolveLayerBits,
+  type LayerBits,
+  type LayerBitsEntry,
+} from './layer-bits.js';
 export { limitDataset, limitSplit, datasetInfo, checkDataset } from './data.js';
 export { evaluateModel, type EvalResult, type EvalOptions } from './evaluate.js';
 export {

@@ -59,7 +59,7 @@ export interface MethodSpec {
 }
 
 /** What every QAT method reads. */
-const QAT_FIELDS = ['quantizer', 'bits', 'granularity', 'warmupSteps'] as const;
+const QAT_FIELDS = ['quantizer', 'bits', 'layerBits', 'granularity', 'warmupSteps'] as const;
 /** What every prox method (a QuantOptimizer) reads besides. */
 const PROX_FIELDS = [...QAT_FIELDS, 'quantPeriod', 'quantShrink'] as const;
 /** The anneal window, as fractions of all steps. */

@@ -44,7 +44,8 @@ export type FieldKind =
   | 'bits'
   | 'int-list'
   | 'switch'
-  | 'granularity';
+  | 'granularity'
+  | 'layer-bits';
 
 export interface Field<T> {
   readonly kind: FieldKind;

@@ -105,11 +105,25 @@ const cases: {
     encoding: 'MatMulNBits',
   },
   {
-    label: 'Stretched 3 bits per channel (gather)',
+    label: 'Stretched 3 bits per channel (as 4-bit MatMulNBits)',
     quantizer: new StretchedUnifQuantizer(),
     bits: 3,
     granularity: { kind: 'channel' },
-    encoding: 'gather',
+    encoding: 'MatMulNBits',
+  },
+  {
+    label: 'uniform 3 bits per block of 16 (as 4-bit MatMulNBits)',
+    quantizer: new UnifQuantizer(),
+    bits: 3,
+    granularity: { kind: 'block', blockSize: 16 },
+    encoding: 'MatMulNBits',
+  },
+  {
+    label: 'uniform 6 bits per tensor (as 8-bit MatMulNBits)',
+    quantizer: new UnifQuantizer(),
+    bits: 6,
+    granularity: { kind: 'tensor' },
+    encoding: 'MatMulNBits',
   },
   {
     label: 'LSBQ 2 bits per channel (gather)',
@@ -132,6 +146,45 @@ describe.skipIf(!ort)('exportOnnx, run by onnxruntime-node', () => {
       c.encoding,
       c.encoding,
       c.encoding,
+    ]);
+    const { x, y } = toTensors(data.test, data.inputShape);
+    const want = (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
+    expect(maxAbsDiff(await ortPredict(bytes, x), want)).toBeLessThanOrEqual(1e-4);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it('mixed precision: bits per tensor (4-bit, LSBQ 2-bit gathered, 3-bit as 4, 8-bit) run with equal predictions', async () => {
+    const model = mlp({
+      inputShape: data.inputShape,
+      numClasses: 10,
+      hidden: [64, 32, 32],
+      seed: 5,
+    });
+    const plan: Record<string, [Quantizer, number]> = {
+      fc1: [new UnifQuantizer(), 4],
+      fc2: [new LSBQuantizer(), 2],
+      fc3: [new StretchedUnifQuantizer(), 3],
+      logits: [new UnifQuantizer(), 8],
+    };
+    for (const layer of model.layers) {
+      const p = plan[layer.name];
+      if (!p) continue;
+      const ws = layer.getWeights();
+      const { q, levels } = quantizeTensor(p[0], ws[0], p[1], { kind: 'channel' });
+      layer.setWeights([q, ...ws.slice(1)]);
+      tf.dispose([q, levels]);
+    }
+    const bits = Object.fromEntries(Object.entries(plan).map(([n, [, b]]) => [`${n}/kernel`, b]));
+    const { bytes, tensors } = await exportOnnx(model, undefined, {
+      bits,
+      granularity: { kind: 'channel' },
+    });
+    expect(tensors.map((t) => [t.name, t.encoding, t.bits, t.levelBits])).toEqual([
+      ['fc1/kernel', 'MatMulNBits', 4, undefined],
+      ['fc2/kernel', 'gather', 2, undefined],
+      ['fc3/kernel', 'MatMulNBits', 4, 3],
+      ['logits/kernel', 'MatMulNBits', 8, undefined],
     ]);
     const { x, y } = toTensors(data.test, data.inputShape);
     const want = (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
