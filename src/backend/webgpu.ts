@@ -90,6 +90,28 @@ async function dawnNodePath(options: WebGPUOptions): Promise<string> {
   return join(dirname(pkg), 'dist', `${process.platform}-${arch}`, 'dawn.node');
 }
 
+/** Device nodes a GPU driver creates on Linux (DRM, NVIDIA, AMD compute, WSL's GPU). */
+const GPU_DEVICES = ['/dev/dri', '/dev/nvidiactl', '/dev/nvidia0', '/dev/kfd', '/dev/dxg'];
+
+/**
+ * On Linux with no GPU device node and no Dawn flags asked for: why not to probe. Dawn's
+ * adapter discovery would only print its Vulkan warnings ("Couldn't load Vulkan",
+ * XDG_RUNTIME_DIR) from native code straight to stderr, which nothing in JS can filter, before
+ * finding no adapter. With Dawn flags (`dawnFlags`, `$WEBGPU_DAWN_FLAGS`, e.g. a software
+ * adapter through `backend=opengles`) or a Dawn of one's own (`dawnPath`, `$WEBGPU_NODE`) or a Vulkan
+ * driver named in `$VK_ICD_FILENAMES` / `$VK_DRIVER_FILES` (SwiftShader in CI) it probes anyway. Null: go ahead.
+ */
+async function noGpuDevice(options: WebGPUOptions): Promise<string | null> {
+  if (process.platform !== 'linux') return null;
+  if (options.dawnPath || process.env.WEBGPU_NODE) return null;
+  // a Vulkan driver named explicitly (e.g. SwiftShader's, a software adapter with no device)
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return null;
+  if (options.dawnFlags?.length || (process.env.WEBGPU_DAWN_FLAGS ?? '').trim() !== '') return null;
+  const { existsSync } = await import('node:fs');
+  if (GPU_DEVICES.some((d) => existsSync(d))) return null;
+  return 'no WebGPU adapter found (no GPU device: /dev/dri, /dev/nvidia0, /dev/kfd, /dev/dxg absent; set WEBGPU_DAWN_FLAGS to probe Dawn anyway)';
+}
+
 /** Load Dawn, publish its globals and `navigator.gpu` (Node only). */
 async function installDawn(options: WebGPUOptions): Promise<GpuLike> {
   if (dawnGpu) return dawnGpu;
@@ -179,6 +201,8 @@ export async function setupWebGPU(options: WebGPUOptions = {}): Promise<WebGPUSe
   try {
     if (!gpu) {
       if (!isNode()) return { ok: false, reason: 'this browser has no WebGPU (navigator.gpu)' };
+      const noDevice = await noGpuDevice(options);
+      if (noDevice) return { ok: false, reason: noDevice };
       gpu = await installDawn(options);
     }
   } catch (e) {

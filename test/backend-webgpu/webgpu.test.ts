@@ -18,6 +18,16 @@ import { quantizerByName } from '../../src/quant/registry.js';
 import { QuantOptimizer } from '../../src/optim/quant-optimizer.js';
 import { ADMMQOptimizer } from '../../src/optim/admm/admmq-optimizer.js';
 import { tensorAgrees } from '../../src/conformance/compare.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { ensureBuilt, ROOT } from '../cli/helpers.js';
+
+/** No GPU device node on this Linux machine (then setupWebGPU does not probe Dawn). */
+const noGpuDevice =
+  process.platform === 'linux' &&
+  !['/dev/dri', '/dev/nvidiactl', '/dev/nvidia0', '/dev/kfd', '/dev/dxg'].some((d) =>
+    existsSync(d),
+  );
 
 await tf.setBackend('cpu');
 const setup = await setupWebGPU();
@@ -49,6 +59,33 @@ describe.runIf(!setup.ok)('webgpu without an adapter', () => {
     await tf.setBackend('cpu');
     expect(await selectBackend('auto')).toEqual({ backend: 'wasm' });
   });
+
+  it.runIf(noGpuDevice)(
+    'with no GPU device node, says so without probing Dawn (no Vulkan warnings on stderr)',
+    () => {
+      ensureBuilt();
+      const env = { ...process.env };
+      delete env.WEBGPU_DAWN_FLAGS;
+      delete env.WEBGPU_NODE;
+      delete env.VK_ICD_FILENAMES;
+      delete env.VK_DRIVER_FILES;
+      const r = spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "import { setupWebGPU } from './dist/backend/webgpu.js'; console.log(JSON.stringify(await setupWebGPU()));",
+        ],
+        { cwd: ROOT, env, encoding: 'utf8' },
+      );
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({
+        ok: false,
+        reason: expect.stringMatching(/^no WebGPU adapter found \(no GPU device: /),
+      });
+      expect(r.stderr).toBe(''); // Dawn was not loaded: none of its Vulkan / XDG lines
+    },
+  );
 
   it('names a dawn.node that cannot be loaded', async () => {
     vi.resetModules(); // a fresh module: Dawn not loaded yet

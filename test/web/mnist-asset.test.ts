@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadMnist } from '../../src/data/mnist.js';
-import { encodeMnist } from '../../web/mnist-asset.js';
-import { decodeMnist } from '../../web/src/mnist.js';
+import { encodeMnist, gzipMnist } from '../../web/mnist-asset.js';
+import { decodeMnist, gunzipIfNeeded } from '../../web/src/mnist.js';
 
 describe('playground MNIST asset', () => {
   const bytes = encodeMnist();
@@ -20,6 +20,16 @@ describe('playground MNIST asset', () => {
         true,
       );
     }
+  });
+
+  it('ships gzipped at about a fifth of the size, and gunzips (DecompressionStream) to the same bytes', async () => {
+    const gz = gzipMnist(bytes);
+    console.log(`mnist asset: ${bytes.length} bytes, gzipped ${gz.length}`);
+    expect(gz.length).toBeLessThan(bytes.length / 4);
+    const back = await gunzipIfNeeded(gz);
+    expect(Buffer.from(back).equals(Buffer.from(bytes))).toBe(true);
+    // bytes a server already decoded (Content-Encoding: gzip) pass through unchanged
+    expect(await gunzipIfNeeded(bytes)).toBe(bytes);
   });
 
   it('refuses bytes that are not the asset, or are truncated, naming the problem', () => {

@@ -78,6 +78,8 @@ let browser: Browser;
 let page: Page;
 let origin: string;
 const offsite: string[] = [];
+/** Paths the page asked our server for. */
+const requested: string[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
@@ -95,7 +97,10 @@ beforeAll(async () => {
   // No network: anything not served by our server is refused, and recorded.
   await context.route('**/*', (route) => {
     const url = route.request().url();
-    if (url.startsWith(`${origin}/`)) return route.continue();
+    if (url.startsWith(`${origin}/`)) {
+      requested.push(new URL(url).pathname);
+      return route.continue();
+    }
     offsite.push(url);
     return route.abort('blockedbyclient');
   });
@@ -175,6 +180,9 @@ describe('playground in headless Chromium', () => {
     expect(['webgl', 'wasm', 'cpu']).toContain(backend);
     console.log(`backend: ${backend} (${await page.getAttribute('#backend', 'title')})`);
     expect(await page.textContent('#page-status')).toContain('8,004 train digits');
+    // MNIST came gzipped (1.6 MB, gunzipped in the page), not as the 7.8 MB plain file
+    expect(requested).toContain('/mnist-10k.bin.gz');
+    expect(requested).not.toContain('/mnist-10k.bin');
     // every method of the library is offered, and none is disabled
     const methods = page.locator('#run-a select[name=method] option');
     expect(

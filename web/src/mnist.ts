@@ -69,8 +69,34 @@ export function subsample(split: Split, n: number): Split {
   return out;
 }
 
-/** Fetches and decodes the asset served next to the page (relative URL: works under any base). */
+/** gzip's magic bytes. */
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/** `bytes` gunzipped when they are gzip (DecompressionStream), else as they are. */
+export async function gunzipIfNeeded(bytes: Uint8Array): Promise<Uint8Array> {
+  if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1]) return bytes;
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>])
+    .stream()
+    .pipeThrough(new DecompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/**
+ * Fetches and decodes the asset served next to the page (relative URL: works under any base).
+ * Fetches the gzipped copy (`<url>.gz`, 1.6 MB instead of 7.8) and gunzips it in the page with
+ * DecompressionStream, so any static server sends it compressed, with no server set-up; a
+ * server that adds `Content-Encoding: gzip` itself gets the bytes already decoded, which is
+ * fine too. Falls back to the plain file where that fails (no DecompressionStream, no .gz).
+ */
 export async function fetchMnist(url = MNIST_ASSET): Promise<Dataset> {
+  if (typeof DecompressionStream !== 'undefined') {
+    try {
+      const res = await fetch(`${url}.gz`);
+      if (res.ok) return decodeMnist(await gunzipIfNeeded(new Uint8Array(await res.arrayBuffer())));
+    } catch {
+      // the plain file below says what is wrong, if anything
+    }
+  }
   const res = await fetch(url);
   if (!res.ok) throw new Error(`could not load ${url}: HTTP ${res.status}`);
   return decodeMnist(new Uint8Array(await res.arrayBuffer()));
