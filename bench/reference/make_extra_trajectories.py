@@ -23,6 +23,9 @@ EXTRA = [
     dict(name="softquant-lsbq-2-warmup30", method="softquant", quantizer="LSBQuantizer", bits=2, warmupSteps=30),
     dict(name="parq-lsbq-2-warmup30", method="parq", quantizer="LSBQuantizer", bits=2, warmupSteps=30),
     dict(name="binaryrelax-ternary-warmup30", method="binaryrelax", quantizer="TernaryUnifQuantizer", bits=0, warmupSteps=30),
+    # STE with 1-bit LSBQ: the cnn-fashion cell where parq-ts trails the reference by about a point
+    dict(name="ste-lsbq-1", method="ste", quantizer="LSBQuantizer", bits=1),
+    dict(name="ste-lsbq-1-warmup30", method="ste", quantizer="LSBQuantizer", bits=1, warmupSteps=30),
 ]
 
 path = os.path.join(SHARED, "make_trajectories.py")
