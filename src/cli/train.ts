@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { absoluteDatasetSpec, loadDataset } from '../data/load.js';
 import type { Dataset } from '../data/types.js';
 import { loadModelFromFile } from '../models/load.js';
-import { disposeOptimizer, isBuiltinModel } from '../train/build.js';
+import { BUILTIN_MODELS, disposeOptimizer, isBuiltinModel } from '../train/build.js';
 import {
   findCheckpoint,
   readCheckpoint,
@@ -244,7 +244,7 @@ async function loadModelFile(path: string): Promise<tf.LayersModel> {
     }
     if (/ENOENT|no such file|missing file/i.test(msg)) {
       throw new Error(
-        `--model ${path}: not a built-in model (mlp, lenet5, resnet20) and no such file`,
+        `--model ${path}: not a built-in model (${BUILTIN_MODELS.join(', ')}) and no such file`,
         { cause: err },
       );
     }
