@@ -18,16 +18,7 @@
  * Channels-last only (what tfjs-layers uses); other layouts go to the kernel it replaces.
  */
 import * as tf from '@tensorflow/tfjs';
-
-interface WebGPUBackendLike {
-  runWebGPUProgram(
-    program: object,
-    inputs: tf.TensorInfo[],
-    dtype: 'float32',
-    uniforms: Array<{ type: 'int32' | 'float32'; data: number[] }>,
-  ): tf.TensorInfo;
-  disposeData(dataId: object): boolean;
-}
+import type { WebGPUBackendLike } from './webgpu-program.js';
 
 /** Reduction slice a workgroup loads per barrier pair. */
 const TK = 16;

@@ -12,6 +12,7 @@
  * after its own), `setOutputAtIndex`, and a `main(index)` called once a thread.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { WebGPUBackendLike } from './webgpu-program.js';
 import { PROX_KERNEL } from '../prox/fused-kernel.js';
 import { PROX_MODES } from '../prox/kernel-modes.js';
 
@@ -23,15 +24,6 @@ interface WebGPUUtil {
     outputShape: number[],
     workgroupSize: [number, number, number],
   ): [number, number, number];
-}
-
-interface WebGPUBackendLike {
-  runWebGPUProgram(
-    program: object,
-    inputs: tf.TensorInfo[],
-    dtype: 'float32',
-    uniforms: Array<{ type: 'int32' | 'float32'; data: number[] }>,
-  ): tf.TensorInfo;
 }
 
 const WORKGROUP: [number, number, number] = [64, 1, 1];
