@@ -7,7 +7,9 @@ import {
   bitsLabel,
   DEFAULT_TRAIN_CONFIG as D,
   resolveTrainConfig,
+  trainField,
   type MethodName,
+  type TrainFieldKey,
   type TrainConfig,
 } from '../../src/train/config.js';
 import { METHOD_NAMES, METHODS as TABLE, methodsReading } from '../../src/train/methods.js';
@@ -31,6 +33,31 @@ export const METHOD_HELP = Object.fromEntries(TABLE.map((m) => [m.name, m.help])
 export function controlApplies(field: string, method: Method): boolean {
   const methods = methodsReading(field);
   return methods === null || methods.includes(method);
+}
+
+/** An attribute value with the HTML-special characters escaped. */
+const attrText = (v: string): string =>
+  v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
+/**
+ * The number input of config field `key`, from its schema entry (src/train/config.ts): the
+ * `web` control's label, range and step (1 for an integer field without one), and the field's
+ * help as the tooltip, prefixed by the methods that read it where only some do.
+ */
+export function numberControl(key: TrainFieldKey): string {
+  const field = trainField(key);
+  const web = field.web;
+  if (!web) throw new Error(`config field '${key}' has no playground control (no 'web' entry)`);
+  const step = web.step ?? (field.kind === 'int' ? 1 : 'any');
+  const range = (name: string, v: number | string | undefined) =>
+    v === undefined ? '' : ` ${name}="${v}"`;
+  const readers = methodsReading(key);
+  const who = readers ? `${readers.map((m) => METHOD_LABELS[m]).join(', ')}: ` : '';
+  return (
+    `<label title="${attrText(who + field.help)}">${attrText(web.label)} ` +
+    `<input type="number" name="${key}"${range('min', web.min)}${range('max', web.max)}` +
+    `${range('step', step)}></label>`
+  );
 }
 
 /** 0 is ternary (three levels). */

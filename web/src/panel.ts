@@ -18,6 +18,7 @@ import {
   METHOD_HELP,
   METHOD_LABELS,
   METHODS,
+  numberControl,
   QUANTIZER_NAMES,
   toTrainConfig,
   type Method,
@@ -127,11 +128,7 @@ export class RunPanel {
         <label>quantizer <select name="quantizer">${options(QUANTIZER_NAMES, (q: string) => q)}</select></label>
         <label>bits <select name="bits">${options(BITS, (b: number) => (b === 0 ? 'ternary' : String(b)))}</select></label>
         <label class="check"><input type="checkbox" name="perChannel"> per channel</label>
-        <label>epochs <input type="number" name="epochs" min="1" max="100" step="1"></label>
-        <label>learning rate <input type="number" name="lr" min="0.001" max="10" step="0.005"></label>
-        <label title="PARQ: steepness of the sigmoid that anneals the inverse slope">steepness <input type="number" name="steepness" min="0.1" max="100" step="0.5"></label>
-        <label title="ADMM-Q: the penalty rho (first epoch) pulling the weights toward their quantized copy z">rho <input type="number" name="rho" min="0" step="any"></label>
-        <label title="ADMM-Q: rho of the last epoch (geometric growth, once an epoch)">rho max <input type="number" name="rhoMax" min="0" step="any"></label>
+        ${(['epochs', 'lr', 'steepness', 'rho', 'rhoMax'] as const).map(numberControl).join('\n')}
         <div class="buttons">
           <button type="button" class="start" ${t('start')}>Start</button>
           <button type="button" class="stop" ${t('stop')} disabled>Stop</button>
