@@ -148,7 +148,9 @@ function readLines(files) {
     readFileSync(f, 'utf8')
       .split('\n')
       .filter((l) => l.trim().startsWith('{'))
-      .map((l) => JSON.parse(l)),
+      .map((l) => JSON.parse(l))
+      // runs from parq-ts's start (bench/same-start.mjs) are experiments, not protocol cells
+      .filter((r) => !r.sameStart),
   );
 }
 
@@ -162,7 +164,15 @@ function table() {
     const xs = runs.map((r) => r.accuracy);
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
-    return { mean, sd, n: xs.length, levels: Math.max(...runs.map((r) => r.maxDistinct)) };
+    // the sample variance (n - 1) for the standard error of the difference
+    const variance = xs.length > 1 ? (sd * sd * xs.length) / (xs.length - 1) : NaN;
+    return {
+      mean,
+      sd,
+      n: xs.length,
+      variance,
+      levels: Math.max(...runs.map((r) => r.maxDistinct)),
+    };
   };
   const bitsOrder = (b) => (b === 'float' ? 99 : b === 0 ? 1.5 : b);
   const rows = cells
@@ -189,13 +199,18 @@ function table() {
   const fmt = (s) => (s ? `${s.mean.toFixed(2)}${s.n > 1 ? ` ± ${s.sd.toFixed(2)}` : ''}` : '-');
   const bitsLabel = (b) => (b === 0 ? 'ternary' : b === 'float' ? 'float' : String(b));
   const lines = [
-    '| model | method | bits | epochs | parq-ts | reference | diff | levels (ts / ref) | runs |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- |',
+    '| model | method | bits | epochs | parq-ts | reference | diff | 2 se | levels (ts / ref) | runs |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |',
     ...rows.map((r) => {
       const diff = r.ts && r.ref ? r.ts.mean - r.ref.mean : NaN;
       const d = Number.isNaN(diff) ? '-' : `${diff >= 0 ? '+' : ''}${diff.toFixed(2)}`;
+      // twice the standard error of the difference of the means (both sides >= 2 runs)
+      const se2 =
+        r.ts && r.ref && r.ts.n > 1 && r.ref.n > 1
+          ? (2 * Math.sqrt(r.ts.variance / r.ts.n + r.ref.variance / r.ref.n)).toFixed(2)
+          : '-';
       const lv = r.method === 'fp' ? '-' : `${r.ts?.levels ?? '-'} / ${r.ref?.levels ?? '-'}`;
-      return `| ${r.model} | ${r.method} | ${bitsLabel(r.bits)} | ${r.epochs} | ${fmt(r.ts)} | ${fmt(r.ref)} | ${d} | ${lv} | ${r.ts?.n ?? 0} / ${r.ref?.n ?? 0} |`;
+      return `| ${r.model} | ${r.method} | ${bitsLabel(r.bits)} | ${r.epochs} | ${fmt(r.ts)} | ${fmt(r.ref)} | ${d} | ${se2} | ${lv} | ${r.ts?.n ?? 0} / ${r.ref?.n ?? 0} |`;
     }),
   ];
   mkdirSync(join(here, 'results'), { recursive: true });

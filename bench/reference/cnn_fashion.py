@@ -160,6 +160,35 @@ def build(name, seed):
     return model
 
 
+def load_same_start(model, folder):
+    """parq-ts's initial weights (bench/same-start.mjs) into the PyTorch LeNet-5: tfjs layouts
+    converted (conv [kh, kw, ci, co] -> [co, ci, kh, kw]; dense [in, out] -> [out, in]; fc1's
+    inputs from channels-last (h, w, c) to PyTorch's flatten order (c, h, w))."""
+    start = json.load(open(os.path.join(folder, "start.json")))
+    if start["config"]["model"] != "lenet5" or not isinstance(model, LeNet5):
+        sys.exit("cnn_fashion.py: --same-start reads lenet5 starts only")
+    flat = np.fromfile(os.path.join(folder, "weights.f32"), dtype="<f4")
+    params = dict(model.named_parameters())
+    for w in start["weights"]:
+        size = int(np.prod(w["shape"]))
+        t = torch.from_numpy(flat[w["offset"] : w["offset"] + size].copy()).reshape(w["shape"])
+        layer, kind = w["name"].split("/")
+        if kind == "kernel" and t.dim() == 4:
+            t = t.permute(3, 2, 0, 1)
+        elif kind == "kernel" and layer == "fc1":
+            c = model.conv2.out_channels
+            side = int(round(math.sqrt(t.shape[0] // c)))
+            t = t.reshape(side, side, c, -1).permute(3, 2, 0, 1).reshape(t.shape[1], -1)
+        elif kind == "kernel":
+            t = t.t()
+        target = params[f"{layer}.{'weight' if kind == 'kernel' else 'bias'}"]
+        if tuple(target.shape) != tuple(t.shape):
+            sys.exit(f"cnn_fashion.py: {w['name']} {list(t.shape)} does not fit {list(target.shape)}")
+        with torch.no_grad():
+            target.copy_(t.contiguous())
+    return start
+
+
 def quantized_params(model):
     """Every Linear / Conv2d weight (parq-ts's `*/kernel`); the rest stays float."""
     quant = [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
@@ -175,6 +204,23 @@ def run(args, data, model_name, method, bits, seed):
     if args.limit_train:
         xtr, ytr = xtr[: args.limit_train], ytr[: args.limit_train]
     model = build(model_name, seed)
+    orders, first_loss = None, None
+    if args.same_start:  # parq-ts's start (bench/same-start.mjs): weights, batch order or both
+        start = json.load(open(os.path.join(args.same_start, "start.json")))
+        if args.same_start_part != "order":
+            load_same_start(model, args.same_start)
+        n = start["trainSamples"]
+        xtr, ytr = xtr[:n], ytr[:n]
+        orders = torch.from_numpy(
+            np.fromfile(os.path.join(args.same_start, "order.i32"), dtype="<i4").astype(np.int64)
+        ).reshape(-1, n)
+        if orders.shape[0] < recipe["epochs"]:
+            sys.exit(f"cnn_fashion.py: the start in {args.same_start} has {orders.shape[0]} epochs of batch order, the run {recipe['epochs']}")
+        with torch.no_grad():  # the start's loss on its first batch, to compare with parq-ts's
+            idx = orders[0][: recipe["batch"]]
+            first_loss = F.cross_entropy(model(xtr[idx]), ytr[idx]).item()
+        if args.same_start_part == "weights":
+            orders = None
     steps_per_epoch = math.ceil(len(xtr) / recipe["batch"])
     total = steps_per_epoch * recipe["epochs"]
     quant, rest = quantized_params(model)
@@ -192,11 +238,13 @@ def run(args, data, model_name, method, bits, seed):
         }[method]()
         stepper = QuantOptimizer(opt, LSBQuantizer(), prox, warmup_steps=0, quant_period=10)
     gen = torch.Generator().manual_seed(seed)
+    epoch_loss = []
     t0, c0 = time.time(), time.process_time()
     step = 0
     for epoch in range(recipe["epochs"]):
         model.train()
-        order = torch.randperm(len(xtr), generator=gen)
+        loss_sum, batches = 0.0, 0
+        order = torch.randperm(len(xtr), generator=gen) if orders is None else orders[epoch]
         for i in range(0, len(xtr), recipe["batch"]):
             idx = order[i : i + recipe["batch"]]
             lr = 0.5 * recipe["lr"] * (1 + math.cos(math.pi * step / total))  # per-step cosine to 0
@@ -207,6 +255,9 @@ def run(args, data, model_name, method, bits, seed):
             loss.backward()
             stepper.step()
             step += 1
+            loss_sum += loss.item()
+            batches += 1
+        epoch_loss.append(loss_sum / batches)
     model.eval()
     with torch.no_grad():
         correct = sum(
@@ -226,6 +277,12 @@ def run(args, data, model_name, method, bits, seed):
         "maxDistinct": max(distinct),
         "seconds": time.time() - t0,
         "cpuSeconds": time.process_time() - c0,
+        "epochLoss": epoch_loss,
+        **(
+            {"sameStart": args.same_start, "sameStartPart": args.same_start_part, "firstLoss": first_loss}
+            if args.same_start
+            else {}
+        ),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
     }
@@ -242,6 +299,16 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default=os.environ.get("PARQ_FASHION_MNIST") or DEBIAN_DIR)
     ap.add_argument("--out", help="append the JSON lines to this file too")
+    ap.add_argument(
+        "--same-start-part",
+        default="both",
+        choices=["both", "weights", "order"],
+        help="with --same-start: take only parq-ts's weights (own batch order) or only its order",
+    )
+    ap.add_argument(
+        "--same-start",
+        help="start from parq-ts's initial weights and batch order (bench/same-start.mjs DIR)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     data = load_fashion(args.data)
