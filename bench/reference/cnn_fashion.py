@@ -160,32 +160,53 @@ def build(name, seed):
     return model
 
 
+def same_start_target(model, name, t):
+    """The PyTorch parameter for parq-ts weight `name` and the tensor in its layout: conv
+    [kh, kw, ci, co] -> [co, ci, kh, kw]; dense [in, out] -> [out, in]; LeNet-5's fc1 inputs
+    from channels-last (h, w, c) to PyTorch's flatten order (c, h, w); ViT's `blockK_x` ->
+    `blocks.K.x`, LayerNorm gamma/beta -> weight/bias, the class token and position embedding
+    with their leading 1."""
+    layer, kind = name.split("/")
+    if kind == "token":
+        return model.cls_token, t
+    if kind == "embedding":
+        return model.pos_embed, t.unsqueeze(0)
+    if layer.startswith("block"):
+        k, rest = layer[len("block") :].split("_", 1)
+        layer = f"blocks.{k}.{rest}"
+    if kind == "kernel" and t.dim() == 4:
+        t = t.permute(3, 2, 0, 1)
+    elif kind == "kernel" and isinstance(model, LeNet5) and layer == "fc1":
+        c = model.conv2.out_channels
+        side = int(round(math.sqrt(t.shape[0] // c)))
+        t = t.reshape(side, side, c, -1).permute(3, 2, 0, 1).reshape(t.shape[1], -1)
+    elif kind == "kernel":
+        t = t.t()
+    field = {"kernel": "weight", "gamma": "weight", "bias": "bias", "beta": "bias"}[kind]
+    return dict(model.named_parameters())[f"{layer}.{field}"], t
+
+
 def load_same_start(model, folder):
-    """parq-ts's initial weights (bench/same-start.mjs) into the PyTorch LeNet-5: tfjs layouts
-    converted (conv [kh, kw, ci, co] -> [co, ci, kh, kw]; dense [in, out] -> [out, in]; fc1's
-    inputs from channels-last (h, w, c) to PyTorch's flatten order (c, h, w))."""
+    """parq-ts's initial weights (bench/same-start.mjs) into the PyTorch model, every
+    parameter exactly once."""
     start = json.load(open(os.path.join(folder, "start.json")))
-    if start["config"]["model"] != "lenet5" or not isinstance(model, LeNet5):
-        sys.exit("cnn_fashion.py: --same-start reads lenet5 starts only")
     flat = np.fromfile(os.path.join(folder, "weights.f32"), dtype="<f4")
-    params = dict(model.named_parameters())
+    seen = set()
     for w in start["weights"]:
         size = int(np.prod(w["shape"]))
         t = torch.from_numpy(flat[w["offset"] : w["offset"] + size].copy()).reshape(w["shape"])
-        layer, kind = w["name"].split("/")
-        if kind == "kernel" and t.dim() == 4:
-            t = t.permute(3, 2, 0, 1)
-        elif kind == "kernel" and layer == "fc1":
-            c = model.conv2.out_channels
-            side = int(round(math.sqrt(t.shape[0] // c)))
-            t = t.reshape(side, side, c, -1).permute(3, 2, 0, 1).reshape(t.shape[1], -1)
-        elif kind == "kernel":
-            t = t.t()
-        target = params[f"{layer}.{'weight' if kind == 'kernel' else 'bias'}"]
+        try:
+            target, t = same_start_target(model, w["name"], t)
+        except (KeyError, ValueError, AttributeError):
+            sys.exit(f"cnn_fashion.py: parq-ts weight {w['name']} has no place in the {type(model).__name__}")
         if tuple(target.shape) != tuple(t.shape):
             sys.exit(f"cnn_fashion.py: {w['name']} {list(t.shape)} does not fit {list(target.shape)}")
         with torch.no_grad():
             target.copy_(t.contiguous())
+        seen.add(id(target))
+    missing = [n for n, p in model.named_parameters() if id(p) not in seen]
+    if missing:
+        sys.exit(f"cnn_fashion.py: the start in {folder} has no values for {', '.join(missing)}")
     return start
 
 
@@ -207,6 +228,8 @@ def run(args, data, model_name, method, bits, seed):
     orders, first_loss = None, None
     if args.same_start:  # parq-ts's start (bench/same-start.mjs): weights, batch order or both
         start = json.load(open(os.path.join(args.same_start, "start.json")))
+        if start["config"]["model"] != model_name:
+            sys.exit(f"cnn_fashion.py: the start in {args.same_start} is a {start['config']['model']}, the run a {model_name}")
         if args.same_start_part != "order":
             load_same_start(model, args.same_start)
         n = start["trainSamples"]
