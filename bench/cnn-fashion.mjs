@@ -9,7 +9,9 @@
 //     [--out bench/results/cnn-fashion/parq-ts.jsonl]
 // table: merges both sides' JSON lines into the table (markdown on stdout) and
 //        bench/results/cnn-fashion.json.
-//   node bench/cnn-fashion.mjs table --ts a.jsonl[,b.jsonl] --ref c.jsonl[,d.jsonl]
+//   node bench/cnn-fashion.mjs table --ts a.jsonl[,b.jsonl] --ref c.jsonl[,d.jsonl] [--json F]
+//        "2 se": twice the standard error of the difference of the two means (sample sd), where
+//        both sides have >= 2 runs; lines with `sameStart` (bench/same-start.mjs runs) are left out.
 import { execFile } from 'node:child_process';
 import {
   appendFileSync,
@@ -213,9 +215,10 @@ function table() {
       return `| ${r.model} | ${r.method} | ${bitsLabel(r.bits)} | ${r.epochs} | ${fmt(r.ts)} | ${fmt(r.ref)} | ${d} | ${se2} | ${lv} | ${r.ts?.n ?? 0} / ${r.ref?.n ?? 0} |`;
     }),
   ];
-  mkdirSync(join(here, 'results'), { recursive: true });
+  const json = flag('json', join(here, 'results', 'cnn-fashion.json'));
+  mkdirSync(dirname(json), { recursive: true });
   writeFileSync(
-    join(here, 'results', 'cnn-fashion.json'),
+    json,
     JSON.stringify({ date: new Date().toISOString(), rows, parqTs: ts, reference: ref }, null, 2),
   );
   console.log(lines.join('\n'));

@@ -4,7 +4,7 @@
 // to differ is the training itself (the step, the data path, the loss), not the random draws.
 // Also trains parq-ts from it and writes its result next to the start.
 //   node bench/same-start.mjs --model lenet5 --method ste --bits 1 --seed 0 --epochs 2 --out DIR
-//       [--limit-train N] [--no-train]
+//       [--limit-train N] [--no-train] [--data fashion-mnist:DIR]
 // DIR/start.json: the config, each weight's name, shape and offset into DIR/weights.f32
 // (float32, little-endian, tfjs layout); DIR/order.i32: each epoch's sample order (int32);
 // DIR/parq-ts.json: the run's final test accuracy and per-epoch train loss.
@@ -30,7 +30,7 @@ const method = flag('method', 'ste');
 const bitsFlag = flag('bits', '1');
 const quant = method !== 'fp';
 const config = resolveTrainConfig({
-  data: 'fashion-mnist',
+  data: flag('data', 'fashion-mnist'),
   model: flag('model', 'lenet5'),
   method,
   ...(quant
@@ -53,7 +53,7 @@ const config = resolveTrainConfig({
   limitTrain: Number(flag('limit-train', '0')),
 });
 await selectBackend(flag('backend', 'wasm'));
-const dataset = loadDataset('fashion-mnist');
+const dataset = loadDataset(config.data);
 const n = config.limitTrain > 0 ? Math.min(config.limitTrain, dataset.train.n) : dataset.train.n;
 const model = modelForConfig(config, dataset);
 mkdirSync(out, { recursive: true });
@@ -84,9 +84,7 @@ writeFileSync(
 );
 // The start's loss on its first batch (the reference prints its own: the layouts agree when
 // the two are equal to float precision).
-const first = orders[0]
-  ? new Int32Array(orders[0].buffer, orders[0].byteOffset, config.batchSize)
-  : null;
+const first = new Int32Array(orders[0].buffer, orders[0].byteOffset, Math.min(config.batchSize, n));
 const firstLoss = tf.tidy(() => {
   const size = dataset.inputShape.reduce((a, b) => a * b, 1);
   const xs = new Float32Array(first.length * size);
