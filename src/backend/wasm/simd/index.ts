@@ -62,6 +62,23 @@ export interface SimdKernels {
   ): void;
   colsum(x: I, out: I, part: I, rows: I, cols: I, scale: number): void;
   mulrows(a: I, b: I, out: I, rows: I, cols: I): void;
+  maxpool_grad(
+    x: I,
+    dy: I,
+    out: I,
+    n: I,
+    h: I,
+    w: I,
+    c: I,
+    oh: I,
+    ow: I,
+    fh: I,
+    fw: I,
+    sh: I,
+    sw: I,
+    top: I,
+    left: I,
+  ): void;
 }
 
 let compiledModule: WebAssembly.Module | null | undefined;

@@ -15,6 +15,15 @@
 ;;   into `part` (cols floats of scratch) and then into out, to keep float32 rounding small.
 ;; mulrows: out[r, c] = a[r, c] * b[c] for a [rows, cols] matrix and a row b (elementwise
 ;;   Multiply where one operand broadcasts over the other's leading axes; rows 1: same shapes).
+;; maxpool_grad: the gradient of an NHWC max pool, dx[first maximum of each window in row-major
+;;   window order] += dy[window], for every channel (ties and NaN like the cpu backend: a value
+;;   replaces the running maximum only if it is strictly greater; a window with no value above
+;;   -Infinity routes nothing). Four channels per SIMD step (the running maximum and its byte
+;;   offset in two vectors; past a multiple of 4 the last four channels again, scattering
+;;   only the lanes not yet done), fewer than 4 channels one at a time; the scatter adds lane
+;;   by lane, windows in order. out (the input's shape) must be zero on entry.
+;;   Geometry: n images of h x w pixels of c channels; oh x ow windows of fh x fw pixels,
+;;   strides sh, sw, the first window at (-top, -left).
 (module
   (import "env" "memory" (memory 1))
   (func $fg_4x2 (export "fg_4x2")
@@ -264,5 +273,128 @@
       (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
       (local.set $r (i32.sub (local.get $r) (i32.const 1)))
       (br $rowsl)))
+  )
+  (func $maxpool_grad (export "maxpool_grad")
+    (param $x i32) (param $dy i32) (param $out i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $oh i32) (param $ow i32) (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $top i32) (param $left i32)
+    (local $pix i32) (local $rowB i32) (local $imgB i32) (local $vecEnd i32) (local $last i32) (local $skip i32)
+    (local $b i32) (local $r i32) (local $q i32) (local $r0 i32) (local $r1 i32) (local $c0 i32) (local $c1 i32)
+    (local $i i32) (local $j i32) (local $k i32) (local $off i32) (local $a i32) (local $xi i32) (local $oi i32)
+    (local $best v128) (local $at v128) (local $v v128) (local $m v128) (local $d v128)
+    (local $sbest f32) (local $sat i32) (local $sv f32)
+    (local.set $pix (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $rowB (i32.mul (local.get $w) (local.get $pix)))
+    (local.set $imgB (i32.mul (local.get $h) (local.get $rowB)))
+    ;; vector steps cover all channels when there are at least 4; $last: the last step's offset
+    (local.set $vecEnd (i32.const 0))
+    (local.set $last (i32.sub (local.get $pix) (i32.const 16)))
+    (if (i32.ge_u (local.get $pix) (i32.const 16)) (then (local.set $vecEnd (local.get $pix))))
+    (local.set $b (i32.const 0))
+    (block $imagesDone (loop $images
+      (br_if $imagesDone (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $xi (i32.add (local.get $x) (i32.mul (local.get $b) (local.get $imgB))))
+      (local.set $oi (i32.add (local.get $out) (i32.mul (local.get $b) (local.get $imgB))))
+      (local.set $r (i32.const 0))
+      (block $rowsDone (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $oh)))
+        (local.set $r0 (i32.sub (i32.mul (local.get $r) (local.get $sh)) (local.get $top)))
+        (local.set $r1 (i32.add (local.get $r0) (local.get $fh)))
+        (if (i32.lt_s (local.get $r0) (i32.const 0)) (then (local.set $r0 (i32.const 0))))
+        (if (i32.gt_s (local.get $r1) (local.get $h)) (then (local.set $r1 (local.get $h))))
+        (local.set $q (i32.const 0))
+        (block $colsDone (loop $cols
+          (br_if $colsDone (i32.ge_u (local.get $q) (local.get $ow)))
+          (local.set $c0 (i32.sub (i32.mul (local.get $q) (local.get $sw)) (local.get $left)))
+          (local.set $c1 (i32.add (local.get $c0) (local.get $fw)))
+          (if (i32.lt_s (local.get $c0) (i32.const 0)) (then (local.set $c0 (i32.const 0))))
+          (if (i32.gt_s (local.get $c1) (local.get $w)) (then (local.set $c1 (local.get $w))))
+          ;; four channels at a time; past a multiple of 4, the last four channels again, their
+          ;; lanes already done (below $skip bytes) left out of the scatter
+          (local.set $k (i32.const 0))
+          (block $vecDone (loop $vec
+            (br_if $vecDone (i32.ge_u (local.get $k) (local.get $vecEnd)))
+            (local.set $skip (i32.const 0))
+            (if (i32.gt_u (local.get $k) (local.get $last)) (then
+              (local.set $skip (i32.sub (local.get $k) (local.get $last)))
+              (local.set $k (local.get $last))))
+            (local.set $best (f32x4.splat (f32.const -inf)))
+            (local.set $at (i32x4.splat (i32.const -1)))
+            (local.set $i (local.get $r0))
+            (block $wrDone (loop $wr
+              (br_if $wrDone (i32.ge_s (local.get $i) (local.get $r1)))
+              (local.set $off (i32.add (i32.add (i32.mul (local.get $i) (local.get $rowB))
+                (i32.mul (local.get $c0) (local.get $pix))) (local.get $k)))
+              (local.set $j (local.get $c0))
+              (block $wcDone (loop $wc
+                (br_if $wcDone (i32.ge_s (local.get $j) (local.get $c1)))
+                (local.set $v (v128.load (i32.add (local.get $xi) (local.get $off))))
+                (local.set $m (f32x4.gt (local.get $v) (local.get $best)))
+                (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m)))
+                (local.set $at (v128.bitselect
+                  (i32x4.add (i32x4.splat (local.get $off)) (v128.const i32x4 0 4 8 12))
+                  (local.get $at) (local.get $m)))
+                (local.set $off (i32.add (local.get $off) (local.get $pix)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $wc)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $wr)))
+            (local.set $d (v128.load (i32.add (local.get $dy) (local.get $k))))
+            (local.set $a (i32x4.extract_lane 0 (local.get $at)))
+            (if (i32.and (i32.ge_s (local.get $a) (i32.const 0))
+                (i32.le_u (local.get $skip) (i32.const 0))) (then
+              (local.set $a (i32.add (local.get $oi) (local.get $a)))
+              (f32.store (local.get $a) (f32.add (f32.load (local.get $a)) (f32x4.extract_lane 0 (local.get $d))))))
+            (local.set $a (i32x4.extract_lane 1 (local.get $at)))
+            (if (i32.and (i32.ge_s (local.get $a) (i32.const 0))
+                (i32.le_u (local.get $skip) (i32.const 4))) (then
+              (local.set $a (i32.add (local.get $oi) (local.get $a)))
+              (f32.store (local.get $a) (f32.add (f32.load (local.get $a)) (f32x4.extract_lane 1 (local.get $d))))))
+            (local.set $a (i32x4.extract_lane 2 (local.get $at)))
+            (if (i32.and (i32.ge_s (local.get $a) (i32.const 0))
+                (i32.le_u (local.get $skip) (i32.const 8))) (then
+              (local.set $a (i32.add (local.get $oi) (local.get $a)))
+              (f32.store (local.get $a) (f32.add (f32.load (local.get $a)) (f32x4.extract_lane 2 (local.get $d))))))
+            (local.set $a (i32x4.extract_lane 3 (local.get $at)))
+            (if (i32.and (i32.ge_s (local.get $a) (i32.const 0))
+                (i32.le_u (local.get $skip) (i32.const 12))) (then
+              (local.set $a (i32.add (local.get $oi) (local.get $a)))
+              (f32.store (local.get $a) (f32.add (f32.load (local.get $a)) (f32x4.extract_lane 3 (local.get $d))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $vec)))
+          ;; fewer than 4 channels: one at a time
+          (block $tailDone (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $k) (local.get $pix)))
+            (local.set $sbest (f32.const -inf))
+            (local.set $sat (i32.const -1))
+            (local.set $i (local.get $r0))
+            (block $trDone (loop $tr
+              (br_if $trDone (i32.ge_s (local.get $i) (local.get $r1)))
+              (local.set $off (i32.add (i32.add (i32.mul (local.get $i) (local.get $rowB))
+                (i32.mul (local.get $c0) (local.get $pix))) (local.get $k)))
+              (local.set $j (local.get $c0))
+              (block $tcDone (loop $tc
+                (br_if $tcDone (i32.ge_s (local.get $j) (local.get $c1)))
+                (local.set $sv (f32.load (i32.add (local.get $xi) (local.get $off))))
+                (if (f32.gt (local.get $sv) (local.get $sbest)) (then
+                  (local.set $sbest (local.get $sv))
+                  (local.set $sat (local.get $off))))
+                (local.set $off (i32.add (local.get $off) (local.get $pix)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $tc)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $tr)))
+            (if (i32.ge_s (local.get $sat) (i32.const 0)) (then
+              (local.set $a (i32.add (local.get $oi) (local.get $sat)))
+              (f32.store (local.get $a) (f32.add (f32.load (local.get $a))
+                (f32.load (i32.add (local.get $dy) (local.get $k)))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $tail)))
+          (local.set $dy (i32.add (local.get $dy) (local.get $pix)))
+          (local.set $q (i32.add (local.get $q) (i32.const 1)))
+          (br $cols)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $images)))
   )
 )
