@@ -62,6 +62,23 @@ export interface SimdKernels {
   ): void;
   colsum(x: I, out: I, part: I, rows: I, cols: I, scale: number): void;
   mulrows(a: I, b: I, out: I, rows: I, cols: I): void;
+  padrows(x: I, out: I, rows: I, cols: I, colsOut: I): void;
+  bi_8(
+    dy: I,
+    wt: I,
+    out: I,
+    n: I,
+    oh: I,
+    ow: I,
+    fh: I,
+    co: I,
+    jn: I,
+    outImg: I,
+    outRow: I,
+    outCol: I,
+    outKh: I,
+    wtKh: I,
+  ): void;
   maxpool_grad(
     x: I,
     dy: I,

@@ -24,6 +24,19 @@
 ;;   by lane, windows in order. out (the input's shape) must be zero on entry.
 ;;   Geometry: n images of h x w pixels of c channels; oh x ow windows of fh x fw pixels,
 ;;   strides sh, sw, the first window at (-top, -left).
+;; bi_8: one block of 32 consecutive (column, channel) values of each filter row of the
+;;   input gradient of an NHWC convolution, scattered (the transposed implicit GEMM): for
+;;   every dy pixel p = (n, oh, ow) and filter row kh,
+;;   out[n, oh*sh + kh, ow*sw ..][k] += sum over c of wt[kh][c][k] * dy[p][c] for k < jn
+;;   (jn <= 32 values of the block; wt zero-padded to 32 floats per (kh, c)). out is the
+;;   input gradient zero-padded where the convolution pads (the caller crops it). 8 SIMD
+;;   accumulators per pixel and filter row, one splat of dy per output channel; when jn is not
+;;   a multiple of 4 the last vector is stored lane by lane. Byte strides: out by outImg
+;;   (image), outRow (output row: sh rows), outCol (output column: sw pixels), outKh (one
+;;   row); wt by wtKh per filter row. dy contiguous, co floats a pixel.
+;; padrows: out[r, 0..cols) = x[r, :], out[r, cols..colsOut) = 0 for a [rows, cols] matrix
+;;   into a [rows, colsOut] one (colsOut >= cols): the filter gradient's dy with its channels
+;;   padded to a multiple of 4.
 (module
   (import "env" "memory" (memory 1))
   (func $fg_4x2 (export "fg_4x2")
@@ -396,5 +409,172 @@
         (br $rows)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $images)))
+  )
+  (func $bi_8 (export "bi_8")
+    (param $dy i32) (param $wt i32) (param $out i32) (param $n i32) (param $oh i32) (param $ow i32) (param $fh i32) (param $co i32) (param $jn i32) (param $outImg i32) (param $outRow i32) (param $outCol i32) (param $outKh i32) (param $wtKh i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local $s v128) (local $img i32) (local $row i32) (local $px i32) (local $dst i32) (local $w i32) (local $pd i32)
+    (local $i i32) (local $r i32) (local $q i32) (local $kh i32) (local $c i32) (local $o i32)
+    (local.set $img (local.get $out))
+    (local.set $i (local.get $n))
+    (loop $images
+      (local.set $row (local.get $img))
+      (local.set $r (local.get $oh))
+      (loop $rows
+        (local.set $px (local.get $row))
+        (local.set $q (local.get $ow))
+        (loop $cols
+          (local.set $dst (local.get $px))
+          (local.set $w (local.get $wt))
+          (local.set $kh (local.get $fh))
+          (loop $khs
+            (local.set $a0 (v128.const i32x4 0 0 0 0))
+            (local.set $a1 (v128.const i32x4 0 0 0 0))
+            (local.set $a2 (v128.const i32x4 0 0 0 0))
+            (local.set $a3 (v128.const i32x4 0 0 0 0))
+            (local.set $a4 (v128.const i32x4 0 0 0 0))
+            (local.set $a5 (v128.const i32x4 0 0 0 0))
+            (local.set $a6 (v128.const i32x4 0 0 0 0))
+            (local.set $a7 (v128.const i32x4 0 0 0 0))
+            (local.set $pd (local.get $dy))
+            (local.set $o (local.get $w))
+            (local.set $c (local.get $co))
+            (loop $chans
+              (local.set $s (v128.load32_splat (local.get $pd)))
+              (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (v128.load offset=0 (local.get $o)))))
+              (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (v128.load offset=16 (local.get $o)))))
+              (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (v128.load offset=32 (local.get $o)))))
+              (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (v128.load offset=48 (local.get $o)))))
+              (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $s) (v128.load offset=64 (local.get $o)))))
+              (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $s) (v128.load offset=80 (local.get $o)))))
+              (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $s) (v128.load offset=96 (local.get $o)))))
+              (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $s) (v128.load offset=112 (local.get $o)))))
+              (local.set $pd (i32.add (local.get $pd) (i32.const 4)))
+              (local.set $o (i32.add (local.get $o) (i32.const 128)))
+              (br_if $chans (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+            (block $stored
+              (if (i32.ge_u (local.get $jn) (i32.const 4)) (then
+                (v128.store offset=0 (local.get $dst) (f32x4.add (v128.load offset=0 (local.get $dst)) (local.get $a0))))
+                (else
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 0)))
+                  (f32.store offset=0 (local.get $dst) (f32.add (f32.load offset=0 (local.get $dst)) (f32x4.extract_lane 0 (local.get $a0))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 1)))
+                  (f32.store offset=4 (local.get $dst) (f32.add (f32.load offset=4 (local.get $dst)) (f32x4.extract_lane 1 (local.get $a0))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 2)))
+                  (f32.store offset=8 (local.get $dst) (f32.add (f32.load offset=8 (local.get $dst)) (f32x4.extract_lane 2 (local.get $a0))))
+                  (br $stored)))
+              (if (i32.ge_u (local.get $jn) (i32.const 8)) (then
+                (v128.store offset=16 (local.get $dst) (f32x4.add (v128.load offset=16 (local.get $dst)) (local.get $a1))))
+                (else
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 4)))
+                  (f32.store offset=16 (local.get $dst) (f32.add (f32.load offset=16 (local.get $dst)) (f32x4.extract_lane 0 (local.get $a1))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 5)))
+                  (f32.store offset=20 (local.get $dst) (f32.add (f32.load offset=20 (local.get $dst)) (f32x4.extract_lane 1 (local.get $a1))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 6)))
+                  (f32.store offset=24 (local.get $dst) (f32.add (f32.load offset=24 (local.get $dst)) (f32x4.extract_lane 2 (local.get $a1))))
+                  (br $stored)))
+              (if (i32.ge_u (local.get $jn) (i32.const 12)) (then
+                (v128.store offset=32 (local.get $dst) (f32x4.add (v128.load offset=32 (local.get $dst)) (local.get $a2))))
+                (else
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 8)))
+                  (f32.store offset=32 (local.get $dst) (f32.add (f32.load offset=32 (local.get $dst)) (f32x4.extract_lane 0 (local.get $a2))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 9)))
+                  (f32.store offset=36 (local.get $dst) (f32.add (f32.load offset=36 (local.get $dst)) (f32x4.extract_lane 1 (local.get $a2))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 10)))
+                  (f32.store offset=40 (local.get $dst) (f32.add (f32.load offset=40 (local.get $dst)) (f32x4.extract_lane 2 (local.get $a2))))
+                  (br $stored)))
+              (if (i32.ge_u (local.get $jn) (i32.const 16)) (then
+                (v128.store offset=48 (local.get $dst) (f32x4.add (v128.load offset=48 (local.get $dst)) (local.get $a3))))
+                (else
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 12)))
+                  (f32.store offset=48 (local.get $dst) (f32.add (f32.load offset=48 (local.get $dst)) (f32x4.extract_lane 0 (local.get $a3))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 13)))
+                  (f32.store offset=52 (local.get $dst) (f32.add (f32.load offset=52 (local.get $dst)) (f32x4.extract_lane 1 (local.get $a3))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 14)))
+                  (f32.store offset=56 (local.get $dst) (f32.add (f32.load offset=56 (local.get $dst)) (f32x4.extract_lane 2 (local.get $a3))))
+                  (br $stored)))
+              (if (i32.ge_u (local.get $jn) (i32.const 20)) (then
+                (v128.store offset=64 (local.get $dst) (f32x4.add (v128.load offset=64 (local.get $dst)) (local.get $a4))))
+                (else
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 16)))
+                  (f32.store offset=64 (local.get $dst) (f32.add (f32.load offset=64 (local.get $dst)) (f32x4.extract_lane 0 (local.get $a4))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 17)))
+                  (f32.store offset=68 (local.get $dst) (f32.add (f32.load offset=68 (local.get $dst)) (f32x4.extract_lane 1 (local.get $a4))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 18)))
+                  (f32.store offset=72 (local.get $dst) (f32.add (f32.load offset=72 (local.get $dst)) (f32x4.extract_lane 2 (local.get $a4))))
+                  (br $stored)))
+              (if (i32.ge_u (local.get $jn) (i32.const 24)) (then
+                (v128.store offset=80 (local.get $dst) (f32x4.add (v128.load offset=80 (local.get $dst)) (local.get $a5))))
+                (else
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 20)))
+                  (f32.store offset=80 (local.get $dst) (f32.add (f32.load offset=80 (local.get $dst)) (f32x4.extract_lane 0 (local.get $a5))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 21)))
+                  (f32.store offset=84 (local.get $dst) (f32.add (f32.load offset=84 (local.get $dst)) (f32x4.extract_lane 1 (local.get $a5))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 22)))
+                  (f32.store offset=88 (local.get $dst) (f32.add (f32.load offset=88 (local.get $dst)) (f32x4.extract_lane 2 (local.get $a5))))
+                  (br $stored)))
+              (if (i32.ge_u (local.get $jn) (i32.const 28)) (then
+                (v128.store offset=96 (local.get $dst) (f32x4.add (v128.load offset=96 (local.get $dst)) (local.get $a6))))
+                (else
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 24)))
+                  (f32.store offset=96 (local.get $dst) (f32.add (f32.load offset=96 (local.get $dst)) (f32x4.extract_lane 0 (local.get $a6))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 25)))
+                  (f32.store offset=100 (local.get $dst) (f32.add (f32.load offset=100 (local.get $dst)) (f32x4.extract_lane 1 (local.get $a6))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 26)))
+                  (f32.store offset=104 (local.get $dst) (f32.add (f32.load offset=104 (local.get $dst)) (f32x4.extract_lane 2 (local.get $a6))))
+                  (br $stored)))
+              (if (i32.ge_u (local.get $jn) (i32.const 32)) (then
+                (v128.store offset=112 (local.get $dst) (f32x4.add (v128.load offset=112 (local.get $dst)) (local.get $a7))))
+                (else
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 28)))
+                  (f32.store offset=112 (local.get $dst) (f32.add (f32.load offset=112 (local.get $dst)) (f32x4.extract_lane 0 (local.get $a7))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 29)))
+                  (f32.store offset=116 (local.get $dst) (f32.add (f32.load offset=116 (local.get $dst)) (f32x4.extract_lane 1 (local.get $a7))))
+                  (br_if $stored (i32.le_u (local.get $jn) (i32.const 30)))
+                  (f32.store offset=120 (local.get $dst) (f32.add (f32.load offset=120 (local.get $dst)) (f32x4.extract_lane 2 (local.get $a7))))
+                  (br $stored)))
+            )
+            (local.set $dst (i32.add (local.get $dst) (local.get $outKh)))
+            (local.set $w (i32.add (local.get $w) (local.get $wtKh)))
+            (br_if $khs (local.tee $kh (i32.sub (local.get $kh) (i32.const 1)))))
+          (local.set $dy (i32.add (local.get $dy) (i32.shl (local.get $co) (i32.const 2))))
+          (local.set $px (i32.add (local.get $px) (local.get $outCol)))
+          (br_if $cols (local.tee $q (i32.sub (local.get $q) (i32.const 1)))))
+        (local.set $row (i32.add (local.get $row) (local.get $outRow)))
+        (br_if $rows (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))
+      (local.set $img (i32.add (local.get $img) (local.get $outImg)))
+      (br_if $images (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))
+  )
+  (func $padrows (export "padrows")
+    (param $x i32) (param $out i32) (param $rows i32) (param $cols i32) (param $colsOut i32)
+    (local $c i32) (local $inB i32) (local $outB i32) (local $vecEnd i32) (local $r i32)
+    (local.set $inB (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $outB (i32.shl (local.get $colsOut) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $inB) (i32.const -16)))
+    (local.set $r (local.get $rows))
+    (block $done (loop $rowsl
+      (br_if $done (i32.eqz (local.get $r)))
+      (local.set $c (i32.const 0))
+      (block $vd (loop $vl
+        (br_if $vd (i32.ge_u (local.get $c) (local.get $vecEnd)))
+        (v128.store (i32.add (local.get $out) (local.get $c))
+          (v128.load (i32.add (local.get $x) (local.get $c))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $vl)))
+      (block $sd (loop $sl
+        (br_if $sd (i32.ge_u (local.get $c) (local.get $inB)))
+        (f32.store (i32.add (local.get $out) (local.get $c))
+          (f32.load (i32.add (local.get $x) (local.get $c))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $sl)))
+      (block $zd (loop $zl
+        (br_if $zd (i32.ge_u (local.get $c) (local.get $outB)))
+        (f32.store (i32.add (local.get $out) (local.get $c)) (f32.const 0))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $zl)))
+      (local.set $x (i32.add (local.get $x) (local.get $inB)))
+      (local.set $out (i32.add (local.get $out) (local.get $outB)))
+      (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+      (br $rowsl)))
   )
 )
