@@ -259,7 +259,7 @@ describe('Conv2DBackpropInput on wasm (replaced)', () => {
         try {
           expectClose(wasm, cpu);
         } catch (e) {
-          throw new Error(`${kernel}: ${(e as Error).message}`);
+          throw new Error(`${kernel}: ${(e as Error).message}`, { cause: e });
         }
       }
     });
