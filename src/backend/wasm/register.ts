@@ -12,12 +12,14 @@
 //    gradient; AvgPoolGrad), that break ties differently from the cpu backend
 //    (MaxPoolGrad), Sum and Mean over leading axes (batch norm's per-channel reductions,
 //    SIMD), Multiply of same shapes or broadcast over leading axes (batch norm's scale),
+//    Add broadcast over leading axes (biases),
 //    and Sum and Mean over other axes, which the stock kernels add as float32 running
 //    sums, too inexact for the quantizers' scales (see ./exact-reduction.ts).
 //    Each replacement keeps the stock kernel as fallback for the cases it
 //    does not handle, and restoreStockWasmKernels() puts the stock kernels back.
 // Both functions are idempotent and can run before or after the wasm backend initializes.
 import * as tf from '@tensorflow/tfjs';
+import { makeAdd } from './add.js';
 import { makeAvgPoolGrad } from './avg-pool-grad.js';
 import { makeBatchMatMul } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
@@ -43,6 +45,7 @@ const REPLACEMENTS: ReadonlyArray<[string, (stock: tf.KernelFunc) => tf.KernelFu
   [tf.Sum, (stock) => makeSum(makeExactSum(stock))],
   [tf.Mean, (stock) => makeMean(makeExactMean(stock))],
   [tf.Multiply, makeMultiply],
+  [tf.Add, makeAdd],
 ];
 
 /** Names of the kernels replaceSlowWasmKernels() replaces. */

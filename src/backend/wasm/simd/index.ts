@@ -62,6 +62,7 @@ export interface SimdKernels {
   ): void;
   colsum(x: I, out: I, part: I, rows: I, cols: I, scale: number): void;
   mulrows(a: I, b: I, out: I, rows: I, cols: I): void;
+  addrows(a: I, b: I, out: I, rows: I, cols: I): void;
   padrows(x: I, out: I, rows: I, cols: I, colsOut: I): void;
   bi_8(
     dy: I,

@@ -15,6 +15,8 @@
 ;;   into `part` (cols floats of scratch) and then into out, to keep float32 rounding small.
 ;; mulrows: out[r, c] = a[r, c] * b[c] for a [rows, cols] matrix and a row b (elementwise
 ;;   Multiply where one operand broadcasts over the other's leading axes; rows 1: same shapes).
+;; addrows: out[r, c] = a[r, c] + b[c], the same for Add (a convolution's or dense layer's
+;;   bias).
 ;; maxpool_grad: the gradient of an NHWC max pool, dx[first maximum of each window in row-major
 ;;   window order] += dy[window], for every channel (ties and NaN like the cpu backend: a value
 ;;   replaces the running maximum only if it is strictly greater; a window with no value above
@@ -279,6 +281,34 @@
         (br_if $sd (i32.ge_u (local.get $c) (local.get $rowBytes)))
         (f32.store (i32.add (local.get $out) (local.get $c))
           (f32.mul (f32.load (i32.add (local.get $a) (local.get $c)))
+            (f32.load (i32.add (local.get $b) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $sl)))
+      (local.set $a (i32.add (local.get $a) (local.get $rowBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+      (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+      (br $rowsl)))
+  )
+  (func $addrows (export "addrows")
+    (param $a i32) (param $b i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $c i32) (local $rowBytes i32) (local $vecEnd i32) (local $r i32)
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $rowBytes) (i32.const -16)))
+    (local.set $r (local.get $rows))
+    (block $done (loop $rowsl
+      (br_if $done (i32.eqz (local.get $r)))
+      (local.set $c (i32.const 0))
+      (block $vd (loop $vl
+        (br_if $vd (i32.ge_u (local.get $c) (local.get $vecEnd)))
+        (v128.store (i32.add (local.get $out) (local.get $c))
+          (f32x4.add (v128.load (i32.add (local.get $a) (local.get $c)))
+            (v128.load (i32.add (local.get $b) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $vl)))
+      (block $sd (loop $sl
+        (br_if $sd (i32.ge_u (local.get $c) (local.get $rowBytes)))
+        (f32.store (i32.add (local.get $out) (local.get $c))
+          (f32.add (f32.load (i32.add (local.get $a) (local.get $c)))
             (f32.load (i32.add (local.get $b) (local.get $c)))))
         (local.set $c (i32.add (local.get $c) (i32.const 4)))
         (br $sl)))
