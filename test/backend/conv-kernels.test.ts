@@ -234,6 +234,58 @@ describe('Conv2DBackpropFilter on wasm', () => {
   });
 });
 
+describe('Conv2D of one input channel on wasm (replaced)', () => {
+  // conv1c_8: four pixels of a row at a time, then the rest one by one; output channels in
+  // blocks of 8, the last one partly stored.
+  const ONE: Case[] = CASES.filter((c) => c.x[3] === 1);
+  for (const stride of [1, 2, [2, 1]] as Array<number | [number, number]>) {
+    for (const pad of ['same', 'valid'] as const) {
+      ONE.push(
+        { x: [64, 28, 28, 1], filter: [5, 5, 1, 6], stride, pad }, // LeNet-5 conv1
+        { x: [1, 9, 7, 1], filter: [3, 2, 1, 17], stride, pad },
+        { x: [3, 6, 11, 1], filter: [2, 3, 1, 3], stride, pad },
+        { x: [2, 5, 5, 1], filter: [5, 5, 1, 8], stride, pad },
+      );
+    }
+  }
+  ONE.push({
+    x: [2, 7, 8, 1],
+    filter: [3, 3, 1, 5],
+    stride: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  });
+  for (const c of ONE) {
+    it(`equals cpu: ${describeCase(c)}`, async () => {
+      const xv = randomArray(tf.util.sizeFromShape(c.x), seedOf(c, 5));
+      const fv = randomArray(tf.util.sizeFromShape(c.filter), seedOf(c, 6));
+      await expectSameOnCpuAndWasm(() =>
+        tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(fv, c.filter), c.stride, c.pad as 'same'),
+      );
+    });
+  }
+
+  it('leaks no wasm memory (padded and unpadded)', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor(randomArray(2 * 9 * 9, 9), [2, 9, 9, 1]);
+    const f = tf.tensor(randomArray(3 * 3 * 10, 10), [3, 3, 1, 10]);
+    for (const pad of ['same', 'valid'] as const) {
+      const before = tf.memory().numTensors;
+      const dataIds = (tf.backend() as BackendWasm).numDataIds();
+      const y = tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, pad);
+      expect(y.shape).toEqual(pad === 'same' ? [2, 5, 5, 10] : [2, 4, 4, 10]);
+      y.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      expect((tf.backend() as BackendWasm).numDataIds()).toBe(dataIds);
+    }
+    tf.dispose([x, f]);
+  });
+});
+
 describe('Conv2DBackpropInput on wasm (replaced)', () => {
   for (const c of CASES) {
     it(`equals cpu, both formulations: ${describeCase(c)}`, async () => {

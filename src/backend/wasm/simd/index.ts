@@ -64,6 +64,22 @@ export interface SimdKernels {
   mulrows(a: I, b: I, out: I, rows: I, cols: I): void;
   addrows(a: I, b: I, out: I, rows: I, cols: I): void;
   padrows(x: I, out: I, rows: I, cols: I, colsOut: I): void;
+  conv1c_8(
+    x: I,
+    wt: I,
+    out: I,
+    n: I,
+    oh: I,
+    ow: I,
+    fh: I,
+    fw: I,
+    on: I,
+    xImg: I,
+    xRow: I,
+    xCol: I,
+    xKh: I,
+    outPix: I,
+  ): void;
   bi_8(
     dy: I,
     wt: I,

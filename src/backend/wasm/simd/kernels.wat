@@ -39,6 +39,14 @@
 ;; padrows: out[r, 0..cols) = x[r, :], out[r, cols..colsOut) = 0 for a [rows, cols] matrix
 ;;   into a [rows, colsOut] one (colsOut >= cols): the filter gradient's dy with its channels
 ;;   padded to a multiple of 4.
+;; conv1c_8: a forward NHWC convolution of one input channel (a grayscale stem: LeNet-5's
+;;   first), one block of up to 8 output channels: for every output pixel (n, oh, ow),
+;;   out[pixel][o] = sum over kh, kw of x[n, oh*sh + kh, ow*sw + kw] * wt[kh][kw][o] for o < on
+;;   (x zero-padded where the convolution pads; wt 8 floats per tap, zero past the block's
+;;   channels). Four pixels of a row at a time (8 SIMD accumulators, the two vectors of a tap's
+;;   weights loaded once for the four), the rest of the row one by one; the output channels
+;;   past a multiple of 4 stored lane by lane. Byte strides: x by xImg (image), xRow (output
+;;   row: sh rows), xCol (output column: sw pixels), xKh (one row); out by outPix per pixel.
 (module
   (import "env" "memory" (memory 1))
   (func $fg_4x2 (export "fg_4x2")
@@ -606,5 +614,201 @@
       (local.set $out (i32.add (local.get $out) (local.get $outB)))
       (local.set $r (i32.sub (local.get $r) (i32.const 1)))
       (br $rowsl)))
+  )
+  (func $conv1c_8 (export "conv1c_8")
+    (param $x i32) (param $wt i32) (param $out i32) (param $n i32) (param $oh i32) (param $ow i32) (param $fh i32) (param $fw i32) (param $on i32) (param $xImg i32) (param $xRow i32) (param $xCol i32) (param $xKh i32) (param $outPix i32)
+    (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128) (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128) (local $s v128) (local $w0 v128) (local $w1 v128)
+    (local $img i32) (local $row i32) (local $px i32) (local $src i32) (local $w i32) (local $o i32)
+    (local $i i32) (local $r i32) (local $q i32) (local $kh i32) (local $kw i32) (local $k i32)
+    (local.set $img (local.get $x))
+    (local.set $i (local.get $n))
+    (loop $images
+      (local.set $row (local.get $img))
+      (local.set $r (local.get $oh))
+      (loop $rows
+        (local.set $px (local.get $row))
+        (local.set $q (local.get $ow))
+        (block $quadsDone (loop $quads
+          (br_if $quadsDone (i32.lt_u (local.get $q) (i32.const 4)))
+          (local.set $a00 (v128.const i32x4 0 0 0 0))
+          (local.set $a01 (v128.const i32x4 0 0 0 0))
+          (local.set $a10 (v128.const i32x4 0 0 0 0))
+          (local.set $a11 (v128.const i32x4 0 0 0 0))
+          (local.set $a20 (v128.const i32x4 0 0 0 0))
+          (local.set $a21 (v128.const i32x4 0 0 0 0))
+          (local.set $a30 (v128.const i32x4 0 0 0 0))
+          (local.set $a31 (v128.const i32x4 0 0 0 0))
+          (local.set $w (local.get $wt))
+          (local.set $src (local.get $px))
+          (local.set $kh (local.get $fh))
+          (loop $khs
+            (local.set $k (local.get $src))
+            (local.set $kw (local.get $fw))
+            (loop $kws
+              (local.set $w0 (v128.load offset=0 (local.get $w)))
+              (local.set $w1 (v128.load offset=16 (local.get $w)))
+              (local.set $s (v128.load32_splat (local.get $k)))
+              (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (local.get $s) (local.get $w0))))
+              (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (local.get $s) (local.get $w1))))
+              (local.set $s (v128.load32_splat (i32.add (local.get $k) (i32.mul (local.get $xCol) (i32.const 1)))))
+              (local.set $a10 (f32x4.add (local.get $a10) (f32x4.mul (local.get $s) (local.get $w0))))
+              (local.set $a11 (f32x4.add (local.get $a11) (f32x4.mul (local.get $s) (local.get $w1))))
+              (local.set $s (v128.load32_splat (i32.add (local.get $k) (i32.mul (local.get $xCol) (i32.const 2)))))
+              (local.set $a20 (f32x4.add (local.get $a20) (f32x4.mul (local.get $s) (local.get $w0))))
+              (local.set $a21 (f32x4.add (local.get $a21) (f32x4.mul (local.get $s) (local.get $w1))))
+              (local.set $s (v128.load32_splat (i32.add (local.get $k) (i32.mul (local.get $xCol) (i32.const 3)))))
+              (local.set $a30 (f32x4.add (local.get $a30) (f32x4.mul (local.get $s) (local.get $w0))))
+              (local.set $a31 (f32x4.add (local.get $a31) (f32x4.mul (local.get $s) (local.get $w1))))
+              (local.set $w (i32.add (local.get $w) (i32.const 32)))
+              (local.set $k (i32.add (local.get $k) (i32.const 4)))
+              (br_if $kws (local.tee $kw (i32.sub (local.get $kw) (i32.const 1)))))
+            (local.set $src (i32.add (local.get $src) (local.get $xKh)))
+            (br_if $khs (local.tee $kh (i32.sub (local.get $kh) (i32.const 1)))))
+          (local.set $o (local.get $out))
+            (block $stored0
+              (if (i32.ge_u (local.get $on) (i32.const 4)) (then
+                (v128.store offset=0 (local.get $o) (local.get $a00)))
+                (else
+                  (br_if $stored0 (i32.le_u (local.get $on) (i32.const 0)))
+                  (f32.store offset=0 (local.get $o) (f32x4.extract_lane 0 (local.get $a00)))
+                  (br_if $stored0 (i32.le_u (local.get $on) (i32.const 1)))
+                  (f32.store offset=4 (local.get $o) (f32x4.extract_lane 1 (local.get $a00)))
+                  (br_if $stored0 (i32.le_u (local.get $on) (i32.const 2)))
+                  (f32.store offset=8 (local.get $o) (f32x4.extract_lane 2 (local.get $a00)))
+                  (br $stored0)))
+              (if (i32.ge_u (local.get $on) (i32.const 8)) (then
+                (v128.store offset=16 (local.get $o) (local.get $a01)))
+                (else
+                  (br_if $stored0 (i32.le_u (local.get $on) (i32.const 4)))
+                  (f32.store offset=16 (local.get $o) (f32x4.extract_lane 0 (local.get $a01)))
+                  (br_if $stored0 (i32.le_u (local.get $on) (i32.const 5)))
+                  (f32.store offset=20 (local.get $o) (f32x4.extract_lane 1 (local.get $a01)))
+                  (br_if $stored0 (i32.le_u (local.get $on) (i32.const 6)))
+                  (f32.store offset=24 (local.get $o) (f32x4.extract_lane 2 (local.get $a01)))
+                  (br $stored0)))
+            )
+          (local.set $o (i32.add (local.get $o) (local.get $outPix)))
+            (block $stored1
+              (if (i32.ge_u (local.get $on) (i32.const 4)) (then
+                (v128.store offset=0 (local.get $o) (local.get $a10)))
+                (else
+                  (br_if $stored1 (i32.le_u (local.get $on) (i32.const 0)))
+                  (f32.store offset=0 (local.get $o) (f32x4.extract_lane 0 (local.get $a10)))
+                  (br_if $stored1 (i32.le_u (local.get $on) (i32.const 1)))
+                  (f32.store offset=4 (local.get $o) (f32x4.extract_lane 1 (local.get $a10)))
+                  (br_if $stored1 (i32.le_u (local.get $on) (i32.const 2)))
+                  (f32.store offset=8 (local.get $o) (f32x4.extract_lane 2 (local.get $a10)))
+                  (br $stored1)))
+              (if (i32.ge_u (local.get $on) (i32.const 8)) (then
+                (v128.store offset=16 (local.get $o) (local.get $a11)))
+                (else
+                  (br_if $stored1 (i32.le_u (local.get $on) (i32.const 4)))
+                  (f32.store offset=16 (local.get $o) (f32x4.extract_lane 0 (local.get $a11)))
+                  (br_if $stored1 (i32.le_u (local.get $on) (i32.const 5)))
+                  (f32.store offset=20 (local.get $o) (f32x4.extract_lane 1 (local.get $a11)))
+                  (br_if $stored1 (i32.le_u (local.get $on) (i32.const 6)))
+                  (f32.store offset=24 (local.get $o) (f32x4.extract_lane 2 (local.get $a11)))
+                  (br $stored1)))
+            )
+          (local.set $o (i32.add (local.get $o) (local.get $outPix)))
+            (block $stored2
+              (if (i32.ge_u (local.get $on) (i32.const 4)) (then
+                (v128.store offset=0 (local.get $o) (local.get $a20)))
+                (else
+                  (br_if $stored2 (i32.le_u (local.get $on) (i32.const 0)))
+                  (f32.store offset=0 (local.get $o) (f32x4.extract_lane 0 (local.get $a20)))
+                  (br_if $stored2 (i32.le_u (local.get $on) (i32.const 1)))
+                  (f32.store offset=4 (local.get $o) (f32x4.extract_lane 1 (local.get $a20)))
+                  (br_if $stored2 (i32.le_u (local.get $on) (i32.const 2)))
+                  (f32.store offset=8 (local.get $o) (f32x4.extract_lane 2 (local.get $a20)))
+                  (br $stored2)))
+              (if (i32.ge_u (local.get $on) (i32.const 8)) (then
+                (v128.store offset=16 (local.get $o) (local.get $a21)))
+                (else
+                  (br_if $stored2 (i32.le_u (local.get $on) (i32.const 4)))
+                  (f32.store offset=16 (local.get $o) (f32x4.extract_lane 0 (local.get $a21)))
+                  (br_if $stored2 (i32.le_u (local.get $on) (i32.const 5)))
+                  (f32.store offset=20 (local.get $o) (f32x4.extract_lane 1 (local.get $a21)))
+                  (br_if $stored2 (i32.le_u (local.get $on) (i32.const 6)))
+                  (f32.store offset=24 (local.get $o) (f32x4.extract_lane 2 (local.get $a21)))
+                  (br $stored2)))
+            )
+          (local.set $o (i32.add (local.get $o) (local.get $outPix)))
+            (block $stored3
+              (if (i32.ge_u (local.get $on) (i32.const 4)) (then
+                (v128.store offset=0 (local.get $o) (local.get $a30)))
+                (else
+                  (br_if $stored3 (i32.le_u (local.get $on) (i32.const 0)))
+                  (f32.store offset=0 (local.get $o) (f32x4.extract_lane 0 (local.get $a30)))
+                  (br_if $stored3 (i32.le_u (local.get $on) (i32.const 1)))
+                  (f32.store offset=4 (local.get $o) (f32x4.extract_lane 1 (local.get $a30)))
+                  (br_if $stored3 (i32.le_u (local.get $on) (i32.const 2)))
+                  (f32.store offset=8 (local.get $o) (f32x4.extract_lane 2 (local.get $a30)))
+                  (br $stored3)))
+              (if (i32.ge_u (local.get $on) (i32.const 8)) (then
+                (v128.store offset=16 (local.get $o) (local.get $a31)))
+                (else
+                  (br_if $stored3 (i32.le_u (local.get $on) (i32.const 4)))
+                  (f32.store offset=16 (local.get $o) (f32x4.extract_lane 0 (local.get $a31)))
+                  (br_if $stored3 (i32.le_u (local.get $on) (i32.const 5)))
+                  (f32.store offset=20 (local.get $o) (f32x4.extract_lane 1 (local.get $a31)))
+                  (br_if $stored3 (i32.le_u (local.get $on) (i32.const 6)))
+                  (f32.store offset=24 (local.get $o) (f32x4.extract_lane 2 (local.get $a31)))
+                  (br $stored3)))
+            )
+          (local.set $out (i32.add (local.get $o) (local.get $outPix)))
+          (local.set $px (i32.add (local.get $px) (i32.shl (local.get $xCol) (i32.const 2))))
+          (local.set $q (i32.sub (local.get $q) (i32.const 4)))
+          (br $quads)))
+        (block $colsDone (loop $cols
+          (br_if $colsDone (i32.eqz (local.get $q)))
+          (local.set $a00 (v128.const i32x4 0 0 0 0))
+          (local.set $a01 (v128.const i32x4 0 0 0 0))
+          (local.set $w (local.get $wt))
+          (local.set $src (local.get $px))
+          (local.set $kh (local.get $fh))
+          (loop $khs1
+            (local.set $k (local.get $src))
+            (local.set $kw (local.get $fw))
+            (loop $kws1
+              (local.set $s (v128.load32_splat (local.get $k)))
+              (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (local.get $s) (v128.load offset=0 (local.get $w)))))
+              (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (local.get $s) (v128.load offset=16 (local.get $w)))))
+              (local.set $w (i32.add (local.get $w) (i32.const 32)))
+              (local.set $k (i32.add (local.get $k) (i32.const 4)))
+              (br_if $kws1 (local.tee $kw (i32.sub (local.get $kw) (i32.const 1)))))
+            (local.set $src (i32.add (local.get $src) (local.get $xKh)))
+            (br_if $khs1 (local.tee $kh (i32.sub (local.get $kh) (i32.const 1)))))
+          (local.set $o (local.get $out))
+            (block $storedOne
+              (if (i32.ge_u (local.get $on) (i32.const 4)) (then
+                (v128.store offset=0 (local.get $o) (local.get $a00)))
+                (else
+                  (br_if $storedOne (i32.le_u (local.get $on) (i32.const 0)))
+                  (f32.store offset=0 (local.get $o) (f32x4.extract_lane 0 (local.get $a00)))
+                  (br_if $storedOne (i32.le_u (local.get $on) (i32.const 1)))
+                  (f32.store offset=4 (local.get $o) (f32x4.extract_lane 1 (local.get $a00)))
+                  (br_if $storedOne (i32.le_u (local.get $on) (i32.const 2)))
+                  (f32.store offset=8 (local.get $o) (f32x4.extract_lane 2 (local.get $a00)))
+                  (br $storedOne)))
+              (if (i32.ge_u (local.get $on) (i32.const 8)) (then
+                (v128.store offset=16 (local.get $o) (local.get $a01)))
+                (else
+                  (br_if $storedOne (i32.le_u (local.get $on) (i32.const 4)))
+                  (f32.store offset=16 (local.get $o) (f32x4.extract_lane 0 (local.get $a01)))
+                  (br_if $storedOne (i32.le_u (local.get $on) (i32.const 5)))
+                  (f32.store offset=20 (local.get $o) (f32x4.extract_lane 1 (local.get $a01)))
+                  (br_if $storedOne (i32.le_u (local.get $on) (i32.const 6)))
+                  (f32.store offset=24 (local.get $o) (f32x4.extract_lane 2 (local.get $a01)))
+                  (br $storedOne)))
+            )
+          (local.set $out (i32.add (local.get $out) (local.get $outPix)))
+          (local.set $px (i32.add (local.get $px) (local.get $xCol)))
+          (local.set $q (i32.sub (local.get $q) (i32.const 1)))
+          (br $cols)))
+        (local.set $row (i32.add (local.get $row) (local.get $xRow)))
+        (br_if $rows (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))
+      (local.set $img (i32.add (local.get $img) (local.get $xImg)))
+      (br_if $images (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))
   )
 )
