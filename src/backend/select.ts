@@ -34,7 +34,8 @@ export interface BackendSelection {
 export interface SelectBackendOptions {
   /**
    * wasm only: replace the stock wasm kernels that are slow in CNN training by parq-ts's
-   * (Conv2DBackpropInput, BatchMatMul with transposes, Tile, AvgPoolGrad, MaxPoolGrad).
+   * (Conv2DBackpropInput, BatchMatMul with transposes, Tile, AvgPoolGrad, MaxPoolGrad, Sum,
+   * Mean, Multiply, Add, one-channel Conv2D; see WASM_REPLACED_KERNELS).
    * Default true.
    */
   fastKernels?: boolean;

@@ -8,6 +8,10 @@ import {
   conv2dBackpropFilterNHWC,
   type FilterGradMethod,
 } from '../../src/backend/wasm/conv2d-backprop-filter.js';
+import {
+  conv2dBackpropInputNHWC,
+  type InputGradMethod,
+} from '../../src/backend/wasm/conv2d-backprop-input.js';
 import type { BackendWasm } from '../../src/backend/wasm/kernel-utils.js';
 import { simdKernelsFor } from '../../src/backend/wasm/simd/index.js';
 import {
@@ -71,6 +75,10 @@ CASES.push(
   { x: [64, 12, 12, 1], filter: [5, 5, 1, 6], stride: 1, pad: 'same' },
   { x: [64, 7, 9, 16], filter: [3, 3, 16, 16], stride: 2, pad: 'same' },
   { x: [64, 9, 7, 5], filter: [3, 3, 5, 12], stride: 1, pad: 'valid' },
+  { x: [64, 14, 14, 6], filter: [5, 5, 6, 16], stride: 1, pad: 'valid' }, // LeNet-5 conv2
+  { x: [1, 9, 11, 7], filter: [5, 3, 7, 3], stride: 2, pad: 'same' }, // 21 floats a row
+  { x: [2, 8, 9, 9], filter: [4, 5, 9, 5], stride: 1, pad: 'same' }, // 45: two blocks
+  { x: [2, 9, 8, 3], filter: [3, 5, 3, 4], stride: 2, pad: 'valid' }, // 15
 );
 
 const describeCase = (c: Case): string =>
@@ -105,6 +113,27 @@ beforeAll(async () => {
           a.pad,
         );
         return conv2dBackpropFilterNHWC(backend as BackendWasm, x, dy, info, method);
+      },
+    });
+  }
+  // ... and of the input gradient.
+  for (const method of ['conv', 'simd'] as InputGradMethod[]) {
+    tf.registerKernel({
+      kernelName: `ParqTestInputGrad_${method}`,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+        const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+        const info = tf.backend_util.computeConv2DInfo(
+          a.inputShape,
+          filter.shape as [number, number, number, number],
+          a.strides,
+          1,
+          a.pad,
+        );
+        const dx = conv2dBackpropInputNHWC(backend as BackendWasm, dy, filter, info, method);
+        if (dx === null) throw new Error('padding outside what the replacement handles');
+        return dx;
       },
     });
   }
@@ -205,24 +234,114 @@ describe('Conv2DBackpropFilter on wasm', () => {
   });
 });
 
-describe('Conv2DBackpropInput on wasm (replaced)', () => {
-  for (const c of CASES) {
+describe('Conv2D of one input channel on wasm (replaced)', () => {
+  // conv1c_8: four pixels of a row at a time, then the rest one by one; output channels in
+  // blocks of 8, the last one partly stored.
+  const ONE: Case[] = CASES.filter((c) => c.x[3] === 1);
+  for (const stride of [1, 2, [2, 1]] as Array<number | [number, number]>) {
+    for (const pad of ['same', 'valid'] as const) {
+      ONE.push(
+        { x: [64, 28, 28, 1], filter: [5, 5, 1, 6], stride, pad }, // LeNet-5 conv1
+        { x: [1, 9, 7, 1], filter: [3, 2, 1, 17], stride, pad },
+        { x: [3, 6, 11, 1], filter: [2, 3, 1, 3], stride, pad },
+        { x: [2, 5, 5, 1], filter: [5, 5, 1, 8], stride, pad },
+      );
+    }
+  }
+  ONE.push({
+    x: [2, 7, 8, 1],
+    filter: [3, 3, 1, 5],
+    stride: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  });
+  for (const c of ONE) {
     it(`equals cpu: ${describeCase(c)}`, async () => {
-      const fv = randomArray(tf.util.sizeFromShape(c.filter), seedOf(c, 3));
-      const dyShape = outShape(c);
-      const dyv = randomArray(tf.util.sizeFromShape(dyShape), seedOf(c, 4));
-      await expectSameOnCpuAndWasm(
-        () =>
-          tf
-            .engine()
-            .runKernel(
-              'Conv2DBackpropInput',
-              { dy: tf.tensor(dyv, dyShape), filter: tf.tensor(fv, c.filter) },
-              { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as never,
-            ) as tf.Tensor,
+      const xv = randomArray(tf.util.sizeFromShape(c.x), seedOf(c, 5));
+      const fv = randomArray(tf.util.sizeFromShape(c.filter), seedOf(c, 6));
+      await expectSameOnCpuAndWasm(() =>
+        tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(fv, c.filter), c.stride, c.pad as 'same'),
       );
     });
   }
+
+  it('leaks no wasm memory (padded and unpadded)', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor(randomArray(2 * 9 * 9, 9), [2, 9, 9, 1]);
+    const f = tf.tensor(randomArray(3 * 3 * 10, 10), [3, 3, 1, 10]);
+    for (const pad of ['same', 'valid'] as const) {
+      const before = tf.memory().numTensors;
+      const dataIds = (tf.backend() as BackendWasm).numDataIds();
+      const y = tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, pad);
+      expect(y.shape).toEqual(pad === 'same' ? [2, 5, 5, 10] : [2, 4, 4, 10]);
+      y.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      expect((tf.backend() as BackendWasm).numDataIds()).toBe(dataIds);
+    }
+    tf.dispose([x, f]);
+  });
+});
+
+describe('Conv2DBackpropInput on wasm (replaced)', () => {
+  for (const c of CASES) {
+    it(`equals cpu, both formulations: ${describeCase(c)}`, async () => {
+      const fv = randomArray(tf.util.sizeFromShape(c.filter), seedOf(c, 3));
+      const dyShape = outShape(c);
+      const dyv = randomArray(tf.util.sizeFromShape(dyShape), seedOf(c, 4));
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x };
+      const run = (kernel: string) => () =>
+        tf
+          .engine()
+          .runKernel(
+            kernel,
+            { dy: tf.tensor(dyv, dyShape), filter: tf.tensor(fv, c.filter) },
+            attrs as never,
+          ) as tf.Tensor;
+      const [cpu] = await runOn('cpu', run('Conv2DBackpropInput'));
+      for (const kernel of [
+        'Conv2DBackpropInput',
+        'ParqTestInputGrad_conv',
+        'ParqTestInputGrad_simd',
+      ]) {
+        const [wasm] = await runOn('wasm', run(kernel));
+        try {
+          expectClose(wasm, cpu);
+        } catch (e) {
+          throw new Error(`${kernel}: ${(e as Error).message}`, { cause: e });
+        }
+      }
+    });
+  }
+
+  it('leaks no wasm memory, either formulation (padded and unpadded)', async () => {
+    await tf.setBackend('wasm');
+    const f = tf.tensor(randomArray(3 * 3 * 4 * 6, 7), [3, 3, 4, 6]);
+    const dy = tf.tensor(randomArray(2 * 4 * 4 * 6, 8), [2, 4, 4, 6]);
+    for (const kernel of ['ParqTestInputGrad_conv', 'ParqTestInputGrad_simd']) {
+      for (const [pad, inputShape] of [
+        ['same', [2, 8, 8, 4]],
+        ['valid', [2, 6, 6, 4]],
+      ] as const) {
+        const before = tf.memory().numTensors;
+        const dataIds = (tf.backend() as BackendWasm).numDataIds();
+        const out = tf.engine().runKernel(kernel, { dy, filter: f }, {
+          strides: pad === 'same' ? 2 : 1,
+          pad,
+          dataFormat: 'NHWC',
+          inputShape,
+        } as never) as tf.Tensor;
+        expect(out.shape).toEqual(inputShape);
+        out.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+        expect((tf.backend() as BackendWasm).numDataIds()).toBe(dataIds);
+      }
+    }
+    tf.dispose([f, dy]);
+  });
 
   it('gives the input gradient of tf.conv2d and the output of tf.conv2dTranspose', async () => {
     const xv = randomArray(2 * 10 * 10 * 6, 31);
@@ -242,7 +361,7 @@ describe('Conv2DBackpropInput on wasm (replaced)', () => {
     });
   });
 
-  it('leaves explicit padding wider than the filter to the stock kernel', async () => {
+  it('handles explicit padding wider than the filter (SIMD; else the stock kernel)', async () => {
     const fv = randomArray(2 * 2 * 3 * 4, 41);
     const dyv = randomArray(1 * 8 * 8 * 4, 42);
     await expectSameOnCpuAndWasm(

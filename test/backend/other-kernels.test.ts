@@ -7,7 +7,8 @@ import {
   registerWasmTrainingKernels,
   replaceSlowWasmKernels,
 } from '../../src/backend/wasm/register.js';
-import { expectSameOnCpuAndWasm, randomArray, runOn } from './compare.js';
+import { simdKernelsSwitch } from '../../src/backend/wasm/simd/index.js';
+import { expectClose, expectSameOnCpuAndWasm, randomArray, runOn } from './compare.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -127,6 +128,84 @@ describe('MaxPoolGrad and AvgPoolGrad on wasm (replaced)', () => {
       );
     });
   }
+
+  // The max pool gradient on both of its paths (the SIMD maxpool_grad and the JavaScript
+  // loop): channel counts below, at and past multiples of 4 (the SIMD kernel's last vector
+  // overlaps the previous one), overlapping windows, padding, odd sizes, batch 1 and 64.
+  type Shape4 = [number, number, number, number];
+  const maxCases: Array<[Shape4, [number, number], [number, number], 'same' | 'valid']> = [
+    [[64, 28, 28, 6], [2, 2], [2, 2], 'valid'],
+    [[64, 10, 10, 16], [2, 2], [2, 2], 'valid'],
+    [[1, 7, 9, 1], [3, 3], [1, 1], 'same'],
+    [[1, 9, 7, 2], [2, 3], [2, 1], 'same'],
+    [[2, 5, 5, 3], [3, 2], [2, 2], 'valid'],
+    [[1, 8, 6, 4], [3, 3], [2, 2], 'same'],
+    [[2, 7, 7, 5], [3, 3], [1, 1], 'valid'],
+    [[1, 9, 9, 7], [3, 3], [2, 2], 'same'],
+    [[2, 6, 5, 9], [2, 2], [1, 2], 'same'],
+    [[1, 5, 7, 17], [3, 2], [2, 1], 'valid'],
+    [[64, 11, 9, 13], [3, 3], [2, 2], 'same'],
+  ];
+  for (const simd of [true, false]) {
+    for (const [shape, size, stride, pad] of maxCases) {
+      const name = `${shape.join('x')} pool ${size.join('x')} stride ${stride.join(',')} ${pad}`;
+      it(`max pool gradient equals cpu (${simd ? 'SIMD' : 'JavaScript'}): ${name}`, async () => {
+        const xv = randomArray(tf.util.sizeFromShape(shape), shape[3] * 13 + size[0]);
+        // Ties: a quarter of the values (rounded to a coarse grid) repeat within windows.
+        for (let i = 0; i < xv.length; i += 4) xv[i] = Math.round(xv[i] * 2) / 2;
+        const dyShape = tf.maxPool(tf.zeros(shape) as tf.Tensor4D, size, stride, pad).shape;
+        const dyv = randomArray(tf.util.sizeFromShape(dyShape), shape[1] * 3 + stride[1]);
+        const run = () =>
+          tf.engine().runKernel(
+            'MaxPoolGrad',
+            {
+              dy: tf.tensor(dyv, dyShape),
+              input: tf.tensor(xv, shape),
+              output: tf.maxPool(tf.tensor4d(xv, shape), size, stride, pad),
+            },
+            { filterSize: size, strides: stride, pad } as never,
+          ) as tf.Tensor;
+        const [cpu] = await runOn('cpu', run);
+        simdKernelsSwitch.enabled = simd;
+        try {
+          const [wasm] = await runOn('wasm', run);
+          // The same pixels get gradient; where windows overlap, sums of a few dy values
+          // (added in another order on cpu).
+          expect(Array.from(wasm, (v) => v !== 0)).toEqual(Array.from(cpu, (v) => v !== 0));
+          expectClose(wasm, cpu);
+        } finally {
+          simdKernelsSwitch.enabled = true;
+        }
+      });
+    }
+  }
+
+  it('routes nothing from a window of -Infinity or NaN, like cpu', async () => {
+    const shape = [1, 4, 4, 6];
+    const xv = randomArray(96, 5);
+    for (let i = 0; i < 2 * 4 * 6; i++) xv[i] = i % 2 ? -Infinity : NaN; // the first two rows
+    const dyv = randomArray(24, 6);
+    const run = () =>
+      tf.engine().runKernel(
+        'MaxPoolGrad',
+        {
+          dy: tf.tensor(dyv, [1, 2, 2, 6]),
+          input: tf.tensor(xv, shape),
+          output: tf.maxPool(tf.tensor4d(xv, shape as never), 2, 2, 'valid'),
+        },
+        { filterSize: 2, strides: 2, pad: 'valid' } as never,
+      ) as tf.Tensor;
+    const [cpu] = await runOn('cpu', run);
+    for (const simd of [true, false]) {
+      simdKernelsSwitch.enabled = simd;
+      try {
+        const [wasm] = await runOn('wasm', run);
+        expect(Array.from(wasm)).toEqual(Array.from(cpu));
+      } finally {
+        simdKernelsSwitch.enabled = true;
+      }
+    }
+  });
 
   it('routes the max pool gradient to the first of tied maxima, like cpu', async () => {
     // After a ReLU many windows are all zeros: every backend must pick the same pixel.

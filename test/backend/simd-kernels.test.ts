@@ -1,6 +1,6 @@
 // The SIMD module behind the wasm kernels (src/backend/wasm/simd): the committed bytes are
 // a fresh assembly of kernels.wat; Sum / Mean over leading axes (replaced on wasm,
-// computed by its colsum) and Multiply broadcast over leading axes (mulrows) equal the cpu
+// computed by its colsum), Multiply and Add broadcast over leading axes (mulrows, addrows) equal the cpu
 // backend. The filter gradient's SIMD path is tested
 // with the other formulations in conv-kernels.test.ts.
 import * as tf from '@tensorflow/tfjs';
@@ -170,5 +170,64 @@ describe('Multiply on wasm (replaced)', () => {
     );
     expect(Array.from(q.dataSync())).toEqual([1, 2, 3, 4, 2, 4, 6, 8]);
     tf.dispose([p, q]);
+  });
+});
+
+describe('Add on wasm (replaced)', () => {
+  const cases: Array<[number[], number[]]> = [
+    [[64, 28, 28, 6], [6]], // LeNet-5's first bias
+    [[16], [64, 10, 10, 16]], // small operand first
+    [
+      [1, 1, 1, 32],
+      [3, 4, 4, 32],
+    ],
+    [[7, 9], [9]], // 9 columns: two vectors and a scalar
+    [
+      [2, 3, 5],
+      [1, 5],
+    ],
+    [
+      [3, 5, 7, 6],
+      [3, 5, 7, 6],
+    ], // same shapes: stock
+    [[5, 3], [3]], // 3 columns: stock
+    [
+      [4, 6],
+      [4, 1],
+    ], // broadcast over the last axis: stock
+    [
+      [3, 4],
+      [1, 1, 4],
+    ], // the small operand of higher rank: stock
+    [[], [4, 4]], // scalar: stock
+  ];
+  for (const [sa, sb] of cases) {
+    it(`equals cpu: [${sa.join(',')}] + [${sb.join(',')}]`, async () => {
+      const av = randomArray(tf.util.sizeFromShape(sa), sa.length * 7 + 3);
+      const bv = randomArray(tf.util.sizeFromShape(sb), sb.length * 11 + 4);
+      await expectSameOnCpuAndWasm(() => tf.add(tf.tensor(av, sa), tf.tensor(bv, sb)));
+    });
+  }
+
+  it('gives the broadcast shape, adds int32 with the stock kernel, and leaks nothing', async () => {
+    await tf.setBackend('wasm');
+    const inputs = [
+      tf.ones([1, 1, 1, 8]),
+      tf.fill([2, 2, 2, 8], 3),
+      tf.tensor1d([1, 2, 3, 4], 'int32'),
+      tf.tensor2d([1, 1, 1, 1, 2, 2, 2, 2], [2, 4], 'int32'),
+    ];
+    const before = tf.memory().numTensors;
+    const dataIds = (tf.backend() as BackendWasm).numDataIds();
+    const p = tf.add(inputs[0], inputs[1]);
+    expect(p.shape).toEqual([2, 2, 2, 8]);
+    expect(Array.from(p.dataSync())).toEqual(new Array(64).fill(4));
+    const q = tf.add(inputs[2], inputs[3]);
+    expect(q.dtype).toBe('int32');
+    expect(Array.from(q.dataSync())).toEqual([2, 3, 4, 5, 3, 4, 5, 6]);
+    tf.dispose([p, q]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect((tf.backend() as BackendWasm).numDataIds()).toBe(dataIds);
+    tf.dispose(inputs);
   });
 });

@@ -101,15 +101,7 @@ function viaSimd(
     }
   }
   if (dyp !== dy) {
-    const dv = heapF32(backend, dy);
-    const pv = heapF32(backend, dyp);
-    const pixels = n * oh * ow;
-    for (let p = 0; p < pixels; p++) {
-      const s = p * co;
-      const d = p * cop;
-      for (let o = 0; o < co; o++) pv[d + o] = dv[s + o];
-      for (let o = co; o < cop; o++) pv[d + o] = 0;
-    }
+    simd.padrows(addressOf(backend, dy), addressOf(backend, dyp), n * oh * ow, co, cop);
   }
   heapF32(backend, dWp).fill(0);
   const xRowFloats = (padX ? wp : w) * c;

@@ -7,10 +7,19 @@
 //   dx = conv2d(dy with (stride - 1) zeros inserted between its pixels,
 //               the filter rotated by 180 degrees with its in/out channels swapped,
 //               stride 1, padding FH-1-padTop on top / FW-1-padLeft on the left).
+// That full convolution also multiplies every tap that falls on the inserted zeros and the
+// padding: for a 'valid' 5x5 convolution on 14x14 (LeNet-5's second) about twice the useful
+// work. Where the SIMD module runs and the input has few channels (see useSimdInputGrad),
+// the gradient is instead scattered from dy (`bi_8` in simd/kernels.wat, the transposed
+// implicit GEMM): each dy pixel's filter-row segments of FW*C values, 32 at a time, get
+// sum over co of filter * dy, into dx zero-padded where the convolution pads, then cropped.
 // Cases this does not cover (NCHW, non-float32, explicit padding wider than the filter)
 // go to the stock kernel.
 import * as tf from '@tensorflow/tfjs';
 import { callWasmKernel, disposeIntermediate, heapF32, type BackendWasm } from './kernel-utils.js';
+import { addressOf, simdKernelsFor, type SimdKernels } from './simd/index.js';
+
+export type InputGradMethod = 'conv' | 'simd';
 
 /** Builds the replacement kernel; `stock` is the backend's own kernel, used as fallback. */
 export function makeConv2dBackpropInput(stock: tf.KernelFunc): tf.KernelFunc {
@@ -47,13 +56,33 @@ export function makeConv2dBackpropInput(stock: tf.KernelFunc): tf.KernelFunc {
   return kernelFunc as tf.KernelFunc;
 }
 
-/** dx of an NHWC convolution, or null when the padding is outside what this handles. */
+/**
+ * Whether the scattered SIMD formulation is the default: input channels below 16 (where
+ * XNNPACK's tiles are poorly filled and a 'valid' convolution's full transposed convolution
+ * does twice the work; LeNet-5's second convolution: ~2x faster) or a stride above 1 (the
+ * inserted zeros: ResNet-20's downsampling 3x3, 16 -> 32 channels: ~2.5x). XNNPACK stays
+ * faster for stride 1 from 16 channels on (ResNet-20's other 3x3 convolutions: 1.2-1.8x).
+ */
+export function useSimdInputGrad(info: tf.backend_util.Conv2DInfo): boolean {
+  return info.inChannels < 16 || info.strideHeight > 1 || info.strideWidth > 1;
+}
+
+/**
+ * dx of an NHWC convolution, or null when the padding is outside what this handles. `method`
+ * forces a formulation ('simd' falls back to 'conv' where the SIMD module cannot run).
+ */
 export function conv2dBackpropInputNHWC(
   backend: BackendWasm,
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
+  method?: InputGradMethod,
 ): tf.TensorInfo | null {
+  const wantSimd = method === undefined ? useSimdInputGrad(info) : method === 'simd';
+  const simd = wantSimd ? simdKernelsFor(backend) : null;
+  if (simd !== null && tf.util.sizeFromShape(dy.shape) > 0) {
+    return viaSimd(backend, simd, dy, filter, info);
+  }
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
@@ -115,5 +144,83 @@ export function conv2dBackpropInputNHWC(
   );
   disposeIntermediate(backend, flipped);
   if (upsampled !== dy) disposeIntermediate(backend, upsampled);
+  return dx;
+}
+
+/** Floats of a filter row each bi_8 call covers. */
+const BLOCK = 32;
+
+function viaSimd(
+  backend: BackendWasm,
+  simd: SimdKernels,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
+  const { outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  // The rows and columns of (padded) x the convolution reads.
+  const hp = (oh - 1) * sh + fh;
+  const wp = (ow - 1) * sw + fw;
+  const padded = top > 0 || left > 0 || hp !== h || wp !== w;
+  const j = fw * c; // (column, channel) values of one filter row, contiguous in x and dx
+  const blocks = Math.ceil(j / BLOCK);
+  // wt[kh][block][o][k] = filter[kh, block*32 + k (as column, channel), o], zero past j.
+  const wt = backend.makeOutput([fh * blocks * co * BLOCK], 'float32');
+  const dx = backend.makeOutput([n, h, w, c], 'float32');
+  const out = padded ? backend.makeOutput([n, hp, wp, c], 'float32') : dx;
+  // Views after every makeOutput (a heap growth detaches older ones).
+  const fv = heapF32(backend, filter);
+  const tv = heapF32(backend, wt);
+  tv.fill(0);
+  for (let kh = 0; kh < fh; kh++) {
+    for (let k = 0; k < j; k++) {
+      const src = (kh * j + k) * co;
+      const dst = (kh * blocks + Math.floor(k / BLOCK)) * co * BLOCK + (k % BLOCK);
+      for (let o = 0; o < co; o++) tv[dst + o * BLOCK] = fv[src + o];
+    }
+  }
+  heapF32(backend, out).fill(0);
+  const rowBytes = wp * c * 4;
+  const outAddr = addressOf(backend, out);
+  const dyAddr = addressOf(backend, dy);
+  const wtAddr = addressOf(backend, wt);
+  for (let b = 0; b < blocks; b++) {
+    simd.bi_8(
+      dyAddr,
+      wtAddr + b * co * BLOCK * 4,
+      outAddr + b * BLOCK * 4,
+      n,
+      oh,
+      ow,
+      fh,
+      co,
+      Math.min(BLOCK, j - b * BLOCK),
+      hp * rowBytes,
+      sh * rowBytes,
+      sw * c * 4,
+      rowBytes,
+      blocks * co * BLOCK * 4,
+    );
+  }
+  disposeIntermediate(backend, wt);
+  if (padded) {
+    // dx[r, q] = out[r + top, q + left] inside out; zero where the convolution never read x.
+    const ov = heapF32(backend, out);
+    const dv = heapF32(backend, dx);
+    dv.fill(0);
+    const r1 = Math.min(h, hp - top);
+    const q1 = Math.min(w, wp - left);
+    for (let img = 0; img < n; img++) {
+      for (let r = 0; r < r1; r++) {
+        const src = ((img * hp + r + top) * wp + left) * c;
+        dv.set(ov.subarray(src, src + q1 * c), (img * h + r) * w * c);
+      }
+    }
+    disposeIntermediate(backend, out);
+  }
   return dx;
 }

@@ -4,10 +4,12 @@
 // webgl) backends, so the same network gets a different input gradient on wasm whenever
 // a pooling window holds equal values (e.g. zeros after a ReLU). This version routes the
 // gradient to the first maximum of each window in row-major order, like the cpu backend,
-// by one pass over the windows on the wasm heap. NCHW, dilation and non-float32 inputs
-// go to the stock kernel.
+// by one pass over the windows on the wasm heap: `maxpool_grad` in simd/kernels.wat (four
+// channels per SIMD step) where the SIMD module runs, else the JavaScript loop below.
+// NCHW, dilation and non-float32 inputs go to the stock kernel.
 import * as tf from '@tensorflow/tfjs';
 import { heapF32, type BackendWasm } from './kernel-utils.js';
+import { addressOf, simdKernelsFor } from './simd/index.js';
 
 /** Builds the replacement kernel; `stock` is the backend's own kernel, used as fallback. */
 export function makeMaxPoolGrad(stock: tf.KernelFunc): tf.KernelFunc {
@@ -31,6 +33,28 @@ export function makeMaxPoolGrad(stock: tf.KernelFunc): tf.KernelFunc {
       attrs.dimRoundingMode,
     );
     const dx = backend.makeOutput(input.shape, 'float32');
+    const simd = simdKernelsFor(backend);
+    if (simd !== null) {
+      heapF32(backend, dx).fill(0);
+      simd.maxpool_grad(
+        addressOf(backend, input),
+        addressOf(backend, dy),
+        addressOf(backend, dx),
+        info.batchSize,
+        info.inHeight,
+        info.inWidth,
+        info.inChannels,
+        info.outHeight,
+        info.outWidth,
+        info.filterHeight,
+        info.filterWidth,
+        info.strideHeight,
+        info.strideWidth,
+        info.padInfo.top,
+        info.padInfo.left,
+      );
+      return dx;
+    }
     maxPoolGradInto(heapF32(backend, input), heapF32(backend, dy), heapF32(backend, dx), info);
     return dx;
   };

@@ -12,15 +12,18 @@
 //    gradient; AvgPoolGrad), that break ties differently from the cpu backend
 //    (MaxPoolGrad), Sum and Mean over leading axes (batch norm's per-channel reductions,
 //    SIMD), Multiply of same shapes or broadcast over leading axes (batch norm's scale),
+//    Add broadcast over leading axes (biases), the forward Conv2D of one input channel,
 //    and Sum and Mean over other axes, which the stock kernels add as float32 running
 //    sums, too inexact for the quantizers' scales (see ./exact-reduction.ts).
 //    Each replacement keeps the stock kernel as fallback for the cases it
 //    does not handle, and restoreStockWasmKernels() puts the stock kernels back.
 // Both functions are idempotent and can run before or after the wasm backend initializes.
 import * as tf from '@tensorflow/tfjs';
+import { makeAdd } from './add.js';
 import { makeAvgPoolGrad } from './avg-pool-grad.js';
 import { makeBatchMatMul } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { makeConv2D } from './conv2d.js';
 import { makeConv2dBackpropInput } from './conv2d-backprop-input.js';
 import { WASM } from './kernel-utils.js';
 import { makeMean, makeSum } from './leading-reduction.js';
@@ -43,6 +46,8 @@ const REPLACEMENTS: ReadonlyArray<[string, (stock: tf.KernelFunc) => tf.KernelFu
   [tf.Sum, (stock) => makeSum(makeExactSum(stock))],
   [tf.Mean, (stock) => makeMean(makeExactMean(stock))],
   [tf.Multiply, makeMultiply],
+  [tf.Add, makeAdd],
+  [tf.Conv2D, makeConv2D],
 ];
 
 /** Names of the kernels replaceSlowWasmKernels() replaces. */

@@ -62,6 +62,57 @@ export interface SimdKernels {
   ): void;
   colsum(x: I, out: I, part: I, rows: I, cols: I, scale: number): void;
   mulrows(a: I, b: I, out: I, rows: I, cols: I): void;
+  addrows(a: I, b: I, out: I, rows: I, cols: I): void;
+  padrows(x: I, out: I, rows: I, cols: I, colsOut: I): void;
+  conv1c_8(
+    x: I,
+    wt: I,
+    out: I,
+    n: I,
+    oh: I,
+    ow: I,
+    fh: I,
+    fw: I,
+    on: I,
+    xImg: I,
+    xRow: I,
+    xCol: I,
+    xKh: I,
+    outPix: I,
+  ): void;
+  bi_8(
+    dy: I,
+    wt: I,
+    out: I,
+    n: I,
+    oh: I,
+    ow: I,
+    fh: I,
+    co: I,
+    jn: I,
+    outImg: I,
+    outRow: I,
+    outCol: I,
+    outKh: I,
+    wtKh: I,
+  ): void;
+  maxpool_grad(
+    x: I,
+    dy: I,
+    out: I,
+    n: I,
+    h: I,
+    w: I,
+    c: I,
+    oh: I,
+    ow: I,
+    fh: I,
+    fw: I,
+    sh: I,
+    sw: I,
+    top: I,
+    left: I,
+  ): void;
 }
 
 let compiledModule: WebAssembly.Module | null | undefined;
