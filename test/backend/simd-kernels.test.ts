@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BackendWasm } from '../../src/backend/wasm/kernel-utils.js';
 import { leadingSplit } from '../../src/backend/wasm/leading-reduction.js';
-import { rowBroadcast } from '../../src/backend/wasm/multiply.js';
+import { rowBroadcast } from '../../src/backend/wasm/row-broadcast.js';
 import {
   registerWasmTrainingKernels,
   replaceSlowWasmKernels,

@@ -27,6 +27,8 @@ import {
   callWasmKernel,
   disposeIntermediate,
   heapF32,
+  convFrame,
+  copyIntoFrame,
   transpose4,
   WASM,
   type BackendWasm,
@@ -76,30 +78,15 @@ function viaSimd(
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  // The rows and columns of (padded) x the convolution reads.
-  const hp = (oh - 1) * sh + fh;
-  const wp = (ow - 1) * sw + fw;
+  const frame = convFrame(info);
+  const { top, left, hp, wp } = frame;
   const cop = Math.ceil(co / 4) * 4;
   const padX = top > 0 || left > 0 || hp > h || wp > w;
   const xp = padX ? backend.makeOutput([n, hp, wp, c], 'float32') : x;
   const dyp = cop !== co ? backend.makeOutput([n * oh * ow, cop], 'float32') : dy;
   const dWp = backend.makeOutput([fh, fw, c, cop], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
-  if (padX) {
-    const xv = heapF32(backend, x);
-    const pv = heapF32(backend, xp);
-    pv.fill(0);
-    const c0 = Math.max(0, -left);
-    const c1 = Math.min(w, wp - left);
-    for (let b = 0; b < n; b++) {
-      for (let r = Math.max(0, -top); r < Math.min(h, hp - top); r++) {
-        const src = ((b * h + r) * w + c0) * c;
-        pv.set(xv.subarray(src, src + (c1 - c0) * c), ((b * hp + r + top) * wp + c0 + left) * c);
-      }
-    }
-  }
+  if (padX) copyIntoFrame(heapF32(backend, x), heapF32(backend, xp), info, frame);
   if (dyp !== dy) {
     simd.padrows(addressOf(backend, dy), addressOf(backend, dyp), n * oh * ow, co, cop);
   }

@@ -16,7 +16,13 @@
 // Cases this does not cover (NCHW, non-float32, explicit padding wider than the filter)
 // go to the stock kernel.
 import * as tf from '@tensorflow/tfjs';
-import { callWasmKernel, disposeIntermediate, heapF32, type BackendWasm } from './kernel-utils.js';
+import {
+  callWasmKernel,
+  convFrame,
+  disposeIntermediate,
+  heapF32,
+  type BackendWasm,
+} from './kernel-utils.js';
 import { addressOf, simdKernelsFor, type SimdKernels } from './simd/index.js';
 
 export type InputGradMethod = 'conv' | 'simd';
@@ -160,11 +166,7 @@ function viaSimd(
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  // The rows and columns of (padded) x the convolution reads.
-  const hp = (oh - 1) * sh + fh;
-  const wp = (ow - 1) * sw + fw;
+  const { top, left, hp, wp } = convFrame(info);
   const padded = top > 0 || left > 0 || hp !== h || wp !== w;
   const j = fw * c; // (column, channel) values of one filter row, contiguous in x and dx
   const blocks = Math.ceil(j / BLOCK);

@@ -6,7 +6,13 @@
 // Everything else (more input channels, dilation, NCHW, non-float32, no SIMD) goes to the
 // stock kernel.
 import * as tf from '@tensorflow/tfjs';
-import { disposeIntermediate, heapF32, type BackendWasm } from './kernel-utils.js';
+import {
+  convFrame,
+  copyIntoFrame,
+  disposeIntermediate,
+  heapF32,
+  type BackendWasm,
+} from './kernel-utils.js';
 import { addressOf, simdKernelsFor, type SimdKernels } from './simd/index.js';
 
 /** Output channels per conv1c_8 call. */
@@ -64,30 +70,15 @@ export function conv2dOneChannel(
   const { batchSize: n, inHeight: h, inWidth: w } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  // The rows and columns of (padded) x the convolution reads.
-  const hp = (oh - 1) * sh + fh;
-  const wp = (ow - 1) * sw + fw;
+  const frame = convFrame(info);
+  const { top, left, hp, wp } = frame;
   const padX = top > 0 || left > 0 || hp !== h || wp !== w;
   const blocks = Math.ceil(co / BLOCK);
   const xp = padX ? backend.makeOutput([n, hp, wp, 1], 'float32') : x;
   const wt = backend.makeOutput([blocks * fh * fw * BLOCK], 'float32');
   const out = backend.makeOutput([n, oh, ow, co], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
-  if (padX) {
-    const xv = heapF32(backend, x);
-    const pv = heapF32(backend, xp);
-    pv.fill(0);
-    const c0 = Math.max(0, -left);
-    const c1 = Math.min(w, wp - left);
-    for (let b = 0; b < n; b++) {
-      for (let r = Math.max(0, -top); r < Math.min(h, hp - top); r++) {
-        const src = (b * h + r) * w;
-        pv.set(xv.subarray(src + c0, src + c1), (b * hp + r + top) * wp + c0 + left);
-      }
-    }
-  }
+  if (padX) copyIntoFrame(heapF32(backend, x), heapF32(backend, xp), info, frame);
   // wt[block][kh][kw][o] = filter[kh, kw, 0, block*8 + o], zero past co.
   const fv = heapF32(backend, filter);
   const tv = heapF32(backend, wt);

@@ -57,3 +57,45 @@ export function transpose4(
 ): tf.TensorInfo {
   return callWasmKernel('Transpose', backend, { x }, { perm });
 }
+
+/**
+ * The frame of x a 2-D convolution reads: `hp` x `wp` pixels ((out - 1) * stride + filter),
+ * starting `top` rows and `left` columns before x's first pixel (the padding).
+ */
+export interface ConvFrame {
+  top: number;
+  left: number;
+  hp: number;
+  wp: number;
+}
+
+export function convFrame(info: tf.backend_util.Conv2DInfo): ConvFrame {
+  return {
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    hp: (info.outHeight - 1) * info.strideHeight + info.filterHeight,
+    wp: (info.outWidth - 1) * info.strideWidth + info.filterWidth,
+  };
+}
+
+/**
+ * Copies channels-last x ([n, h, w, c] of `info`) into `pv` ([n, hp, wp, c], the frame),
+ * zero where the frame lies outside x; what of x lies outside the frame is left out.
+ */
+export function copyIntoFrame(
+  xv: Float32Array,
+  pv: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+  { top, left, hp, wp }: ConvFrame,
+): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
+  pv.fill(0);
+  const c0 = Math.max(0, -left);
+  const c1 = Math.min(w, wp - left);
+  for (let b = 0; b < n; b++) {
+    for (let r = Math.max(0, -top); r < Math.min(h, hp - top); r++) {
+      const src = ((b * h + r) * w + c0) * c;
+      pv.set(xv.subarray(src, src + (c1 - c0) * c), ((b * hp + r + top) * wp + c0 + left) * c);
+    }
+  }
+}
