@@ -333,6 +333,8 @@ def main():
         help="start from parq-ts's initial weights and batch order (bench/same-start.mjs DIR)",
     )
     args = ap.parse_args()
+    if args.same_start_part != "both" and not args.same_start:
+        ap.error("--same-start-part needs --same-start DIR")
     torch.set_num_threads(args.threads)
     data = load_fashion(args.data)
     bits_list = [0 if b == "ternary" else int(b) for b in args.bits.split(",")]
