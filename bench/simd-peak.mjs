@@ -1,3 +1,4 @@
+/* global WebAssembly */
 // The ceiling of a convolution on this CPU, wasm SIMD against native (issue 14): how many
 // multiply-adds per CPU-second (GMAC/s) one core does
 //   - in WebAssembly SIMD128 at best, as every wasm kernel (XNNPACK's and parq-ts's) computes
