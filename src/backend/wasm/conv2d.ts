@@ -3,8 +3,9 @@
 // tiles poorly there (2.3 ms at batch 64 on the dev machine, ~6.5 GFLOP/s); here one SIMD
 // pass (`conv1c_8` in simd/kernels.wat) computes each output pixel's channels, eight at a
 // time, from one splat of x per filter tap, x zero-padded once where the convolution pads.
-// Everything else (more input channels, dilation, NCHW, non-float32, no SIMD) goes to the
-// stock kernel.
+// A 3x3 stride-1 'same' or 'valid' convolution of enough input channels is a Winograd
+// F(2x2, 3x3) one instead (./winograd.ts). Everything else (other filters and strides with
+// more input channels, dilation, NCHW, non-float32, no SIMD) goes to the stock kernel.
 import * as tf from '@tensorflow/tfjs';
 import {
   convFrame,
@@ -14,6 +15,7 @@ import {
   type BackendWasm,
 } from './kernel-utils.js';
 import { addressOf, simdKernelsFor, type SimdKernels } from './simd/index.js';
+import { winogradApplies, winogradConv3x3 } from './winograd.js';
 
 /** Output channels per conv1c_8 call. */
 const BLOCK = 8;
@@ -29,6 +31,8 @@ export function makeConv2D(stock: tf.KernelFunc): tf.KernelFunc {
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DAttrs;
     const dilations = attrs.dilations ?? 1;
+    const wino = winogradConv(backend, x, filter, attrs);
+    if (wino !== null) return wino;
     const simd =
       x.dtype === 'float32' &&
       filter.dtype === 'float32' &&
@@ -57,6 +61,36 @@ export function makeConv2D(stock: tf.KernelFunc): tf.KernelFunc {
     return conv2dOneChannel(backend, simd, x, filter, info);
   };
   return kernelFunc as tf.KernelFunc;
+}
+
+/** The Winograd convolution where it applies (see winogradApplies), else null. */
+function winogradConv(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  attrs: tf.Conv2DAttrs,
+): tf.TensorInfo | null {
+  if (
+    x.dtype !== 'float32' ||
+    filter.dtype !== 'float32' ||
+    x.shape.length !== 4 ||
+    filter.shape.length !== 4 ||
+    tf.backend_util.convertConv2DDataFormat(attrs.dataFormat) !== 'channelsLast' ||
+    (attrs.pad !== 'same' && attrs.pad !== 'valid')
+  ) {
+    return null;
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return winogradApplies(info) ? winogradConv3x3(backend, x, filter, info) : null;
 }
 
 /** The convolution of a one-channel NHWC x, on the SIMD module. */

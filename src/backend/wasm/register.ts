@@ -12,7 +12,8 @@
 //    gradient; AvgPoolGrad), that break ties differently from the cpu backend
 //    (MaxPoolGrad), Sum and Mean over leading axes (batch norm's per-channel reductions,
 //    SIMD), Multiply of same shapes or broadcast over leading axes (batch norm's scale),
-//    Add broadcast over leading axes (biases), the forward Conv2D of one input channel,
+//    Add broadcast over leading axes (biases), the forward Conv2D of one input channel and,
+//    with FusedConv2D, the 3x3 stride-1 convolutions (Winograd F(2x2, 3x3), ./winograd.ts),
 //    Sum and Mean over other axes, which the stock kernels add as float32 running
 //    sums, too inexact for the quantizers' scales (see ./exact-reduction.ts), and Identity
 //    and same-dtype Cast, which copy where a shared reference does (./identity.ts).
@@ -27,6 +28,7 @@ import { makeBatchMatMul } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { makeConv2D } from './conv2d.js';
 import { makeConv2dBackpropInput } from './conv2d-backprop-input.js';
+import { makeFusedConv2D } from './fused-conv2d.js';
 import { makeCast, makeIdentity } from './identity.js';
 import { WASM } from './kernel-utils.js';
 import { makeMean, makeSum } from './leading-reduction.js';
@@ -52,6 +54,7 @@ const REPLACEMENTS: ReadonlyArray<[string, (stock: tf.KernelFunc) => tf.KernelFu
   [tf.Multiply, makeMultiply],
   [tf.Add, makeAdd],
   [tf.Conv2D, makeConv2D],
+  [tf.FusedConv2D, makeFusedConv2D],
   [tf.Identity, makeIdentity],
   [tf.Cast, makeCast],
 ];

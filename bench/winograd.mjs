@@ -1,0 +1,74 @@
+// The Winograd F(2x2, 3x3) forward convolution (src/backend/wasm/winograd.ts) against the
+// stock wasm kernel (XNNPACK) on the 3x3 stride-1 'same' shapes of ResNet-20 (batch 64) and a
+// few others: CPU milliseconds per tf.fused.conv2d call (process.cpuUsage, the machine may be
+// shared), the best and the median of --reps repeats, each a mean over --calls calls.
+// Usage (after `npm run build`): node bench/winograd.mjs [--reps 7] [--calls 5] [--shapes all]
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../dist/backend/select.js';
+import { replaceSlowWasmKernels, restoreStockWasmKernels } from '../dist/backend/wasm/register.js';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const reps = Number(opt('reps', '7'));
+const calls = Number(opt('calls', '5'));
+// [batch, height, width, in channels, out channels]
+const RESNET = [
+  [64, 32, 32, 16, 16],
+  [64, 16, 16, 32, 32],
+  [64, 8, 8, 64, 64],
+];
+const OTHERS = [
+  [64, 32, 32, 8, 8],
+  [64, 32, 32, 12, 16],
+  [64, 16, 16, 16, 32],
+  [1, 32, 32, 16, 16],
+  [64, 7, 7, 64, 64],
+];
+const shapes = opt('shapes', 'all') === 'resnet' ? RESNET : [...RESNET, ...OTHERS];
+
+await selectBackend('wasm', { threads: 1, fastKernels: true });
+
+function seeded(n, seed) {
+  const a = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    a[i] = s / 2 ** 31 - 1;
+  }
+  return a;
+}
+
+/** CPU ms per call: [best, median] over reps. */
+function time(f) {
+  tf.dispose(f());
+  const ms = [];
+  for (let r = 0; r < reps; r++) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < calls; i++) tf.dispose(f());
+    const c = process.cpuUsage(c0);
+    ms.push((c.user + c.system) / 1000 / calls);
+  }
+  ms.sort((a, b) => a - b);
+  return [ms[0], ms[Math.floor(ms.length / 2)]];
+}
+
+const fmt = ([best, med]) => `${best.toFixed(2)} (${med.toFixed(2)})`;
+console.log('shape (NHWC -> K), 3x3 same, bias + relu | stock XNNPACK ms | Winograd ms | speed-up');
+for (const [n, h, w, c, k] of shapes) {
+  const x = tf.tensor4d(seeded(n * h * w * c, 1), [n, h, w, c]);
+  const filter = tf.tensor4d(seeded(9 * c * k, 2), [3, 3, c, k]);
+  const bias = tf.tensor1d(seeded(k, 3));
+  const f = () => tf.fused.conv2d({ x, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
+  restoreStockWasmKernels();
+  const stock = time(f);
+  replaceSlowWasmKernels();
+  const wino = time(f);
+  console.log(
+    `[${n},${h},${w},${c}] -> ${k} | ${fmt(stock)} | ${fmt(wino)} | ${(stock[0] / wino[0]).toFixed(2)}x`,
+  );
+  tf.dispose([x, filter, bias]);
+}
+console.log('(best of the repeats; the median in parentheses)');

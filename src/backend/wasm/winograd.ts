@@ -1,0 +1,243 @@
+// A Winograd F(2x2, 3x3) forward convolution for the wasm backend (Lavin & Gray 2016, "Fast
+// Algorithms for Convolutional Neural Networks"): NHWC float32, a 3x3 filter, stride 1,
+// dilation 1, 'same' or 'valid' padding. Each 2x2 block of output pixels (a tile) comes from
+// the 4x4 input patch around it (patches overlap by 2) as
+//   Y = A^T [ sum over c of (G g_c G^T) * (B^T d_c B) ] A          (* elementwise)
+// i.e. 16 multiplies per tile, input and output channel where direct convolution does 36:
+// 2.25x fewer. The 16 elementwise products summed over channels are 16 independent GEMMs
+// [tiles x C] . [C x K], which is where the time goes; the transforms are O(C) and O(K) a tile.
+//
+// Per call (filters change every step, nothing is cached): the filter transform U = G g G^T
+// here in JavaScript ([16][Cp][Kp], channels padded with zeros to multiples of 4 and 8); x
+// copied once into a zero frame that holds every tile's patch; then blocks of tiles, sized so
+// a block's V and M stay in the core's L2, through three SIMD functions (simd/kernels.wat):
+// wino_in (V = B^T d B), wino_gemm (4 tiles x 8 output channels a pass) and wino_out
+// (Y = A^T M A, plus bias, ReLU). Odd output sizes and channel counts not a multiple of 4 are
+// computed into a frame rounded up to whole tiles and cropped.
+import * as tf from '@tensorflow/tfjs';
+import { disposeIntermediate, heapF32, type BackendWasm } from './kernel-utils.js';
+import { addressOf, simdKernelsFor } from './simd/index.js';
+
+/**
+ * Input channels from which Winograd replaces XNNPACK's direct convolution by default (below
+ * it the transforms outweigh the saved multiplies; see docs/wasm-kernels.md for the numbers).
+ */
+export const WINOGRAD_MIN_CHANNELS = 8;
+
+/** Bytes of V and M a block of tiles may take (half the dev machine's 512 KiB L2 a core). */
+const BLOCK_BYTES = 256 * 1024;
+/** Floats (a 64-byte cache line) added to the stride between positions of V and M. */
+const SKEW = 16;
+
+/**
+ * Whether winogradConv3x3 computes this convolution: 3x3 filter, stride 1, dilation 1,
+ * 'same' or 'valid' padding, a non-empty output. `minChannels`: the least input channels.
+ */
+export function winogradApplies(
+  info: tf.backend_util.Conv2DInfo,
+  minChannels = WINOGRAD_MIN_CHANNELS,
+): boolean {
+  return (
+    info.filterHeight === 3 &&
+    info.filterWidth === 3 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    info.dataFormat === 'channelsLast' &&
+    (info.padInfo.type === 'SAME' || info.padInfo.type === 'VALID') &&
+    info.inChannels >= minChannels &&
+    [info.batchSize, info.outHeight, info.outWidth, info.outChannels].every((d) => d > 0)
+  );
+}
+
+const up = (a: number, b: number): number => Math.ceil(a / b) * b;
+
+/**
+ * The convolution of NHWC float32 x ([N, H, W, C]) with filter ([3, 3, C, K]) described by
+ * `info` (see winogradApplies), plus `bias` ([K], optional), then ReLU if `relu`; null where
+ * the SIMD module cannot run. Also usable for a stride-1 input gradient (a 3x3 'same'
+ * convolution of dy with the rotated filter).
+ */
+export function winogradConv3x3(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  bias: tf.TensorInfo | null = null,
+  relu = false,
+): tf.TensorInfo | null {
+  const simd = simdKernelsFor(backend);
+  if (simd === null) return null;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
+  const { outHeight: oh, outWidth: ow, outChannels: k } = info;
+  const { top, left } = info.padInfo;
+  const th = Math.ceil(oh / 2);
+  const tw = Math.ceil(ow / 2);
+  const hp = 2 * th + 2;
+  const wp = 2 * tw + 2;
+  const cp = up(c, 4);
+  const kp = up(k, 8);
+  const k4 = up(k, 4);
+  const tiles = n * th * tw;
+  const blockTiles = Math.max(4, Math.min(256, Math.floor(BLOCK_BYTES / (64 * (cp + kp)) / 4) * 4));
+  const direct = oh % 2 === 0 && ow % 2 === 0 && k4 === k;
+
+  const xp = backend.makeOutput([n * hp * wp * cp], 'float32');
+  const u = backend.makeOutput([16 * cp * kp], 'float32');
+  // Positions of V and M a cache line more than a power of two apart (else the 16 stores of a
+  // tile's transform all map to one L1 set: 1.1x -> 1.6x on ResNet-20's 16-channel conv).
+  const posV = blockTiles * cp + SKEW;
+  const posM = blockTiles * kp + SKEW;
+  const v = backend.makeOutput([16 * posV], 'float32');
+  const m = backend.makeOutput([16 * posM], 'float32');
+  const b = backend.makeOutput([k4], 'float32');
+  const out = backend.makeOutput([n, oh, ow, k], 'float32');
+  const full = direct ? out : backend.makeOutput([n * 2 * th * 2 * tw * k4], 'float32');
+  // Views after every makeOutput (a heap growth detaches older ones).
+  fillFrame(heapF32(backend, x), heapF32(backend, xp), n, h, w, c, hp, wp, cp, top, left);
+  transformFilter(heapF32(backend, filter), heapF32(backend, u), c, k, cp, kp);
+  heapF32(backend, v).fill(0);
+  const bv = heapF32(backend, b);
+  bv.fill(0);
+  if (bias !== null) bv.set(heapF32(backend, bias).subarray(0, k));
+
+  const xAddr = addressOf(backend, xp);
+  const uAddr = addressOf(backend, u);
+  const vAddr = addressOf(backend, v);
+  const mAddr = addressOf(backend, m);
+  const bAddr = addressOf(backend, b);
+  const fullAddr = addressOf(backend, full);
+  const xPix = cp * 4;
+  const outPix = k4 * 4;
+  const lo = relu ? 0 : -Infinity;
+  for (let t0 = 0; t0 < tiles; t0 += blockTiles) {
+    const cnt = Math.min(blockTiles, tiles - t0);
+    simd.wino_in(xAddr, vAddr, t0, cnt, tw, th, cp / 4, xPix, wp * xPix, hp * wp * xPix, posV * 4);
+    simd.wino_gemm(
+      vAddr,
+      uAddr,
+      mAddr,
+      Math.ceil(cnt / 4),
+      cp,
+      kp / 8,
+      posV * 4,
+      cp * kp * 4,
+      posM * 4,
+    );
+    simd.wino_out(
+      mAddr,
+      fullAddr,
+      bAddr,
+      t0,
+      cnt,
+      tw,
+      th,
+      k4 / 4,
+      kp * 4,
+      posM * 4,
+      outPix,
+      2 * tw * outPix,
+      4 * th * tw * outPix,
+      lo,
+    );
+  }
+  if (!direct) {
+    // out[img, r, q, :k] = full[img, r, q, :k]: the whole-tile frame cropped.
+    const fv = heapF32(backend, full);
+    const ov = heapF32(backend, out);
+    for (let img = 0; img < n; img++) {
+      for (let r = 0; r < oh; r++) {
+        let src = (img * 2 * th + r) * 2 * tw * k4;
+        let dst = (img * oh + r) * ow * k;
+        if (k4 === k) {
+          ov.set(fv.subarray(src, src + ow * k), dst);
+          continue;
+        }
+        for (let q = 0; q < ow; q++, src += k4, dst += k) {
+          ov.set(fv.subarray(src, src + k), dst);
+        }
+      }
+    }
+    disposeIntermediate(backend, full);
+  }
+  for (const t of [xp, u, v, m, b]) disposeIntermediate(backend, t);
+  return out;
+}
+
+/**
+ * x ([n, h, w, c]) into the zero frame ([n, hp, wp, cp]) at row `top`, column `left`: every
+ * tile's 4x4 patch lies inside; what of x lies past the frame no output reads.
+ */
+function fillFrame(
+  xv: Float32Array,
+  pv: Float32Array,
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  hp: number,
+  wp: number,
+  cp: number,
+  top: number,
+  left: number,
+): void {
+  pv.fill(0);
+  const rows = Math.min(h, hp - top);
+  const cols = Math.min(w, wp - left);
+  for (let img = 0; img < n; img++) {
+    for (let r = 0; r < rows; r++) {
+      const src = (img * h + r) * w * c;
+      const dst = ((img * hp + r + top) * wp + left) * cp;
+      if (cp === c) {
+        pv.set(xv.subarray(src, src + cols * c), dst);
+      } else {
+        for (let q = 0; q < cols; q++)
+          pv.set(xv.subarray(src + q * c, src + q * c + c), dst + q * cp);
+      }
+    }
+  }
+}
+
+/**
+ * U[a*4 + b][ci][o] = (G g G^T)[a][b] for the filter g = filter[:, :, ci, o] ([3, 3, c, k]),
+ * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; zero past c and k (uv is [16][cp][kp]).
+ */
+function transformFilter(
+  fv: Float32Array,
+  uv: Float32Array,
+  c: number,
+  k: number,
+  cp: number,
+  kp: number,
+): void {
+  uv.fill(0);
+  const ck = c * k;
+  const pos = cp * kp;
+  const gg = new Float64Array(12); // (G g)[a][kw], 4 x 3
+  for (let ci = 0; ci < c; ci++) {
+    for (let o = 0; o < k; o++) {
+      const s = ci * k + o;
+      for (let kw = 0; kw < 3; kw++) {
+        const g0 = fv[s + kw * ck];
+        const g1 = fv[s + (3 + kw) * ck];
+        const g2 = fv[s + (6 + kw) * ck];
+        gg[kw] = g0;
+        gg[3 + kw] = (g0 + g1 + g2) / 2;
+        gg[6 + kw] = (g0 - g1 + g2) / 2;
+        gg[9 + kw] = g2;
+      }
+      const d = ci * kp + o;
+      for (let a = 0; a < 4; a++) {
+        const r0 = gg[3 * a];
+        const r1 = gg[3 * a + 1];
+        const r2 = gg[3 * a + 2];
+        const at = 4 * a * pos + d;
+        uv[at] = r0;
+        uv[at + pos] = (r0 + r1 + r2) / 2;
+        uv[at + 2 * pos] = (r0 - r1 + r2) / 2;
+        uv[at + 3 * pos] = r2;
+      }
+    }
+  }
+}

@@ -1,0 +1,222 @@
+// The Winograd F(2x2, 3x3) forward convolution on wasm (src/backend/wasm/winograd.ts and
+// wino_* in simd/kernels.wat) equals the cpu backend's convolution: called directly (so the
+// Winograd path is certain to run) and through the replaced Conv2D and FusedConv2D kernels
+// (bias, ReLU), on odd and even image sizes, channel counts that are and are not multiples
+// of 4 and 8, batches 1 and 64; stock fallbacks for what it does not cover; no leaks.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BackendWasm } from '../../src/backend/wasm/kernel-utils.js';
+import {
+  registerWasmTrainingKernels,
+  replaceSlowWasmKernels,
+} from '../../src/backend/wasm/register.js';
+import { simdKernelsFor } from '../../src/backend/wasm/simd/index.js';
+import { winogradApplies, winogradConv3x3 } from '../../src/backend/wasm/winograd.js';
+import { expectClose, expectSameOnCpuAndWasm, randomArray, runOn } from './compare.js';
+
+type Shape4 = [number, number, number, number];
+interface Case {
+  x: Shape4;
+  k: number;
+  pad: 'same' | 'valid';
+}
+
+const CASES: Case[] = [];
+for (const pad of ['same', 'valid'] as const) {
+  CASES.push(
+    { x: [1, 1, 1, 8], k: 8, pad },
+    { x: [1, 2, 2, 16], k: 16, pad },
+    { x: [2, 3, 5, 17], k: 19, pad }, // odd channels in and out
+    { x: [1, 7, 6, 32], k: 32, pad },
+    { x: [1, 8, 8, 64], k: 64, pad },
+    { x: [1, 32, 32, 16], k: 16, pad },
+    { x: [1, 5, 9, 8], k: 12, pad }, // K a multiple of 4, not of 8
+    { x: [64, 6, 7, 16], k: 16, pad }, // batch 64: many blocks, a partial last one
+    { x: [64, 4, 4, 64], k: 64, pad },
+  );
+}
+// 'valid' on images under 3x3 has an empty output (the stock kernel's: tfjs-backend-wasm 4.22
+// corrupts its heap there, with or without parq-ts's kernels, so it is not run here).
+const NONEMPTY = CASES.filter((c) => c.pad === 'same' || Math.min(c.x[1], c.x[2]) >= 3);
+const describeCase = (c: Case): string => `x ${c.x.join('x')} -> ${c.k}, ${c.pad}`;
+const seedOf = (c: Case, salt: number): number =>
+  c.x.reduce((a, b) => a * 31 + b, c.k * 7 + (c.pad === 'same' ? 1 : 2)) + salt;
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTrainingKernels();
+  replaceSlowWasmKernels();
+});
+
+function inputs(c: Case): { xv: Float32Array; fv: Float32Array; bv: Float32Array; f: Shape4 } {
+  const f: Shape4 = [3, 3, c.x[3], c.k];
+  return {
+    xv: randomArray(tf.util.sizeFromShape(c.x), seedOf(c, 1)),
+    fv: randomArray(tf.util.sizeFromShape(f), seedOf(c, 2)),
+    bv: randomArray(c.k, seedOf(c, 3)),
+    f,
+  };
+}
+
+describe('winogradConv3x3 (called directly)', () => {
+  it('runs on the single-threaded wasm backend (the SIMD module)', async () => {
+    await tf.setBackend('wasm');
+    expect(simdKernelsFor(tf.backend() as BackendWasm)).not.toBeNull();
+  });
+
+  for (const c of NONEMPTY) {
+    for (const fuse of ['plain', 'bias+relu'] as const) {
+      it(`equals cpu: ${describeCase(c)}, ${fuse}`, async () => {
+        const { xv, fv, bv, f } = inputs(c);
+        const withBias = fuse !== 'plain';
+        const [expected] = await runOn('cpu', () => {
+          const y = tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(fv, f), 1, c.pad);
+          return withBias ? tf.relu(tf.add(y, tf.tensor1d(bv))) : y;
+        });
+        await tf.setBackend('wasm');
+        const backend = tf.backend() as BackendWasm;
+        const x = tf.tensor4d(xv, c.x);
+        const filter = tf.tensor4d(fv, f);
+        const bias = tf.tensor1d(bv);
+        const info = tf.backend_util.computeConv2DInfo(c.x, f, 1, 1, c.pad);
+        expect(winogradApplies(info)).toBe(true);
+        const out = winogradConv3x3(backend, x, filter, info, withBias ? bias : null, withBias);
+        expect(out).not.toBeNull();
+        const y = tf.engine().makeTensorFromTensorInfo(out!);
+        expect(y.shape).toEqual(info.outShape);
+        expectClose(y.dataSync(), expected);
+        tf.dispose([x, filter, bias, y]);
+      });
+    }
+  }
+});
+
+describe('Conv2D and FusedConv2D on wasm (Winograd where it applies)', () => {
+  for (const c of NONEMPTY.filter((_, i) => i % 2 === 0)) {
+    it(`tf.conv2d equals cpu: ${describeCase(c)}`, async () => {
+      const { xv, fv, f } = inputs(c);
+      await expectSameOnCpuAndWasm(() =>
+        tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(fv, f), 1, c.pad),
+      );
+    });
+    for (const activation of ['linear', 'relu'] as const) {
+      for (const withBias of [false, true]) {
+        it(`tf.fused.conv2d equals cpu: ${describeCase(c)}, ${activation}, bias ${withBias}`, async () => {
+          const { xv, fv, bv, f } = inputs(c);
+          await expectSameOnCpuAndWasm(() =>
+            tf.fused.conv2d({
+              x: tf.tensor4d(xv, c.x),
+              filter: tf.tensor4d(fv, f),
+              strides: 1,
+              pad: c.pad,
+              bias: withBias ? tf.tensor1d(bv) : undefined,
+              activation,
+            }),
+          );
+        });
+      }
+    }
+  }
+
+  // Not Winograd: the stock kernel (stride 2, 5x5, few channels, dilation, relu6, prelu,
+  // empty 'valid' outputs); the results still equal cpu.
+  const x: Shape4 = [2, 9, 8, 16];
+  const fallbacks: Array<[string, () => tf.Tensor]> = [
+    ['stride 2', () => tf.conv2d(tf.tensor4d(randomArray(2304, 1), x), filt(3, 16, 8), 2, 'same')],
+    ['5x5', () => tf.conv2d(tf.tensor4d(randomArray(2304, 1), x), filt(5, 16, 8), 1, 'same')],
+    [
+      '4 input channels',
+      () => tf.conv2d(tf.tensor4d(randomArray(576, 1), [2, 9, 8, 4]), filt(3, 4, 8), 1, 'same'),
+    ],
+    [
+      'dilation 2',
+      () => tf.conv2d(tf.tensor4d(randomArray(2304, 1), x), filt(3, 16, 8), 1, 'same', 'NHWC', 2),
+    ],
+    [
+      'relu6',
+      () =>
+        tf.fused.conv2d({
+          x: tf.tensor4d(randomArray(2304, 1), x),
+          filter: filt(3, 16, 8),
+          strides: 1,
+          pad: 'same',
+          activation: 'relu6',
+        }),
+    ],
+    [
+      'prelu',
+      () =>
+        tf.fused.conv2d({
+          x: tf.tensor4d(randomArray(2304, 1), x),
+          filter: filt(3, 16, 8),
+          strides: 1,
+          pad: 'same',
+          activation: 'prelu',
+          preluActivationWeights: tf.tensor1d(randomArray(8, 4)),
+        }),
+    ],
+  ];
+  for (const [name, f] of fallbacks) {
+    it(`falls back to the stock kernel and equals cpu: ${name}`, async () => {
+      await expectSameOnCpuAndWasm(f);
+    });
+  }
+
+  it('is not used below 8 input channels, for strides > 1 or other filters', () => {
+    const info = (xs: Shape4, f: Shape4, s: number, d = 1) =>
+      tf.backend_util.computeConv2DInfo(xs, f, s, d, 'same');
+    expect(winogradApplies(info([1, 8, 8, 8], [3, 3, 8, 8], 1))).toBe(true);
+    expect(winogradApplies(info([1, 8, 8, 7], [3, 3, 7, 8], 1))).toBe(false);
+    expect(winogradApplies(info([1, 8, 8, 8], [3, 3, 8, 8], 2))).toBe(false);
+    expect(winogradApplies(info([1, 8, 8, 8], [3, 3, 8, 8], 1, 2))).toBe(false);
+    expect(winogradApplies(info([1, 8, 8, 8], [5, 5, 8, 8], 1))).toBe(false);
+    expect(winogradApplies(info([1, 8, 8, 8], [1, 1, 8, 8], 1))).toBe(false);
+    const empty = (xs: Shape4) =>
+      tf.backend_util.computeConv2DInfo(xs, [3, 3, 8, 8], 1, 1, 'valid');
+    expect(winogradApplies(empty([1, 1, 1, 8]))).toBe(false);
+    expect(winogradApplies(empty([1, 2, 5, 8]))).toBe(false);
+    expect(winogradApplies(empty([0, 5, 5, 8]))).toBe(false);
+  });
+
+  it('leaks no wasm memory (direct and cropped outputs, fused and not)', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const f = filt(3, 16, 12);
+    const b = tf.tensor1d(randomArray(12, 5));
+    for (const xs of [
+      [2, 8, 8, 16],
+      [2, 7, 9, 16],
+    ] as Shape4[]) {
+      const xt = tf.tensor4d(randomArray(tf.util.sizeFromShape(xs), 6), xs);
+      for (let rep = 0; rep < 3; rep++) {
+        const before = tf.memory().numTensors;
+        const dataIds = backend.numDataIds();
+        const y1 = tf.conv2d(xt, f, 1, 'same');
+        const y2 = tf.fused.conv2d({
+          x: xt,
+          filter: f,
+          strides: 1,
+          pad: 'valid',
+          bias: b,
+          activation: 'relu',
+        });
+        tf.dispose([y1, y2]);
+        expect(tf.memory().numTensors).toBe(before);
+        expect(backend.numDataIds()).toBe(dataIds);
+      }
+      xt.dispose();
+    }
+    tf.dispose([f, b]);
+  });
+});
+
+function filt(size: number, cin: number, cout: number): tf.Tensor4D {
+  return tf.tensor4d(randomArray(size * size * cin * cout, size * 100 + cin + cout), [
+    size,
+    size,
+    cin,
+    cout,
+  ]);
+}
