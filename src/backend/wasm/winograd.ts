@@ -154,8 +154,8 @@ export function winogradConv3x3(
           ov.set(fv.subarray(src, src + ow * k), dst);
           continue;
         }
-        for (let q = 0; q < ow; q++, src += k4, dst += k) {
-          ov.set(fv.subarray(src, src + k), dst);
+        for (let q = 0; q < ow; q++, src += k4 - k) {
+          for (let ch = 0; ch < k; ch++) ov[dst++] = fv[src++];
         }
       }
     }
@@ -182,18 +182,29 @@ function fillFrame(
   top: number,
   left: number,
 ): void {
-  pv.fill(0);
   const rows = Math.min(h, hp - top);
   const cols = Math.min(w, wp - left);
+  const rowLen = wp * cp;
+  if (cp !== c) pv.fill(0); // the channels past c too
   for (let img = 0; img < n; img++) {
+    const frame = img * hp * rowLen;
+    if (cp === c) {
+      // Zero only what x does not cover: rows above and below, columns left and right.
+      pv.fill(0, frame, frame + top * rowLen);
+      pv.fill(0, frame + (top + rows) * rowLen, frame + hp * rowLen);
+    }
     for (let r = 0; r < rows; r++) {
       const src = (img * h + r) * w * c;
-      const dst = ((img * hp + r + top) * wp + left) * cp;
+      const row = frame + (r + top) * rowLen;
+      const dst = row + left * cp;
       if (cp === c) {
+        pv.fill(0, row, dst);
         pv.set(xv.subarray(src, src + cols * c), dst);
+        pv.fill(0, dst + cols * c, row + rowLen);
       } else {
-        for (let q = 0; q < cols; q++)
-          pv.set(xv.subarray(src + q * c, src + q * c + c), dst + q * cp);
+        for (let q = 0; q < cols; q++) {
+          for (let ch = 0; ch < c; ch++) pv[dst + q * cp + ch] = xv[src + q * c + ch];
+        }
       }
     }
   }
