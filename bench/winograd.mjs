@@ -2,10 +2,13 @@
 // stock wasm kernel (XNNPACK) on the 3x3 stride-1 'same' shapes of ResNet-20 (batch 64) and a
 // few others: CPU milliseconds per tf.fused.conv2d call (process.cpuUsage, the machine may be
 // shared), the best and the median of --reps repeats, each a mean over --calls calls.
+// The Winograd column calls winogradConv3x3 itself (also below the channels where the replaced
+// kernels use it: the last column says whether they do).
 // Usage (after `npm run build`): node bench/winograd.mjs [--reps 7] [--calls 5] [--shapes all]
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../dist/backend/select.js';
-import { replaceSlowWasmKernels, restoreStockWasmKernels } from '../dist/backend/wasm/register.js';
+import { restoreStockWasmKernels } from '../dist/backend/wasm/register.js';
+import { winogradApplies, winogradConv3x3 } from '../dist/backend/wasm/winograd.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -21,8 +24,13 @@ const RESNET = [
   [64, 8, 8, 64, 64],
 ];
 const OTHERS = [
+  [64, 32, 32, 3, 16],
+  [64, 32, 32, 4, 16],
+  [64, 32, 32, 6, 8],
   [64, 32, 32, 8, 8],
   [64, 32, 32, 12, 16],
+  [64, 16, 16, 9, 16],
+  [64, 16, 16, 17, 17],
   [64, 16, 16, 16, 32],
   [1, 32, 32, 16, 16],
   [64, 7, 7, 64, 64],
@@ -30,6 +38,8 @@ const OTHERS = [
 const shapes = opt('shapes', 'all') === 'resnet' ? RESNET : [...RESNET, ...OTHERS];
 
 await selectBackend('wasm', { threads: 1, fastKernels: true });
+restoreStockWasmKernels(); // tf.fused.conv2d below is XNNPACK's
+const backend = tf.backend();
 
 function seeded(n, seed) {
   const a = new Float32Array(n);
@@ -56,18 +66,22 @@ function time(f) {
 }
 
 const fmt = ([best, med]) => `${best.toFixed(2)} (${med.toFixed(2)})`;
-console.log('shape (NHWC -> K), 3x3 same, bias + relu | stock XNNPACK ms | Winograd ms | speed-up');
+console.log(
+  'shape (NHWC -> K), 3x3 same, bias + relu | stock XNNPACK ms | Winograd ms | speed-up | used',
+);
 for (const [n, h, w, c, k] of shapes) {
   const x = tf.tensor4d(seeded(n * h * w * c, 1), [n, h, w, c]);
   const filter = tf.tensor4d(seeded(9 * c * k, 2), [3, 3, c, k]);
   const bias = tf.tensor1d(seeded(k, 3));
   const f = () => tf.fused.conv2d({ x, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
-  restoreStockWasmKernels();
+  const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, 1, 1, 'same');
+  const g = () =>
+    tf.engine().makeTensorFromTensorInfo(winogradConv3x3(backend, x, filter, info, bias, true));
   const stock = time(f);
-  replaceSlowWasmKernels();
-  const wino = time(f);
+  const wino = time(g);
   console.log(
-    `[${n},${h},${w},${c}] -> ${k} | ${fmt(stock)} | ${fmt(wino)} | ${(stock[0] / wino[0]).toFixed(2)}x`,
+    `[${n},${h},${w},${c}] -> ${k} | ${fmt(stock)} | ${fmt(wino)} | ` +
+      `${(stock[0] / wino[0]).toFixed(2)}x | ${winogradApplies(info) ? 'yes' : 'no'}`,
   );
   tf.dispose([x, filter, bias]);
 }

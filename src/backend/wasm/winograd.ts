@@ -16,7 +16,7 @@
 // computed into a frame rounded up to whole tiles and cropped.
 import * as tf from '@tensorflow/tfjs';
 import { disposeIntermediate, heapF32, type BackendWasm } from './kernel-utils.js';
-import { addressOf, simdKernelsFor } from './simd/index.js';
+import { addressOf, simdKernelsFor, type SimdKernels } from './simd/index.js';
 
 /**
  * Input channels from which Winograd replaces XNNPACK's direct convolution by default (below
@@ -69,9 +69,8 @@ export function winogradConv3x3(
 ): tf.TensorInfo | null {
   const simd = simdKernelsFor(backend);
   if (simd === null) return null;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
+  const { batchSize: n, inChannels: c } = info;
   const { outHeight: oh, outWidth: ow, outChannels: k } = info;
-  const { top, left } = info.padInfo;
   const th = Math.ceil(oh / 2);
   const tw = Math.ceil(ow / 2);
   const hp = 2 * th + 2;
@@ -95,7 +94,7 @@ export function winogradConv3x3(
   const out = backend.makeOutput([n, oh, ow, k], 'float32');
   const full = direct ? out : backend.makeOutput([n * 2 * th * 2 * tw * k4], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
-  fillFrame(heapF32(backend, x), heapF32(backend, xp), n, h, w, c, hp, wp, cp, top, left);
+  fillFrame(backend, simd, x, xp, info, hp, wp, cp);
   transformFilter(heapF32(backend, filter), heapF32(backend, u), c, k, cp, kp);
   heapF32(backend, v).fill(0);
   const bv = heapF32(backend, b);
@@ -166,46 +165,42 @@ export function winogradConv3x3(
 }
 
 /**
- * x ([n, h, w, c]) into the zero frame ([n, hp, wp, cp]) at row `top`, column `left`: every
- * tile's 4x4 patch lies inside; what of x lies past the frame no output reads.
+ * x ([n, h, w, c]) into the zero frame xp ([n, hp, wp, cp]) at row `top`, column `left`: every
+ * tile's 4x4 patch lies inside; what of x lies past the frame no output reads. Only what x
+ * does not cover is zeroed; channels are padded to cp by `padrows` where c is not a multiple
+ * of 4.
  */
 function fillFrame(
-  xv: Float32Array,
-  pv: Float32Array,
-  n: number,
-  h: number,
-  w: number,
-  c: number,
+  backend: BackendWasm,
+  simd: SimdKernels,
+  x: tf.TensorInfo,
+  xp: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
   hp: number,
   wp: number,
   cp: number,
-  top: number,
-  left: number,
 ): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
+  const { top, left } = info.padInfo;
+  const xv = heapF32(backend, x);
+  const pv = heapF32(backend, xp);
+  const xAddr = addressOf(backend, x);
+  const pAddr = addressOf(backend, xp);
   const rows = Math.min(h, hp - top);
   const cols = Math.min(w, wp - left);
   const rowLen = wp * cp;
-  if (cp !== c) pv.fill(0); // the channels past c too
   for (let img = 0; img < n; img++) {
     const frame = img * hp * rowLen;
-    if (cp === c) {
-      // Zero only what x does not cover: rows above and below, columns left and right.
-      pv.fill(0, frame, frame + top * rowLen);
-      pv.fill(0, frame + (top + rows) * rowLen, frame + hp * rowLen);
-    }
+    pv.fill(0, frame, frame + top * rowLen);
+    pv.fill(0, frame + (top + rows) * rowLen, frame + hp * rowLen);
     for (let r = 0; r < rows; r++) {
       const src = (img * h + r) * w * c;
       const row = frame + (r + top) * rowLen;
       const dst = row + left * cp;
-      if (cp === c) {
-        pv.fill(0, row, dst);
-        pv.set(xv.subarray(src, src + cols * c), dst);
-        pv.fill(0, dst + cols * c, row + rowLen);
-      } else {
-        for (let q = 0; q < cols; q++) {
-          for (let ch = 0; ch < c; ch++) pv[dst + q * cp + ch] = xv[src + q * c + ch];
-        }
-      }
+      pv.fill(0, row, dst);
+      if (cp === c) pv.set(xv.subarray(src, src + cols * c), dst);
+      else simd.padrows(xAddr + src * 4, pAddr + dst * 4, cols, c, cp);
+      pv.fill(0, dst + cols * cp, row + rowLen);
     }
   }
 }
