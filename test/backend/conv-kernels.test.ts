@@ -117,7 +117,7 @@ beforeAll(async () => {
     });
   }
   // ... and of the input gradient.
-  for (const method of ['conv', 'simd'] as InputGradMethod[]) {
+  for (const method of ['conv', 'simd', 'phase'] as InputGradMethod[]) {
     tf.registerKernel({
       kernelName: `ParqTestInputGrad_${method}`,
       backendName: 'wasm',
@@ -235,7 +235,7 @@ describe('Conv2DBackpropFilter on wasm', () => {
 });
 
 describe('Conv2D of one input channel on wasm (replaced)', () => {
-  // conv1c_8: four pixels of a row at a time, then the rest one by one; output channels in
+  // conv_8: four pixels of a row at a time, then the rest one by one; output channels in
   // blocks of 8, the last one partly stored.
   const ONE: Case[] = CASES.filter((c) => c.x[3] === 1);
   for (const stride of [1, 2, [2, 1]] as Array<number | [number, number]>) {
@@ -288,7 +288,7 @@ describe('Conv2D of one input channel on wasm (replaced)', () => {
 
 describe('Conv2DBackpropInput on wasm (replaced)', () => {
   for (const c of CASES) {
-    it(`equals cpu, both formulations: ${describeCase(c)}`, async () => {
+    it(`equals cpu, every formulation: ${describeCase(c)}`, async () => {
       const fv = randomArray(tf.util.sizeFromShape(c.filter), seedOf(c, 3));
       const dyShape = outShape(c);
       const dyv = randomArray(tf.util.sizeFromShape(dyShape), seedOf(c, 4));
@@ -306,6 +306,7 @@ describe('Conv2DBackpropInput on wasm (replaced)', () => {
         'Conv2DBackpropInput',
         'ParqTestInputGrad_conv',
         'ParqTestInputGrad_simd',
+        'ParqTestInputGrad_phase',
       ]) {
         const [wasm] = await runOn('wasm', run(kernel));
         try {
@@ -317,11 +318,15 @@ describe('Conv2DBackpropInput on wasm (replaced)', () => {
     });
   }
 
-  it('leaks no wasm memory, either formulation (padded and unpadded)', async () => {
+  it('leaks no wasm memory, any formulation (padded and unpadded)', async () => {
     await tf.setBackend('wasm');
     const f = tf.tensor(randomArray(3 * 3 * 4 * 6, 7), [3, 3, 4, 6]);
     const dy = tf.tensor(randomArray(2 * 4 * 4 * 6, 8), [2, 4, 4, 6]);
-    for (const kernel of ['ParqTestInputGrad_conv', 'ParqTestInputGrad_simd']) {
+    for (const kernel of [
+      'ParqTestInputGrad_conv',
+      'ParqTestInputGrad_simd',
+      'ParqTestInputGrad_phase',
+    ]) {
       for (const [pad, inputShape] of [
         ['same', [2, 8, 8, 4]],
         ['valid', [2, 6, 6, 4]],

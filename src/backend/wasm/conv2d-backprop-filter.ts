@@ -51,6 +51,12 @@ export function chooseFilterGradMethod(info: tf.backend_util.Conv2DInfo): Filter
   return pointwise || (info.inChannels > 1 && patch <= IM2COL_MAX_PATCH) ? 'im2col' : 'conv';
 }
 
+/** The formulation used by default where the SIMD module runs. */
+export function filterGradMethodFor(info: tf.backend_util.Conv2DInfo): FilterGradMethod {
+  void info;
+  return 'simd';
+}
+
 /** Computes the filter gradient of an NHWC convolution, with the given method. */
 export function conv2dBackpropFilterNHWC(
   backend: BackendWasm,

@@ -19,13 +19,14 @@ import * as tf from '@tensorflow/tfjs';
 import {
   callWasmKernel,
   convFrame,
+  copyIntoFrame,
   disposeIntermediate,
   heapF32,
   type BackendWasm,
 } from './kernel-utils.js';
 import { addressOf, simdKernelsFor, type SimdKernels } from './simd/index.js';
 
-export type InputGradMethod = 'conv' | 'simd';
+export type InputGradMethod = 'conv' | 'simd' | 'phase';
 
 /** Builds the replacement kernel; `stock` is the backend's own kernel, used as fallback. */
 export function makeConv2dBackpropInput(stock: tf.KernelFunc): tf.KernelFunc {
@@ -73,6 +74,11 @@ export function useSimdInputGrad(info: tf.backend_util.Conv2DInfo): boolean {
   return info.inChannels < 16 || info.strideHeight > 1 || info.strideWidth > 1;
 }
 
+/** The formulation used by default where the SIMD module runs. */
+export function inputGradMethodFor(info: tf.backend_util.Conv2DInfo): InputGradMethod {
+  return useSimdInputGrad(info) ? 'simd' : 'conv';
+}
+
 /**
  * dx of an NHWC convolution, or null when the padding is outside what this handles. `method`
  * forces a formulation ('simd' falls back to 'conv' where the SIMD module cannot run).
@@ -84,10 +90,12 @@ export function conv2dBackpropInputNHWC(
   info: tf.backend_util.Conv2DInfo,
   method?: InputGradMethod,
 ): tf.TensorInfo | null {
-  const wantSimd = method === undefined ? useSimdInputGrad(info) : method === 'simd';
-  const simd = wantSimd ? simdKernelsFor(backend) : null;
+  const m = method ?? inputGradMethodFor(info);
+  const simd = m !== 'conv' ? simdKernelsFor(backend) : null;
   if (simd !== null && tf.util.sizeFromShape(dy.shape) > 0) {
-    return viaSimd(backend, simd, dy, filter, info);
+    return m === 'phase'
+      ? viaPhases(backend, simd, dy, filter, info)
+      : viaSimd(backend, simd, dy, filter, info);
   }
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
@@ -226,3 +234,151 @@ function viaSimd(
   }
   return dx;
 }
+
+/**
+ * One phase of a strided input gradient along one axis: the input rows (or columns)
+ * a + stride * i for i < count get their gradient from the filter taps k0 + stride * t for
+ * t < taps and dy rows i + d - t. A stride-1 axis has one phase: every tap, d = the padding.
+ */
+interface AxisPhase {
+  a: number;
+  k0: number;
+  taps: number;
+  d: number;
+  count: number;
+}
+
+function axisPhases(size: number, filter: number, stride: number, pad: number): AxisPhase[] {
+  const out: AxisPhase[] = [];
+  for (let a = 0; a < stride; a++) {
+    const k0 = (a + pad) % stride;
+    out.push({
+      a,
+      k0,
+      taps: k0 < filter ? Math.ceil((filter - k0) / stride) : 0,
+      d: Math.floor((a + pad) / stride),
+      count: a < size ? Math.ceil((size - a) / stride) : 0,
+    });
+  }
+  return out;
+}
+
+/** The dy rows [lo, hi) that the phases read (zero outside dy). */
+function axisFrame(phases: AxisPhase[]): { lo: number; hi: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const p of phases) {
+    if (p.taps === 0 || p.count === 0) continue;
+    lo = Math.min(lo, p.d - p.taps + 1);
+    hi = Math.max(hi, p.count + p.d);
+  }
+  return lo > hi ? { lo: 0, hi: 0 } : { lo, hi };
+}
+
+/**
+ * dx as stride x stride phase sub-convolutions (`conv_8` in simd/kernels.wat), no inserted
+ * zeros: the input pixels (a + sh*i, b + sw*j) get a dense stride-1 convolution of dy with
+ * the filter taps (k0_a + sh*t, k0_b + sw*u), rotated by 180 degrees with in/out channels
+ * swapped, written straight into every sh-th row and sw-th column of dx. dy is zero-padded
+ * once into the frame all phases read; a stride-1 convolution is the single phase (0, 0).
+ */
+function viaPhases(
+  backend: BackendWasm,
+  simd: SimdKernels,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
+  const { outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const rows = axisPhases(h, fh, sh, info.padInfo.top);
+  const cols = axisPhases(w, fw, sw, info.padInfo.left);
+  const fr = axisFrame(rows);
+  const fc = axisFrame(cols);
+  const hp = fr.hi - fr.lo;
+  const wp = fc.hi - fc.lo;
+  const padded = fr.lo !== 0 || fc.lo !== 0 || hp !== oh || wp !== ow;
+  const blocks = Math.ceil(c / PHASE_BLOCK);
+  const dx = backend.makeOutput([n, h, w, c], 'float32');
+  if (hp === 0 || wp === 0) {
+    heapF32(backend, dx).fill(0);
+    return dx;
+  }
+  const frame = padded ? backend.makeOutput([n, hp, wp, co], 'float32') : dy;
+  const wt = backend.makeOutput([blocks * fh * fw * co * PHASE_BLOCK], 'float32');
+  // Views after every makeOutput (a heap growth detaches older ones).
+  if (padded) {
+    const dyInfo = { ...info, inHeight: oh, inWidth: ow, inChannels: co };
+    copyIntoFrame(heapF32(backend, dy), heapF32(backend, frame), dyInfo, {
+      top: -fr.lo,
+      left: -fc.lo,
+      hp,
+      wp,
+    });
+  }
+  const fv = heapF32(backend, filter);
+  const tv = heapF32(backend, wt);
+  if (c % PHASE_BLOCK !== 0) tv.fill(0);
+  // Some input pixels get no tap at all (a 1x1 filter at stride 2): zero them first.
+  const uncovered = [...rows, ...cols].some((p) => p.count > 0 && p.taps === 0);
+  if (uncovered) heapF32(backend, dx).fill(0);
+  const dyAddr = addressOf(backend, frame);
+  const wtAddr = addressOf(backend, wt);
+  const dxAddr = addressOf(backend, dx);
+  let wtOffset = 0; // floats
+  for (const pr of rows) {
+    for (const pc of cols) {
+      if (pr.taps === 0 || pc.taps === 0 || pr.count === 0 || pc.count === 0) continue;
+      const j = pc.taps * co; // (column, channel) values of one sub-filter row
+      const phaseFloats = pr.taps * j * PHASE_BLOCK;
+      // wt[block][t][u*co + o][lane] = filter[k0_a + sh*(taps_a-1-t), k0_b + sw*(taps_b-1-u),
+      //                                       block*8 + lane, o]
+      for (let t = 0; t < pr.taps; t++) {
+        const kh = pr.k0 + sh * (pr.taps - 1 - t);
+        for (let u = 0; u < pc.taps; u++) {
+          const kw = pc.k0 + sw * (pc.taps - 1 - u);
+          for (let ci = 0; ci < c; ci++) {
+            const src = ((kh * fw + kw) * c + ci) * co;
+            const blk = Math.floor(ci / PHASE_BLOCK);
+            const dst =
+              wtOffset +
+              (blk * pr.taps + t) * j * PHASE_BLOCK +
+              u * co * PHASE_BLOCK +
+              (ci % PHASE_BLOCK);
+            for (let o = 0; o < co; o++) tv[dst + o * PHASE_BLOCK] = fv[src + o];
+          }
+        }
+      }
+      const x0 =
+        dyAddr + ((pr.d - pr.taps + 1 - fr.lo) * wp + (pc.d - pc.taps + 1 - fc.lo)) * co * 4;
+      for (let blk = 0; blk < blocks; blk++) {
+        simd.conv_8(
+          x0,
+          wtAddr + (wtOffset + blk * phaseFloats) * 4,
+          dxAddr + ((pr.a * w + pc.a) * c + blk * PHASE_BLOCK) * 4,
+          n,
+          pr.count,
+          pc.count,
+          pr.taps,
+          j,
+          Math.min(PHASE_BLOCK, c - blk * PHASE_BLOCK),
+          hp * wp * co * 4,
+          wp * co * 4,
+          co * 4,
+          wp * co * 4,
+          sw * c * 4,
+          sh * w * c * 4,
+          h * w * c * 4,
+        );
+      }
+      wtOffset += blocks * phaseFloats;
+    }
+  }
+  if (frame !== dy) disposeIntermediate(backend, frame);
+  disposeIntermediate(backend, wt);
+  return dx;
+}
+
+/** Input channels (of dx) per conv_8 call. */
+const PHASE_BLOCK = 8;
