@@ -64,19 +64,36 @@ export function makeConv2dBackpropInput(stock: tf.KernelFunc): tf.KernelFunc {
 }
 
 /**
- * Whether the scattered SIMD formulation is the default: input channels below 16 (where
- * XNNPACK's tiles are poorly filled and a 'valid' convolution's full transposed convolution
- * does twice the work; LeNet-5's second convolution: ~2x faster) or a stride above 1 (the
- * inserted zeros: ResNet-20's downsampling 3x3, 16 -> 32 channels: ~2.5x). XNNPACK stays
- * faster for stride 1 from 16 channels on (ResNet-20's other 3x3 convolutions: 1.2-1.8x).
+ * The formulation used where the SIMD module runs, from the multiply-adds each does (lanes
+ * included): 'phase' computes every dx pixel from its taps, so it also multiplies the
+ * zero padding (a 'valid' convolution's full transposed convolution) and fills 8 lanes per
+ * block of input channels; 'simd' (bi_8) does only the taps that meet dy but fills a block
+ * of 32 (column, channel) values per filter row and runs at ~0.8x the speed per
+ * multiply-add. Measured at batch 64: 'phase' on every ResNet-20 shape (1.2-3x the others,
+ * the stride-2 and 1x1 projection layers most) and the RGB stem; 'simd' on LeNet-5's
+ * 'valid' 5x5 (14x14, 6 channels: 2x faster).
  */
-export function useSimdInputGrad(info: tf.backend_util.Conv2DInfo): boolean {
-  return info.inChannels < 16 || info.strideHeight > 1 || info.strideWidth > 1;
+export function inputGradMethodFor(info: tf.backend_util.Conv2DInfo): InputGradMethod {
+  return phaseWork(info) <= SIMD_SLOWDOWN * scatterWork(info) ? 'phase' : 'simd';
 }
 
-/** The formulation used by default where the SIMD module runs. */
-export function inputGradMethodFor(info: tf.backend_util.Conv2DInfo): InputGradMethod {
-  return useSimdInputGrad(info) ? 'simd' : 'conv';
+/** How much slower bi_8 is than conv_8 per multiply-add (measured, see inputGradMethodFor). */
+const SIMD_SLOWDOWN = 1.25;
+
+function phaseWork(info: tf.backend_util.Conv2DInfo): number {
+  const rows = axisPhases(info.inHeight, info.filterHeight, info.strideHeight, info.padInfo.top);
+  const cols = axisPhases(info.inWidth, info.filterWidth, info.strideWidth, info.padInfo.left);
+  let work = 0;
+  for (const r of rows) for (const c of cols) work += r.count * c.count * r.taps * c.taps;
+  const lanes = Math.ceil(info.inChannels / PHASE_BLOCK) * PHASE_BLOCK;
+  return info.batchSize * work * info.outChannels * lanes;
+}
+
+function scatterWork(info: tf.backend_util.Conv2DInfo): number {
+  const lanes = Math.ceil((info.filterWidth * info.inChannels) / BLOCK) * BLOCK;
+  return (
+    info.batchSize * info.outHeight * info.outWidth * info.filterHeight * info.outChannels * lanes
+  );
 }
 
 /**
