@@ -369,29 +369,30 @@ describe('Conv2DBackpropInput on wasm (replaced)', () => {
   it('keeps the wasm heap and the tensor count steady over repeated calls', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend() as BackendWasm;
-    const heapBytes = () => backend.wasm.HEAPU8.buffer.byteLength;
+    const heapBytes = () =>
+      (backend as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.byteLength;
     const f = tf.tensor(randomArray(3 * 3 * 16 * 32, 9), [3, 3, 16, 32]);
     const dy = tf.tensor(randomArray(8 * 5 * 5 * 32, 10), [8, 5, 5, 32]);
     const x = tf.tensor(randomArray(8 * 10 * 10 * 16, 11), [8, 10, 10, 16]);
     const call = () => {
       for (const method of ['conv', 'simd', 'phase']) {
-        tf.engine()
-          .runKernel(`ParqTestInputGrad_${method}`, { dy, filter: f }, {
+        tf.dispose(
+          tf.engine().runKernel(`ParqTestInputGrad_${method}`, { dy, filter: f }, {
             strides: 2,
             pad: 'same',
             dataFormat: 'NHWC',
             inputShape: [8, 10, 10, 16],
-          } as never)
-          .dispose();
+          } as never),
+        );
       }
-      tf.engine()
-        .runKernel('Conv2DBackpropFilter', { x, dy }, {
+      tf.dispose(
+        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
           strides: 2,
           pad: 'same',
           dataFormat: 'NHWC',
           filterShape: [3, 3, 16, 32],
-        } as never)
-        .dispose();
+        } as never),
+      );
     };
     call();
     const tensors = tf.memory().numTensors;

@@ -2,19 +2,28 @@
 // its input, also the forward pass of conv2dTranspose).
 //
 // tfjs-backend-wasm 4.22 has this kernel, but as a plain loop: on ResNet-20 shapes it is
-// about 10x slower than the forward convolution. Here it is computed as a forward
-// convolution on the backend's XNNPACK kernel instead:
-//   dx = conv2d(dy with (stride - 1) zeros inserted between its pixels,
-//               the filter rotated by 180 degrees with its in/out channels swapped,
-//               stride 1, padding FH-1-padTop on top / FW-1-padLeft on the left).
-// That full convolution also multiplies every tap that falls on the inserted zeros and the
-// padding: for a 'valid' 5x5 convolution on 14x14 (LeNet-5's second) about twice the useful
-// work. Where the SIMD module runs and the input has few channels (see useSimdInputGrad),
-// the gradient is instead scattered from dy (`bi_8` in simd/kernels.wat, the transposed
-// implicit GEMM): each dy pixel's filter-row segments of FW*C values, 32 at a time, get
-// sum over co of filter * dy, into dx zero-padded where the convolution pads, then cropped.
-// Cases this does not cover (NCHW, non-float32, explicit padding wider than the filter)
-// go to the stock kernel.
+// about 10x slower than the forward convolution. Three formulations here:
+//  - 'phase' (default where the SIMD module runs, see inputGradMethodFor): a stride sh x sw
+//    convolution's input gradient splits into sh*sw phases, the input pixels
+//    (a + sh*i, b + sw*j); each is a dense stride-1 convolution of dy with the sub-filter of
+//    the taps that reach it (kh = a + top mod sh, + sh, ...), rotated by 180 degrees with
+//    in/out channels swapped. No zeros are inserted between dy's pixels and no tap lands on
+//    them; each phase runs on `conv_8` (simd/kernels.wat, the implicit-GEMM convolution also
+//    used by the one-channel forward conv) and writes straight into every sh-th row and
+//    sw-th column of dx. dy is zero-padded once into the frame all phases read. Stride 1 is
+//    the single phase (0, 0). Input pixels no tap reaches (a 1x1 filter at stride 2) are 0.
+//  - 'simd': the gradient scattered from dy (`bi_8`, the transposed implicit GEMM): each dy
+//    pixel's filter-row segments of FW*C values, 32 at a time, get sum over co of
+//    filter * dy, into dx zero-padded where the convolution pads, then cropped. No work on
+//    the padding: the default where the phases would multiply much of it (LeNet-5's 'valid'
+//    5x5, where the full transposed convolution does twice the useful work).
+//  - 'conv' (where the SIMD module cannot run: no SIMD, the threaded build): the full
+//    transposed convolution on XNNPACK, conv2d(dy with (stride - 1) zeros inserted between
+//    its pixels, the rotated and swapped filter, stride 1, padding FH-1-padTop on top /
+//    FW-1-padLeft on the left).
+// The filter is rearranged per call (filters change every step; nothing is cached). Cases
+// none covers (NCHW, non-float32, and for 'conv' explicit padding wider than the filter) go
+// to the stock kernel.
 import * as tf from '@tensorflow/tfjs';
 import {
   callWasmKernel,
