@@ -6,7 +6,7 @@
 // the outermost kernel (a kernel that calls others inside counts once, as itself). Prints,
 // per model, the kernels grouped by name with their share of the step, sorted by time;
 // also the whole step's CPU time (the rest: JavaScript outside kernels: tape, gradients,
-// layers).
+// layers). Convolution kernels also get their multiply-adds per CPU-second (GMAC/s).
 // Usage (after `npm run build`):
 //   node bench/profile-step.mjs [--models lenet5,resnet20] [--batch 64] [--steps 3] [--qat]
 //                               [--stock] [--no-simd] [--threads 1]
@@ -52,6 +52,38 @@ function makeOptimizer() {
   });
 }
 
+/**
+ * Multiply-adds of a convolution kernel call (forward, input or filter gradient: the same
+ * count, dy's size x filter height x width x input channels), or 0 for other kernels.
+ */
+function convMacs(name, { inputs, attrs }) {
+  if (name === 'Conv2D' || name === 'FusedConv2D') {
+    const { x, filter } = inputs;
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape,
+      filter.shape,
+      attrs.strides,
+      attrs.dilations ?? 1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    return (
+      tf.util.sizeFromShape(info.outShape) * filter.shape[0] * filter.shape[1] * filter.shape[2]
+    );
+  }
+  if (name === 'Conv2DBackpropInput') {
+    const { dy, filter } = inputs;
+    return tf.util.sizeFromShape(dy.shape) * filter.shape[0] * filter.shape[1] * filter.shape[2];
+  }
+  if (name === 'Conv2DBackpropFilter') {
+    const f = attrs.filterShape;
+    return tf.util.sizeFromShape(inputs.dy.shape) * f[0] * f[1] * f[2];
+  }
+  return 0;
+}
+
 /** Wraps every wasm kernel with a CPU-time counter (outermost calls only). */
 const times = new Map();
 let depth = 0;
@@ -70,9 +102,10 @@ for (const k of tf.getKernelsForBackend('wasm')) {
       } finally {
         const c = process.cpuUsage(c0);
         depth--;
-        const e = times.get(k.kernelName) ?? { us: 0, calls: 0 };
+        const e = times.get(k.kernelName) ?? { us: 0, calls: 0, macs: 0 };
         e.us += c.user + c.system;
         e.calls++;
+        e.macs += convMacs(k.kernelName, a);
         times.set(k.kernelName, e);
       }
     },
@@ -108,15 +141,18 @@ for (const name of models) {
       `${threads} thread(s): ` +
       `step ${stepMs.toFixed(1)} ms CPU, kernels ${kernelMs.toFixed(1)} ms, mean of ${steps} steps`,
   );
-  console.log('| kernel | calls/step | ms/step | share of step |');
-  console.log('| --- | ---: | ---: | ---: |');
-  const row = (k, calls, ms) =>
-    console.log(`| ${k} | ${calls} | ${ms.toFixed(2)} | ${((100 * ms) / stepMs).toFixed(1)}% |`);
+  console.log('| kernel | calls/step | ms/step | share of step | GMAC/s (convolutions) |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  const row = (k, calls, ms, macs = 0) =>
+    console.log(
+      `| ${k} | ${calls} | ${ms.toFixed(2)} | ${((100 * ms) / stepMs).toFixed(1)}% | ` +
+        `${macs > 0 ? (macs / steps / ms / 1e6).toFixed(1) : ''} |`,
+    );
   let otherMs = 0;
   for (const [k, e] of rows) {
     const ms = e.us / 1000 / steps;
     if (ms / stepMs < 0.005) otherMs += ms;
-    else row(k, (e.calls / steps).toFixed(0), ms);
+    else row(k, (e.calls / steps).toFixed(0), ms, e.macs);
   }
   row('other kernels (< 0.5% each)', '', otherMs);
   row('outside kernels (JavaScript)', '', stepMs - kernelMs);

@@ -7,6 +7,7 @@ export {
   type SelectBackendOptions,
 } from './select.js';
 export {
+  WASM_FUSED_KERNELS,
   WASM_MISSING_KERNELS,
   WASM_REPLACED_KERNELS,
   registerWasmTrainingKernels,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { batchNormalization } from './batch-norm.js';
 import { LayerSeeds } from './init.js';
 import { checkOptions, type ModelOptions } from './options.js';
 
@@ -27,7 +28,7 @@ export function resnet20(opts: ModelOptions): tf.LayersModel {
       useBias: false,
       kernelInitializer: seeds.heNormal(),
     });
-  const bn = (name: string) => tf.layers.batchNormalization({ name, ...BN });
+  const bn = (name: string) => batchNormalization({ name, ...BN });
   const relu = (name: string) => tf.layers.reLU({ name });
   const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor) =>
     layer.apply(x) as tf.SymbolicTensor;

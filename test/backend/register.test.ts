@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
 import {
+  WASM_FUSED_KERNELS,
   WASM_REPLACED_KERNELS,
   registerWasmTrainingKernels,
   replaceSlowWasmKernels,
@@ -33,8 +34,11 @@ describe('replaceSlowWasmKernels / restoreStockWasmKernels', () => {
     const stock = Object.fromEntries(
       WASM_REPLACED_KERNELS.map((n) => [n, tf.getKernel(n, 'wasm')!]),
     );
-    expect(replaceSlowWasmKernels().sort()).toEqual([...WASM_REPLACED_KERNELS].sort());
+    const fused = WASM_FUSED_KERNELS.map((k) => k.kernelName);
+    for (const name of fused) expect(tf.getKernel(name, 'wasm')).toBeUndefined();
+    expect(replaceSlowWasmKernels().sort()).toEqual([...WASM_REPLACED_KERNELS, ...fused].sort());
     expect(replaceSlowWasmKernels()).toEqual([]);
+    for (const name of fused) expect(tf.getKernel(name, 'wasm')).toBeDefined();
     for (const name of WASM_REPLACED_KERNELS) {
       const now = tf.getKernel(name, 'wasm')!;
       expect(now.kernelFunc).not.toBe(stock[name].kernelFunc);
@@ -45,8 +49,9 @@ describe('replaceSlowWasmKernels / restoreStockWasmKernels', () => {
     await tf.setBackend('wasm');
     const r = tf.matMul(tf.ones([2, 3, 4]), tf.ones([2, 4, 5]));
     expect(Array.from(await r.data())).toEqual(new Array(30).fill(4));
-    expect(restoreStockWasmKernels().sort()).toEqual([...WASM_REPLACED_KERNELS].sort());
+    expect(restoreStockWasmKernels().sort()).toEqual([...WASM_REPLACED_KERNELS, ...fused].sort());
     expect(restoreStockWasmKernels()).toEqual([]);
+    for (const name of fused) expect(tf.getKernel(name, 'wasm')).toBeUndefined();
     for (const name of WASM_REPLACED_KERNELS) {
       expect(tf.getKernel(name, 'wasm')!.kernelFunc).toBe(stock[name].kernelFunc);
     }

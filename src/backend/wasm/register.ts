@@ -13,18 +13,21 @@
 //    (MaxPoolGrad), Sum and Mean over leading axes (batch norm's per-channel reductions,
 //    SIMD), Multiply of same shapes or broadcast over leading axes (batch norm's scale),
 //    Add broadcast over leading axes (biases), the forward Conv2D of one input channel,
-//    and Sum and Mean over other axes, which the stock kernels add as float32 running
-//    sums, too inexact for the quantizers' scales (see ./exact-reduction.ts).
+//    Sum and Mean over other axes, which the stock kernels add as float32 running
+//    sums, too inexact for the quantizers' scales (see ./exact-reduction.ts), and Identity
+//    and same-dtype Cast, which copy where a shared reference does (./identity.ts).
 //    Each replacement keeps the stock kernel as fallback for the cases it
 //    does not handle, and restoreStockWasmKernels() puts the stock kernels back.
 // Both functions are idempotent and can run before or after the wasm backend initializes.
 import * as tf from '@tensorflow/tfjs';
 import { makeAdd } from './add.js';
 import { makeAvgPoolGrad } from './avg-pool-grad.js';
+import { batchNormTrainingConfigs } from './batch-norm-training.js';
 import { makeBatchMatMul } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { makeConv2D } from './conv2d.js';
 import { makeConv2dBackpropInput } from './conv2d-backprop-input.js';
+import { makeCast, makeIdentity } from './identity.js';
 import { WASM } from './kernel-utils.js';
 import { makeMean, makeSum } from './leading-reduction.js';
 import { makeMaxPoolGrad } from './max-pool-grad.js';
@@ -48,7 +51,16 @@ const REPLACEMENTS: ReadonlyArray<[string, (stock: tf.KernelFunc) => tf.KernelFu
   [tf.Multiply, makeMultiply],
   [tf.Add, makeAdd],
   [tf.Conv2D, makeConv2D],
+  [tf.Identity, makeIdentity],
+  [tf.Cast, makeCast],
 ];
+
+/**
+ * parq-ts's own fused kernels (no stock counterpart; ops call them only where registered):
+ * training batch norm and its gradient (../batch-norm-training.ts). replaceSlowWasmKernels()
+ * adds them, restoreStockWasmKernels() removes them, so a stock run is stock throughout.
+ */
+export const WASM_FUSED_KERNELS: readonly tf.KernelConfig[] = batchNormTrainingConfigs;
 
 /** Names of the kernels replaceSlowWasmKernels() replaces. */
 export const WASM_REPLACED_KERNELS: readonly string[] = REPLACEMENTS.map(([name]) => name);
@@ -76,12 +88,18 @@ export function registerWasmTrainingKernels(): string[] {
 
 /**
  * Replaces the stock wasm kernels that are slow in a CNN training step (see
- * WASM_REPLACED_KERNELS) by parq-ts's versions. A kernel is replaced only while the
- * registered one is the stock one; it is skipped where the wasm backend has none (not
- * imported yet) or where it is replaced already. Returns the names it replaced.
+ * WASM_REPLACED_KERNELS) by parq-ts's versions, and adds the fused ones
+ * (WASM_FUSED_KERNELS). A kernel is replaced only while the registered one is the stock
+ * one; it is skipped where the wasm backend has none (not imported yet) or where it is
+ * replaced already. Returns the names it replaced or added.
  */
 export function replaceSlowWasmKernels(): string[] {
   const replaced: string[] = [];
+  for (const config of WASM_FUSED_KERNELS) {
+    if (tf.getKernel(config.kernelName, WASM) != null) continue;
+    tf.registerKernel(config);
+    replaced.push(config.kernelName);
+  }
   for (const [name, make] of REPLACEMENTS) {
     const current = tf.getKernel(name, WASM);
     if (current == null || ourKernelFuncs.has(current.kernelFunc)) continue;
@@ -103,7 +121,10 @@ export function replaceSlowWasmKernels(): string[] {
   return replaced;
 }
 
-/** Puts back the stock kernels replaceSlowWasmKernels() replaced. Returns their names. */
+/**
+ * Puts back the stock kernels replaceSlowWasmKernels() replaced and removes the fused ones it
+ * added. Returns their names.
+ */
 export function restoreStockWasmKernels(): string[] {
   const restored: string[] = [];
   for (const [name, stock] of stockConfigs) {
@@ -114,6 +135,13 @@ export function restoreStockWasmKernels(): string[] {
       restored.push(name);
     }
     stockConfigs.delete(name);
+  }
+  for (const config of WASM_FUSED_KERNELS) {
+    const current = tf.getKernel(config.kernelName, WASM);
+    if (current != null && current.kernelFunc === config.kernelFunc) {
+      tf.unregisterKernel(config.kernelName, WASM);
+      restored.push(config.kernelName);
+    }
   }
   return restored;
 }
