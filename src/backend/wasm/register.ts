@@ -33,6 +33,7 @@ import { makeMean, makeSum } from './leading-reduction.js';
 import { makeMaxPoolGrad } from './max-pool-grad.js';
 import { makeExactMean, makeExactSum } from './exact-reduction.js';
 import { makeMultiply } from './multiply.js';
+import { reluGradConfig } from './relu-grad.js';
 import { makeTile } from './tile.js';
 
 /** Kernels parq-ts adds to the wasm backend where they are missing. */
@@ -57,10 +58,14 @@ const REPLACEMENTS: ReadonlyArray<[string, (stock: tf.KernelFunc) => tf.KernelFu
 
 /**
  * parq-ts's own fused kernels (no stock counterpart; ops call them only where registered):
- * training batch norm and its gradient (../batch-norm-training.ts). replaceSlowWasmKernels()
+ * training batch norm and its gradient (../batch-norm-training.ts), the ReLU gradient
+ * (../relu-grad.ts). replaceSlowWasmKernels()
  * adds them, restoreStockWasmKernels() removes them, so a stock run is stock throughout.
  */
-export const WASM_FUSED_KERNELS: readonly tf.KernelConfig[] = batchNormTrainingConfigs;
+export const WASM_FUSED_KERNELS: readonly tf.KernelConfig[] = [
+  ...batchNormTrainingConfigs,
+  reluGradConfig,
+];
 
 /** Names of the kernels replaceSlowWasmKernels() replaces. */
 export const WASM_REPLACED_KERNELS: readonly string[] = REPLACEMENTS.map(([name]) => name);

@@ -63,6 +63,7 @@ export interface SimdKernels {
   colsum(x: I, out: I, part: I, rows: I, cols: I, scale: number): void;
   bn_sums(x: I, shift: I, g: I, s1: I, s2: I, rows: I, cols: I): void;
   bn_affine(x: I, mean: I, scale: I, shift: I, g: I, gscale: I, out: I, rows: I, cols: I): void;
+  relu_grad(dy: I, x: I, out: I, n: I): void;
   mulrows(a: I, b: I, out: I, rows: I, cols: I): void;
   addrows(a: I, b: I, out: I, rows: I, cols: I): void;
   padrows(x: I, out: I, rows: I, cols: I, colsOut: I): void;

@@ -22,6 +22,8 @@
 ;; bn_affine: out[r, c] = (x[r, c] - mean[c]) * scale[c] + shift[c], plus g[r, c] * gscale[c]
 ;;   when g != 0, for [rows, cols] matrices (cols a multiple of 4): batch norm's output
 ;;   (no g) and its input gradient (g = dy).
+;; relu_grad: out[i] = dy[i] * s[i] for n floats, s = 1 where x > 0, NaN where x is NaN, 0
+;;   elsewhere (the ReLU gradient, as tfjs's dy * step(x)); the last n mod 4 one at a time.
 ;; mulrows: out[r, c] = a[r, c] * b[c] for a [rows, cols] matrix and a row b (elementwise
 ;;   Multiply where one operand broadcasts over the other's leading axes; rows 1: same shapes).
 ;; addrows: out[r, c] = a[r, c] + b[c], the same for Add (a convolution's or dense layer's
@@ -353,6 +355,34 @@
       (if (local.get $g) (then (local.set $g (i32.add (local.get $g) (local.get $rowBytes)))))
       (local.set $r (i32.sub (local.get $r) (i32.const 1)))
       (br $rowsl)))
+  )
+  (func $relu_grad (export "relu_grad")
+    (param $dy i32) (param $x i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32) (local $vecEnd i32) (local $v v128) (local $s f32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $vd (loop $vl
+      (br_if $vd (i32.ge_u (local.get $i) (local.get $vecEnd)))
+      (local.set $v (v128.load (i32.add (local.get $x) (local.get $i))))
+      (v128.store (i32.add (local.get $out) (local.get $i))
+        (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $i)))
+          ;; NaN lanes keep x (a NaN), the others 1 or 0
+          (v128.bitselect (local.get $v)
+            (v128.and (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0))
+              (v128.const f32x4 1 1 1 1))
+            (f32x4.ne (local.get $v) (local.get $v)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $vl)))
+    (block $sd (loop $sl
+      (br_if $sd (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $s (f32.load (i32.add (local.get $x) (local.get $i))))
+      (f32.store (i32.add (local.get $out) (local.get $i))
+        (f32.mul (f32.load (i32.add (local.get $dy) (local.get $i)))
+          (select (local.get $s)
+            (select (f32.const 1) (f32.const 0) (f32.gt (local.get $s) (f32.const 0)))
+            (f32.ne (local.get $s) (local.get $s)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $sl)))
   )
   (func $mulrows (export "mulrows")
     (param $a i32) (param $b i32) (param $out i32) (param $rows i32) (param $cols i32)
