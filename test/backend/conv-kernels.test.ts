@@ -10,6 +10,7 @@ import {
 } from '../../src/backend/wasm/conv2d-backprop-filter.js';
 import {
   conv2dBackpropInputNHWC,
+  inputGradMethodFor,
   type InputGradMethod,
 } from '../../src/backend/wasm/conv2d-backprop-input.js';
 import type { BackendWasm } from '../../src/backend/wasm/kernel-utils.js';
@@ -81,6 +82,19 @@ CASES.push(
   { x: [2, 9, 8, 3], filter: [3, 5, 3, 4], stride: 2, pad: 'valid' }, // 15
 );
 
+// The input gradient's phases: an even filter at stride 2 (one or two taps a phase), a 1x1
+// filter at stride 2 on odd sizes (pixels no tap reaches), stride 3 with a 2x2 filter (a
+// phase with no taps), strides differing per axis, 9 input channels (two blocks of 8, the
+// second one lane), and ResNet-20's downsampling layers at batch 64.
+CASES.push(
+  { x: [2, 9, 11, 9], filter: [2, 2, 9, 5], stride: 2, pad: 'same' },
+  { x: [3, 7, 9, 5], filter: [1, 1, 5, 7], stride: 2, pad: 'valid' },
+  { x: [1, 10, 8, 3], filter: [2, 2, 3, 4], stride: 3, pad: 'same' },
+  { x: [2, 9, 10, 4], filter: [4, 3, 4, 6], stride: [1, 2], pad: 'valid' },
+  { x: [64, 8, 8, 32], filter: [3, 3, 32, 64], stride: 2, pad: 'same' },
+  { x: [64, 7, 7, 16], filter: [1, 1, 16, 32], stride: 2, pad: 'same' },
+);
+
 const describeCase = (c: Case): string =>
   `x ${c.x.join('x')} filter ${c.filter.join('x')} stride ${String(c.stride)} pad ${JSON.stringify(c.pad)}`;
 
@@ -117,7 +131,7 @@ beforeAll(async () => {
     });
   }
   // ... and of the input gradient.
-  for (const method of ['conv', 'simd'] as InputGradMethod[]) {
+  for (const method of ['conv', 'simd', 'phase'] as InputGradMethod[]) {
     tf.registerKernel({
       kernelName: `ParqTestInputGrad_${method}`,
       backendName: 'wasm',
@@ -217,7 +231,11 @@ describe('Conv2DBackpropFilter on wasm', () => {
     await tf.setBackend('wasm');
     const x = tf.tensor(randomArray(2 * 8 * 8 * 4, 5), [2, 8, 8, 4]);
     const dy = tf.tensor(randomArray(2 * 4 * 4 * 6, 6), [2, 4, 4, 6]);
-    for (const kernel of ['ParqTestFilterGrad_conv', 'ParqTestFilterGrad_im2col']) {
+    for (const kernel of [
+      'ParqTestFilterGrad_conv',
+      'ParqTestFilterGrad_im2col',
+      'ParqTestFilterGrad_simd',
+    ]) {
       const before = tf.memory().numTensors;
       const dataIds = (tf.backend() as BackendWasm).numDataIds();
       const out = tf.engine().runKernel(kernel, { x, dy }, {
@@ -235,7 +253,7 @@ describe('Conv2DBackpropFilter on wasm', () => {
 });
 
 describe('Conv2D of one input channel on wasm (replaced)', () => {
-  // conv1c_8: four pixels of a row at a time, then the rest one by one; output channels in
+  // conv_8: four pixels of a row at a time, then the rest one by one; output channels in
   // blocks of 8, the last one partly stored.
   const ONE: Case[] = CASES.filter((c) => c.x[3] === 1);
   for (const stride of [1, 2, [2, 1]] as Array<number | [number, number]>) {
@@ -288,7 +306,7 @@ describe('Conv2D of one input channel on wasm (replaced)', () => {
 
 describe('Conv2DBackpropInput on wasm (replaced)', () => {
   for (const c of CASES) {
-    it(`equals cpu, both formulations: ${describeCase(c)}`, async () => {
+    it(`equals cpu, every formulation: ${describeCase(c)}`, async () => {
       const fv = randomArray(tf.util.sizeFromShape(c.filter), seedOf(c, 3));
       const dyShape = outShape(c);
       const dyv = randomArray(tf.util.sizeFromShape(dyShape), seedOf(c, 4));
@@ -306,6 +324,7 @@ describe('Conv2DBackpropInput on wasm (replaced)', () => {
         'Conv2DBackpropInput',
         'ParqTestInputGrad_conv',
         'ParqTestInputGrad_simd',
+        'ParqTestInputGrad_phase',
       ]) {
         const [wasm] = await runOn('wasm', run(kernel));
         try {
@@ -317,11 +336,15 @@ describe('Conv2DBackpropInput on wasm (replaced)', () => {
     });
   }
 
-  it('leaks no wasm memory, either formulation (padded and unpadded)', async () => {
+  it('leaks no wasm memory, any formulation (padded and unpadded)', async () => {
     await tf.setBackend('wasm');
     const f = tf.tensor(randomArray(3 * 3 * 4 * 6, 7), [3, 3, 4, 6]);
     const dy = tf.tensor(randomArray(2 * 4 * 4 * 6, 8), [2, 4, 4, 6]);
-    for (const kernel of ['ParqTestInputGrad_conv', 'ParqTestInputGrad_simd']) {
+    for (const kernel of [
+      'ParqTestInputGrad_conv',
+      'ParqTestInputGrad_simd',
+      'ParqTestInputGrad_phase',
+    ]) {
       for (const [pad, inputShape] of [
         ['same', [2, 8, 8, 4]],
         ['valid', [2, 6, 6, 4]],
@@ -341,6 +364,75 @@ describe('Conv2DBackpropInput on wasm (replaced)', () => {
       }
     }
     tf.dispose([f, dy]);
+  });
+
+  it('keeps the wasm heap and the tensor count steady over repeated calls', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const heapBytes = () =>
+      (backend as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.byteLength;
+    const f = tf.tensor(randomArray(3 * 3 * 16 * 32, 9), [3, 3, 16, 32]);
+    const dy = tf.tensor(randomArray(8 * 5 * 5 * 32, 10), [8, 5, 5, 32]);
+    const x = tf.tensor(randomArray(8 * 10 * 10 * 16, 11), [8, 10, 10, 16]);
+    const call = () => {
+      for (const method of ['conv', 'simd', 'phase']) {
+        tf.dispose(
+          tf.engine().runKernel(`ParqTestInputGrad_${method}`, { dy, filter: f }, {
+            strides: 2,
+            pad: 'same',
+            dataFormat: 'NHWC',
+            inputShape: [8, 10, 10, 16],
+          } as never),
+        );
+      }
+      tf.dispose(
+        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+          strides: 2,
+          pad: 'same',
+          dataFormat: 'NHWC',
+          filterShape: [3, 3, 16, 32],
+        } as never),
+      );
+    };
+    call();
+    const tensors = tf.memory().numTensors;
+    const dataIds = backend.numDataIds();
+    const heap = heapBytes();
+    for (let i = 0; i < 20; i++) call();
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(backend.numDataIds()).toBe(dataIds);
+    expect(heapBytes()).toBe(heap);
+    tf.dispose([f, dy, x]);
+  });
+
+  it('picks the formulation by the work each does, the same for the same shape', () => {
+    const info = (x: number[], f: number[], stride: number, pad: 'same' | 'valid') =>
+      tf.backend_util.computeConv2DInfo(
+        x as [number, number, number, number],
+        f as [number, number, number, number],
+        stride,
+        1,
+        pad,
+      );
+    // Every ResNet-20 input gradient (and the RGB stem): the phases.
+    for (const [x, f, s] of [
+      [[64, 32, 32, 3], [3, 3, 3, 16], 1],
+      [[64, 32, 32, 16], [3, 3, 16, 16], 1],
+      [[64, 32, 32, 16], [3, 3, 16, 32], 2],
+      [[64, 32, 32, 16], [1, 1, 16, 32], 2],
+      [[64, 16, 16, 32], [3, 3, 32, 32], 1],
+      [[64, 16, 16, 32], [3, 3, 32, 64], 2],
+      [[64, 16, 16, 32], [1, 1, 32, 64], 2],
+      [[64, 8, 8, 64], [3, 3, 64, 64], 1],
+    ] as [number[], number[], number][]) {
+      expect(inputGradMethodFor(info(x, f, s, 'same'))).toBe('phase');
+    }
+    // LeNet-5's second convolution ('valid' 5x5: the phases would multiply the padding too).
+    const lenet = info([64, 14, 14, 6], [5, 5, 6, 16], 1, 'valid');
+    expect(inputGradMethodFor(lenet)).toBe('simd');
+    expect(inputGradMethodFor(info([64, 14, 14, 6], [5, 5, 6, 16], 1, 'valid'))).toBe(
+      inputGradMethodFor(lenet),
+    );
   });
 
   it('gives the input gradient of tf.conv2d and the output of tf.conv2dTranspose', async () => {

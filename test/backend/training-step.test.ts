@@ -1,6 +1,7 @@
 // One training step of a small LeNet-like CNN and of a small residual CNN with batch norm
-// runs on wasm once parq-ts's kernels are registered (it throws without them), and gives
-// the cpu backend's loss and gradients.
+// (parq-ts's TrainingBatchNormalization: fused on wasm, the stock path on cpu) runs on wasm
+// once parq-ts's kernels are registered (it throws without them), and gives the cpu
+// backend's loss and gradients.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import {
   replaceSlowWasmKernels,
   restoreStockWasmKernels,
 } from '../../src/backend/wasm/register.js';
+import { batchNormalization } from '../../src/models/batch-norm.js';
 import { expectClose, randomArray } from './compare.js';
 
 let seed = 1;
@@ -52,7 +54,8 @@ function convBn(x: tf.SymbolicTensor, filters: number, kernelSize: number, strid
     useBias: false,
     kernelInitializer: init(),
   });
-  return tf.layers.batchNormalization().apply(conv.apply(x)) as tf.SymbolicTensor;
+  // parq-ts's layer: fused on wasm (parq-ts's kernels), tfjs-layers' own path on cpu
+  return batchNormalization({}).apply(conv.apply(x)) as tf.SymbolicTensor;
 }
 
 /** Stem conv + BN + ReLU, one identity block, one downsampling block with a 1x1 shortcut. */

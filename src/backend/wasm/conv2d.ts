@@ -1,7 +1,7 @@
 // A faster forward Conv2D for the wasm backend, for one input channel (a grayscale stem:
 // LeNet-5's first convolution, 5x5 'same' from 1 to 6 channels). XNNPACK's kernel fills its
 // tiles poorly there (2.3 ms at batch 64 on the dev machine, ~6.5 GFLOP/s); here one SIMD
-// pass (`conv1c_8` in simd/kernels.wat) computes each output pixel's channels, eight at a
+// pass (`conv_8` in simd/kernels.wat, the implicit-GEMM convolution) computes each output pixel's channels, eight at a
 // time, from one splat of x per filter tap, x zero-padded once where the convolution pads.
 // A 3x3 stride-1 'same' or 'valid' convolution of enough input channels is a Winograd
 // F(2x2, 3x3) one instead (./winograd.ts). Everything else (other filters and strides with
@@ -17,7 +17,7 @@ import {
 import { addressOf, simdKernelsFor, type SimdKernels } from './simd/index.js';
 import { winogradApplies, winogradConv3x3 } from './winograd.js';
 
-/** Output channels per conv1c_8 call. */
+/** Output channels per conv_8 call. */
 const BLOCK = 8;
 
 /** Builds the replacement kernel; `stock` is the backend's own kernel, used as fallback. */
@@ -126,7 +126,7 @@ export function conv2dOneChannel(
   const wtAddr = addressOf(backend, wt);
   const outAddr = addressOf(backend, out);
   for (let b = 0; b < blocks; b++) {
-    simd.conv1c_8(
+    simd.conv_8(
       xAddr,
       wtAddr + b * fh * fw * BLOCK * 4,
       outAddr + b * BLOCK * 4,
@@ -141,6 +141,8 @@ export function conv2dOneChannel(
       sw * 4,
       wp * 4,
       co * 4,
+      ow * co * 4,
+      oh * ow * co * 4,
     );
   }
   if (xp !== x) disposeIntermediate(backend, xp);

@@ -67,7 +67,7 @@ export interface SimdKernels {
   mulrows(a: I, b: I, out: I, rows: I, cols: I): void;
   addrows(a: I, b: I, out: I, rows: I, cols: I): void;
   padrows(x: I, out: I, rows: I, cols: I, colsOut: I): void;
-  conv1c_8(
+  conv_8(
     x: I,
     wt: I,
     out: I,
@@ -81,7 +81,9 @@ export interface SimdKernels {
     xRow: I,
     xCol: I,
     xKh: I,
-    outPix: I,
+    outCol: I,
+    outRow: I,
+    outImg: I,
   ): void;
   bi_8(
     dy: I,

@@ -50,14 +50,18 @@
 ;; padrows: out[r, 0..cols) = x[r, :], out[r, cols..colsOut) = 0 for a [rows, cols] matrix
 ;;   into a [rows, colsOut] one (colsOut >= cols): the filter gradient's dy with its channels
 ;;   padded to a multiple of 4.
-;; conv1c_8: a forward NHWC convolution of one input channel (a grayscale stem: LeNet-5's
-;;   first), one block of up to 8 output channels: for every output pixel (n, oh, ow),
-;;   out[pixel][o] = sum over kh, kw of x[n, oh*sh + kh, ow*sw + kw] * wt[kh][kw][o] for o < on
-;;   (x zero-padded where the convolution pads; wt 8 floats per tap, zero past the block's
-;;   channels). Four pixels of a row at a time (8 SIMD accumulators, the two vectors of a tap's
-;;   weights loaded once for the four), the rest of the row one by one; the output channels
-;;   past a multiple of 4 stored lane by lane. Byte strides: x by xImg (image), xRow (output
-;;   row: sh rows), xCol (output column: sw pixels), xKh (one row); out by outPix per pixel.
+;; conv_8: a forward NHWC convolution as an implicit GEMM, one block of up to 8 output
+;;   channels: for every output pixel (n, oh, ow),
+;;   out[pixel][o] = sum over kh < fh, k < fw of x[n, oh*sh + kh, ow*sw ..][k] * wt[kh][k][o]
+;;   for o < on, where k runs over the fw consecutive floats of a filter row's patch (its
+;;   (column, channel) values: fw is the filter width times the input channels; a grayscale
+;;   stem, LeNet-5's first convolution, has one channel) and x is zero-padded where the
+;;   convolution pads; wt 8 floats per (kh, k), zero past the block's channels. Four pixels of
+;;   a row at a time (8 SIMD accumulators, the two vectors of a k's weights loaded once for the
+;;   four), the rest of the row one by one; the output channels past a multiple of 4 stored
+;;   lane by lane. Byte strides: x by xImg (image), xRow (output row: sh rows), xCol (output
+;;   column: sw pixels), xKh (one row); out by outImg, outRow, outCol (so the output can be
+;;   every other pixel of a larger tensor: one phase of a strided input gradient).
 ;; wino_in, wino_gemm, wino_out: a Winograd F(2x2, 3x3) forward convolution (Lavin & Gray
 ;;   2016; ../winograd.ts drives them), over a block of `cnt` 2x2 output tiles t0.. of the
 ;;   tiles numbered (image, tile row, tile column) with tw tiles a row and th a column.
@@ -740,18 +744,21 @@
       (local.set $r (i32.sub (local.get $r) (i32.const 1)))
       (br $rowsl)))
   )
-  (func $conv1c_8 (export "conv1c_8")
-    (param $x i32) (param $wt i32) (param $out i32) (param $n i32) (param $oh i32) (param $ow i32) (param $fh i32) (param $fw i32) (param $on i32) (param $xImg i32) (param $xRow i32) (param $xCol i32) (param $xKh i32) (param $outPix i32)
+  (func $conv_8 (export "conv_8")
+    (param $x i32) (param $wt i32) (param $out i32) (param $n i32) (param $oh i32) (param $ow i32) (param $fh i32) (param $fw i32) (param $on i32) (param $xImg i32) (param $xRow i32) (param $xCol i32) (param $xKh i32) (param $outCol i32) (param $outRow i32) (param $outImg i32)
     (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128) (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128) (local $s v128) (local $w0 v128) (local $w1 v128)
-    (local $img i32) (local $row i32) (local $px i32) (local $src i32) (local $w i32) (local $o i32)
+    (local $img i32) (local $row i32) (local $oimg i32) (local $orow i32) (local $px i32) (local $src i32) (local $w i32) (local $o i32)
     (local $i i32) (local $r i32) (local $q i32) (local $kh i32) (local $kw i32) (local $k i32)
     (local.set $img (local.get $x))
+    (local.set $oimg (local.get $out))
     (local.set $i (local.get $n))
     (loop $images
       (local.set $row (local.get $img))
+      (local.set $orow (local.get $oimg))
       (local.set $r (local.get $oh))
       (loop $rows
         (local.set $px (local.get $row))
+        (local.set $out (local.get $orow))
         (local.set $q (local.get $ow))
         (block $quadsDone (loop $quads
           (br_if $quadsDone (i32.lt_u (local.get $q) (i32.const 4)))
@@ -812,7 +819,7 @@
                   (f32.store offset=24 (local.get $o) (f32x4.extract_lane 2 (local.get $a01)))
                   (br $stored0)))
             )
-          (local.set $o (i32.add (local.get $o) (local.get $outPix)))
+          (local.set $o (i32.add (local.get $o) (local.get $outCol)))
             (block $stored1
               (if (i32.ge_u (local.get $on) (i32.const 4)) (then
                 (v128.store offset=0 (local.get $o) (local.get $a10)))
@@ -835,7 +842,7 @@
                   (f32.store offset=24 (local.get $o) (f32x4.extract_lane 2 (local.get $a11)))
                   (br $stored1)))
             )
-          (local.set $o (i32.add (local.get $o) (local.get $outPix)))
+          (local.set $o (i32.add (local.get $o) (local.get $outCol)))
             (block $stored2
               (if (i32.ge_u (local.get $on) (i32.const 4)) (then
                 (v128.store offset=0 (local.get $o) (local.get $a20)))
@@ -858,7 +865,7 @@
                   (f32.store offset=24 (local.get $o) (f32x4.extract_lane 2 (local.get $a21)))
                   (br $stored2)))
             )
-          (local.set $o (i32.add (local.get $o) (local.get $outPix)))
+          (local.set $o (i32.add (local.get $o) (local.get $outCol)))
             (block $stored3
               (if (i32.ge_u (local.get $on) (i32.const 4)) (then
                 (v128.store offset=0 (local.get $o) (local.get $a30)))
@@ -881,7 +888,7 @@
                   (f32.store offset=24 (local.get $o) (f32x4.extract_lane 2 (local.get $a31)))
                   (br $stored3)))
             )
-          (local.set $out (i32.add (local.get $o) (local.get $outPix)))
+          (local.set $out (i32.add (local.get $o) (local.get $outCol)))
           (local.set $px (i32.add (local.get $px) (i32.shl (local.get $xCol) (i32.const 2))))
           (local.set $q (i32.sub (local.get $q) (i32.const 4)))
           (br $quads)))
@@ -927,13 +934,15 @@
                   (f32.store offset=24 (local.get $o) (f32x4.extract_lane 2 (local.get $a01)))
                   (br $storedOne)))
             )
-          (local.set $out (i32.add (local.get $out) (local.get $outPix)))
+          (local.set $out (i32.add (local.get $out) (local.get $outCol)))
           (local.set $px (i32.add (local.get $px) (local.get $xCol)))
           (local.set $q (i32.sub (local.get $q) (i32.const 1)))
           (br $cols)))
         (local.set $row (i32.add (local.get $row) (local.get $xRow)))
+        (local.set $orow (i32.add (local.get $orow) (local.get $outRow)))
         (br_if $rows (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))
       (local.set $img (i32.add (local.get $img) (local.get $xImg)))
+      (local.set $oimg (i32.add (local.get $oimg) (local.get $outImg)))
       (br_if $images (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))
   )
   (func $wino_in (export "wino_in")
