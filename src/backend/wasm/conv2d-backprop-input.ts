@@ -351,24 +351,7 @@ function viaPhases(
     for (const pc of cols) {
       if (pr.taps === 0 || pc.taps === 0 || pr.count === 0 || pc.count === 0) continue;
       const j = pc.taps * co; // (column, channel) values of one sub-filter row
-      // wt[block][t][u*co + o][lane] = filter[k0_a + sh*(taps_a-1-t), k0_b + sw*(taps_b-1-u),
-      //                                       block*8 + lane, o]
-      for (let t = 0; t < pr.taps; t++) {
-        const kh = pr.k0 + sh * (pr.taps - 1 - t);
-        for (let u = 0; u < pc.taps; u++) {
-          const kw = pc.k0 + sw * (pc.taps - 1 - u);
-          for (let ci = 0; ci < c; ci++) {
-            const src = ((kh * fw + kw) * c + ci) * co;
-            const blk = Math.floor(ci / PHASE_BLOCK);
-            const dst =
-              wtOffset +
-              (blk * pr.taps + t) * j * PHASE_BLOCK +
-              u * co * PHASE_BLOCK +
-              (ci % PHASE_BLOCK);
-            for (let o = 0; o < co; o++) tv[dst + o * PHASE_BLOCK] = fv[src + o];
-          }
-        }
-      }
+      layoutPhaseFilter(fv, tv, wtOffset, pr.k0, sh, pr.taps, pc.k0, sw, pc.taps, fw, c, co);
       // Floats into an image of the frame where the phase's first output pixel reads.
       const x0 = ((pr.d - pr.taps + 1 - fr.lo) * wp + (pc.d - pc.taps + 1 - fc.lo)) * co;
       phases.push({ pr, pc, wtOffset, x0 });
@@ -417,6 +400,43 @@ function viaPhases(
   if (frame !== dy) disposeIntermediate(backend, frame);
   disposeIntermediate(backend, wt);
   return dx;
+}
+
+/**
+ * Writes one phase's sub-filter for conv_8, rotated with in/out channels swapped:
+ * tv[off + ((block*tapsA + t)*tapsB*co + u*co + o)*8 + lane] =
+ *   fv[k0a + sh*(tapsA-1-t), k0b + sw*(tapsB-1-u), block*8 + lane, o] (filter [FH, FW, C, CO]).
+ * A function of plain numbers of its own, so V8 compiles the loop tight (~3x faster than
+ * inline in viaPhases).
+ */
+function layoutPhaseFilter(
+  fv: Float32Array,
+  tv: Float32Array,
+  off: number,
+  k0a: number,
+  sh: number,
+  tapsA: number,
+  k0b: number,
+  sw: number,
+  tapsB: number,
+  fw: number,
+  c: number,
+  co: number,
+): void {
+  const rowFloats = tapsB * co * PHASE_BLOCK;
+  for (let t = 0; t < tapsA; t++) {
+    const kh = k0a + sh * (tapsA - 1 - t);
+    for (let u = 0; u < tapsB; u++) {
+      const kw = k0b + sw * (tapsB - 1 - u);
+      for (let ci = 0; ci < c; ci++) {
+        const src = ((kh * fw + kw) * c + ci) * co;
+        const lane = ci % PHASE_BLOCK;
+        const blk = (ci - lane) / PHASE_BLOCK;
+        const dst = off + (blk * tapsA + t) * rowFloats + u * co * PHASE_BLOCK + lane;
+        for (let o = 0; o < co; o++) tv[dst + o * PHASE_BLOCK] = fv[src + o];
+      }
+    }
+  }
 }
 
 /** Input channels (of dx) per conv_8 call. */
