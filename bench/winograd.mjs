@@ -4,11 +4,17 @@
 // shared), the best and the median of --reps repeats, each a mean over --calls calls.
 // The Winograd column calls winogradConv3x3 itself (also below the channels where the replaced
 // kernels use it: the last column says whether they do).
+// Then the stride-1 input gradient of ResNet-20's shapes: parq-ts's Conv2DBackpropInput kernel
+// (what a training step runs now) against winogradInputGrad3x3.
 // Usage (after `npm run build`): node bench/winograd.mjs [--reps 7] [--calls 5] [--shapes all]
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../dist/backend/select.js';
-import { restoreStockWasmKernels } from '../dist/backend/wasm/register.js';
-import { winogradApplies, winogradConv3x3 } from '../dist/backend/wasm/winograd.js';
+import { replaceSlowWasmKernels, restoreStockWasmKernels } from '../dist/backend/wasm/register.js';
+import {
+  winogradApplies,
+  winogradConv3x3,
+  winogradInputGrad3x3,
+} from '../dist/backend/wasm/winograd.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -86,3 +92,22 @@ for (const [n, h, w, c, k] of shapes) {
   tf.dispose([x, filter, bias]);
 }
 console.log('(best of the repeats; the median in parentheses)');
+
+replaceSlowWasmKernels();
+console.log(
+  '\ninput gradient (NHWC -> K), 3x3 same | Conv2DBackpropInput ms | Winograd ms | speed-up',
+);
+for (const [n, h, w, c, k] of RESNET) {
+  const dy = tf.tensor4d(seeded(n * h * w * k, 4), [n, h, w, k]);
+  const filter = tf.tensor4d(seeded(9 * c * k, 5), [3, 3, c, k]);
+  const info = tf.backend_util.computeConv2DInfo([n, h, w, c], filter.shape, 1, 1, 'same');
+  const kernel = time(() => tf.conv2dTranspose(dy, filter, [n, h, w, c], 1, 'same'));
+  const wino = time(() =>
+    tf.engine().makeTensorFromTensorInfo(winogradInputGrad3x3(backend, dy, filter, info)),
+  );
+  console.log(
+    `[${n},${h},${w},${c}] -> ${k} | ${fmt(kernel)} | ${fmt(wino)} | ` +
+      `${(kernel[0] / wino[0]).toFixed(2)}x`,
+  );
+  tf.dispose([dy, filter]);
+}

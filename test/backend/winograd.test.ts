@@ -12,7 +12,11 @@ import {
   replaceSlowWasmKernels,
 } from '../../src/backend/wasm/register.js';
 import { simdKernelsFor } from '../../src/backend/wasm/simd/index.js';
-import { winogradApplies, winogradConv3x3 } from '../../src/backend/wasm/winograd.js';
+import {
+  winogradApplies,
+  winogradConv3x3,
+  winogradInputGrad3x3,
+} from '../../src/backend/wasm/winograd.js';
 import { expectClose, expectSameOnCpuAndWasm, randomArray, runOn } from './compare.js';
 
 type Shape4 = [number, number, number, number];
@@ -91,6 +95,49 @@ describe('winogradConv3x3 (called directly)', () => {
       });
     }
   }
+});
+
+describe('winogradInputGrad3x3 (the stride-1 input gradient)', () => {
+  // dx of a forward convolution x [N, H, W, C] -> dy [N, OH, OW, K]: the Winograd convolution
+  // of dy with the rotated, channel-swapped filter, read in place.
+  const GRAD: Case[] = [
+    ...NONEMPTY.filter((c) => c.x[0] === 1 || c.x[1] <= 6),
+    { x: [2, 9, 5, 8], k: 17, pad: 'valid' },
+    { x: [3, 4, 3, 19], k: 16, pad: 'same' },
+  ];
+  for (const c of GRAD) {
+    it(`equals cpu: ${describeCase(c)}`, async () => {
+      const { fv, f } = inputs(c);
+      const info = tf.backend_util.computeConv2DInfo(c.x, f, 1, 1, c.pad);
+      const dyv = randomArray(tf.util.sizeFromShape(info.outShape), seedOf(c, 4));
+      const [expected] = await runOn('cpu', () =>
+        tf.conv2dTranspose(tf.tensor4d(dyv, info.outShape), tf.tensor4d(fv, f), c.x, 1, c.pad),
+      );
+      await tf.setBackend('wasm');
+      const dy = tf.tensor4d(dyv, info.outShape);
+      const filter = tf.tensor4d(fv, f);
+      const out = winogradInputGrad3x3(tf.backend() as BackendWasm, dy, filter, info);
+      expect(out).not.toBeNull();
+      const dx = tf.engine().makeTensorFromTensorInfo(out!);
+      expect(dx.shape).toEqual(c.x);
+      expectClose(dx.dataSync(), expected);
+      tf.dispose([dy, filter, dx]);
+    });
+  }
+
+  it('declines strides above 1, other filters and dilations (null)', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const dy = tf.zeros([1, 4, 4, 8]);
+    const f3 = tf.zeros([3, 3, 8, 8]);
+    const f5 = tf.zeros([5, 5, 8, 8]);
+    const info = (f: Shape4, s: number, d: number) =>
+      tf.backend_util.computeConv2DInfo([1, 8, 8, 8], f, s, d, 'same');
+    expect(winogradInputGrad3x3(backend, dy, f3, info([3, 3, 8, 8], 2, 1))).toBeNull();
+    expect(winogradInputGrad3x3(backend, dy, f5, info([5, 5, 8, 8], 1, 1))).toBeNull();
+    expect(winogradInputGrad3x3(backend, dy, f3, info([3, 3, 8, 8], 1, 2))).toBeNull();
+    tf.dispose([dy, f3, f5]);
+  });
 });
 
 describe('Conv2D and FusedConv2D on wasm (Winograd where it applies)', () => {

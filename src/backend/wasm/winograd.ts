@@ -56,8 +56,7 @@ const up = (a: number, b: number): number => Math.ceil(a / b) * b;
 /**
  * The convolution of NHWC float32 x ([N, H, W, C]) with filter ([3, 3, C, K]) described by
  * `info` (see winogradApplies), plus `bias` ([K], optional), then ReLU if `relu`; null where
- * the SIMD module cannot run. Also usable for a stride-1 input gradient (a 3x3 'same'
- * convolution of dy with the rotated filter).
+ * the SIMD module cannot run. For the input gradient see winogradInputGrad3x3.
  */
 export function winogradConv3x3(
   backend: BackendWasm,
@@ -66,6 +65,62 @@ export function winogradConv3x3(
   info: tf.backend_util.Conv2DInfo,
   bias: tf.TensorInfo | null = null,
   relu = false,
+): tf.TensorInfo | null {
+  return winograd(backend, x, filter, info, bias, relu, false);
+}
+
+/**
+ * The input gradient dx ([N, H, W, C]) of a stride-1 3x3 convolution (`info`: the forward
+ * one, x [N, H, W, C] to dy [N, OH, OW, K], filter [3, 3, C, K], dilation 1, padding of at
+ * most 2 a side) as the Winograd convolution of dy with the filter rotated by 180 degrees and
+ * its channels swapped (read in place: no rotated copy), padded 2 - the forward padding a
+ * side ('same' stays 'same'; 'valid' becomes the full convolution). Null where that does not
+ * hold or the SIMD module cannot run.
+ */
+export function winogradInputGrad3x3(
+  backend: BackendWasm,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo | null {
+  const { top, bottom, left, right } = info.padInfo;
+  if (
+    info.filterHeight !== 3 ||
+    info.filterWidth !== 3 ||
+    info.strideHeight !== 1 ||
+    info.strideWidth !== 1 ||
+    info.dilationHeight !== 1 ||
+    info.dilationWidth !== 1 ||
+    info.dataFormat !== 'channelsLast' ||
+    Math.max(top, bottom, left, right) > 2 ||
+    Math.min(top, bottom, left, right) < 0 ||
+    [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels].some(
+      (d) => d <= 0,
+    ) ||
+    info.outHeight <= 0 ||
+    info.outWidth <= 0
+  ) {
+    return null;
+  }
+  const { batchSize: n, outHeight: oh, outWidth: ow, inChannels: c, outChannels: k } = info;
+  const pad: tf.backend_util.ExplicitPadding = [
+    [0, 0],
+    [2 - top, 2 - bottom],
+    [2 - left, 2 - right],
+    [0, 0],
+  ];
+  const grad = tf.backend_util.computeConv2DInfo([n, oh, ow, k], [3, 3, k, c], 1, 1, pad);
+  return winograd(backend, dy, filter, grad, null, false, true);
+}
+
+function winograd(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  bias: tf.TensorInfo | null,
+  relu: boolean,
+  rotated: boolean,
 ): tf.TensorInfo | null {
   const simd = simdKernelsFor(backend);
   if (simd === null) return null;
@@ -95,7 +150,7 @@ export function winogradConv3x3(
   const full = direct ? out : backend.makeOutput([n * 2 * th * 2 * tw * k4], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
   fillFrame(backend, simd, x, xp, info, hp, wp, cp);
-  transformFilter(heapF32(backend, filter), heapF32(backend, u), c, k, cp, kp);
+  transformFilter(heapF32(backend, filter), heapF32(backend, u), c, k, cp, kp, rotated);
   heapF32(backend, v).fill(0);
   const bv = heapF32(backend, b);
   bv.fill(0);
@@ -208,6 +263,8 @@ function fillFrame(
 /**
  * U[a*4 + b][ci][o] = (G g G^T)[a][b] for the filter g = filter[:, :, ci, o] ([3, 3, c, k]),
  * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; zero past c and k (uv is [16][cp][kp]).
+ * `rotated`: g = the forward filter ([3, 3, k, c]) rotated by 180 degrees with its channels
+ * swapped, g[kh, kw, ci, o] = filter[2 - kh, 2 - kw, o, ci] (the input gradient's filter).
  */
 function transformFilter(
   fv: Float32Array,
@@ -216,6 +273,7 @@ function transformFilter(
   k: number,
   cp: number,
   kp: number,
+  rotated: boolean,
 ): void {
   uv.fill(0);
   const ck = c * k;
@@ -223,11 +281,11 @@ function transformFilter(
   const gg = new Float64Array(12); // (G g)[a][kw], 4 x 3
   for (let ci = 0; ci < c; ci++) {
     for (let o = 0; o < k; o++) {
-      const s = ci * k + o;
+      const s = rotated ? o * c + ci : ci * k + o;
       for (let kw = 0; kw < 3; kw++) {
-        const g0 = fv[s + kw * ck];
-        const g1 = fv[s + (3 + kw) * ck];
-        const g2 = fv[s + (6 + kw) * ck];
+        const g0 = fv[s + (rotated ? 8 - kw : kw) * ck];
+        const g1 = fv[s + (rotated ? 5 - kw : 3 + kw) * ck];
+        const g2 = fv[s + (rotated ? 2 - kw : 6 + kw) * ck];
         gg[kw] = g0;
         gg[3 + kw] = (g0 + g1 + g2) / 2;
         gg[6 + kw] = (g0 - g1 + g2) / 2;
