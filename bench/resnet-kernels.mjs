@@ -8,7 +8,8 @@
 // formulations of a shape interleaved round by round (so drifting load hits all alike).
 // Usage (after `npm run build`):
 //   node bench/resnet-kernels.mjs [--reps 20] [--rounds 3] [--batch 64] [--stock]
-//                                 [--only 16x16x32]
+//                                 [--only 16x16x32] [--pass filter]
+// (--pass: only the rows whose pass contains it: forward, input, filter.)
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../dist/backend/select.js';
 import { restoreStockWasmKernels, replaceSlowWasmKernels } from '../dist/backend/wasm/register.js';
@@ -20,6 +21,7 @@ import {
   conv2dBackpropFilterNHWC,
   filterGradMethodFor,
 } from '../dist/backend/wasm/conv2d-backprop-filter.js';
+import { winogradFilterGradApplies } from '../dist/backend/wasm/winograd-filter-grad.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -31,6 +33,7 @@ const rounds = Number(opt('rounds', '3'));
 const n = Number(opt('batch', '64'));
 const only = opt('only', '');
 const withStock = args.includes('--stock');
+const pass = opt('pass', '');
 await selectBackend('wasm', { threads: 1 });
 const backend = tf.backend();
 
@@ -97,12 +100,19 @@ for (const s of SHAPES) {
     }
   }
   const defF = filterGradMethodFor(info);
-  for (const m of ['simd', 'conv', 'im2col']) {
+  const filterMethods = ['simd', 'conv', 'im2col'];
+  if (winogradFilterGradApplies(info)) filterMethods.unshift('winograd');
+  for (const m of filterMethods) {
     const f = () => dropInfo(conv2dBackpropFilterNHWC(backend, x, dy, info, m))();
     rows.push(['filter grad', m + (m === defF ? ' *' : ''), f]);
   }
-  const ms = timeAll(rows.map((r) => r[2]));
-  rows.forEach(([pass, m], k) => {
+  const kept = rows.filter((r) => r[0].includes(pass));
+  if (kept.length === 0) {
+    tf.dispose([x, w, dy]);
+    continue;
+  }
+  const ms = timeAll(kept.map((r) => r[2]));
+  kept.forEach(([pass, m], k) => {
     console.log(
       `| ${s.name} | ${pass} | ${m} | ${ms[k].toFixed(2)} | ${(gflop / (ms[k] / 1000)).toFixed(1)} |`,
     );

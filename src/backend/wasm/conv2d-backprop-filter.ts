@@ -17,11 +17,15 @@
 //    multiple of 4; then for each filter row, blocks of 4 consecutive (column, channel)
 //    values of the patch times 8 (or 4) output channels, accumulated over the pixels of a
 //    few images at a time (so x and dy stay in cache), 8 SIMD accumulators.
-// 'simd' is the default wherever the SIMD module runs on the backend's heap (not the
+//  - 'winograd': 3x3 stride-1 'same'/'valid' only, the Winograd F(2x2, 3x3) filter gradient
+//    (winograd-filter-grad.ts): 16 multiplies a 2x2 tile and channel pair instead of 36.
+// 'winograd' is the default where it applies and measures faster (filterGradMethodFor),
+// 'simd' for the rest, wherever the SIMD module runs on the backend's heap (not the
 // threaded build); otherwise 'im2col' for 1x1 filters and short multi-channel patches and
 // 'conv' for the rest (see chooseFilterGradMethod).
 import * as tf from '@tensorflow/tfjs';
 import { addressOf, simdKernelsFor, type SimdKernels } from './simd/index.js';
+import { winogradFilterGrad3x3, winogradFilterGradApplies } from './winograd-filter-grad.js';
 import {
   assertFloat32,
   callWasmKernel,
@@ -34,7 +38,7 @@ import {
   type BackendWasm,
 } from './kernel-utils.js';
 
-export type FilterGradMethod = 'conv' | 'im2col' | 'simd';
+export type FilterGradMethod = 'conv' | 'im2col' | 'simd' | 'winograd';
 
 /** Longest patch (FH*FW*C) for which the gather + matrix product is the default. */
 const IM2COL_MAX_PATCH = 32;
@@ -51,6 +55,9 @@ export function chooseFilterGradMethod(info: tf.backend_util.Conv2DInfo): Filter
   return pointwise || (info.inChannels > 1 && patch <= IM2COL_MAX_PATCH) ? 'im2col' : 'conv';
 }
 
+/** Input and output channels from which 'winograd' is the default (see filterGradMethodFor). */
+const WINOGRAD_FG_MIN_CHANNELS = 8;
+
 /**
  * The formulation used by default where the SIMD module runs: 'simd' for every shape.
  * Measured at batch 64 (bench/resnet-kernels.mjs) it is 2-4x faster than 'im2col' (the
@@ -59,8 +66,11 @@ export function chooseFilterGradMethod(info: tf.backend_util.Conv2DInfo): Filter
  * im2col's 46 and 38).
  */
 export function filterGradMethodFor(info: tf.backend_util.Conv2DInfo): FilterGradMethod {
-  void info;
-  return 'simd';
+  return winogradFilterGradApplies(info) &&
+    info.inChannels >= WINOGRAD_FG_MIN_CHANNELS &&
+    info.outChannels >= WINOGRAD_FG_MIN_CHANNELS
+    ? 'winograd'
+    : 'simd';
 }
 
 /** Computes the filter gradient of an NHWC convolution, with the given method. */
@@ -71,7 +81,12 @@ export function conv2dBackpropFilterNHWC(
   info: tf.backend_util.Conv2DInfo,
   method?: FilterGradMethod,
 ): tf.TensorInfo {
-  const wanted = method ?? filterGradMethodFor(info);
+  let wanted = method ?? filterGradMethodFor(info);
+  if (wanted === 'winograd') {
+    const dW = winogradFilterGrad3x3(backend, x, dy, info);
+    if (dW !== null) return dW;
+    wanted = 'simd'; // not a 3x3 stride-1 'same'/'valid' convolution, or no SIMD module
+  }
   const simd = wanted === 'simd' ? simdKernelsFor(backend) : null;
   if (simd !== null) return viaSimd(backend, simd, x, dy, info);
   const m = wanted === 'simd' ? chooseFilterGradMethod(info) : wanted;

@@ -225,7 +225,7 @@ function winograd(
  * does not cover is zeroed; channels are padded to cp by `padrows` where c is not a multiple
  * of 4.
  */
-function fillFrame(
+export function fillFrame(
   backend: BackendWasm,
   simd: SimdKernels,
   x: tf.TensorInfo,

@@ -136,6 +136,33 @@ export interface SimdKernels {
     imgB: I,
     lo: number,
   ): void;
+  wino_dy(
+    dy: I,
+    w: I,
+    t0: I,
+    cnt: I,
+    tw: I,
+    th: I,
+    kv: I,
+    pixB: I,
+    rowB: I,
+    imgB: I,
+    posB: I,
+    tileB: I,
+  ): void;
+  wino_fgemm(
+    v: I,
+    w: I,
+    s: I,
+    cnt: I,
+    cq: I,
+    kb: I,
+    posV: I,
+    posW: I,
+    posS: I,
+    tileV: I,
+    tileW: I,
+  ): void;
 }
 
 let compiledModule: WebAssembly.Module | null | undefined;
