@@ -112,7 +112,7 @@ beforeAll(async () => {
   registerWasmTrainingKernels();
   replaceSlowWasmKernels();
   // Test-only kernels that force each formulation of the filter gradient.
-  for (const method of ['conv', 'im2col', 'simd'] as FilterGradMethod[]) {
+  for (const method of ['conv', 'im2col', 'simd', 'winograd'] as FilterGradMethod[]) {
     tf.registerKernel({
       kernelName: `ParqTestFilterGrad_${method}`,
       backendName: 'wasm',
@@ -183,6 +183,7 @@ describe('Conv2DBackpropFilter on wasm', () => {
         'ParqTestFilterGrad_conv',
         'ParqTestFilterGrad_im2col',
         'ParqTestFilterGrad_simd',
+        'ParqTestFilterGrad_winograd', // falls back to simd where it does not apply
       ]) {
         const [actual] = await runOn('wasm', run(kernel));
         expectClose(actual, expected);

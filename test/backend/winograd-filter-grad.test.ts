@@ -72,12 +72,17 @@ function inputs(c: Case): { xv: Float32Array; dyv: Float32Array; dyShape: number
 
 const cpuFilterGrad = async (c: Case): Promise<Float32Array> => {
   const { xv, dyv, dyShape } = inputs(c);
-  const [expected] = await runOn('cpu', () =>
-    tf.engine().runKernel(
-      'Conv2DBackpropFilter',
-      { x: tf.tensor(xv, c.x), dy: tf.tensor(dyv, dyShape) },
-      { strides: 1, pad: c.pad, dataFormat: 'NHWC', filterShape: [3, 3, c.x[3], c.k] } as never,
-    ) as tf.Tensor,
+  const [expected] = await runOn(
+    'cpu',
+    () =>
+      tf
+        .engine()
+        .runKernel('Conv2DBackpropFilter', { x: tf.tensor(xv, c.x), dy: tf.tensor(dyv, dyShape) }, {
+          strides: 1,
+          pad: c.pad,
+          dataFormat: 'NHWC',
+          filterShape: [3, 3, c.x[3], c.k],
+        } as never) as tf.Tensor,
   );
   return expected;
 };
@@ -118,9 +123,7 @@ describe('winogradFilterGrad3x3 (called directly)', () => {
     expect(winogradFilterGradApplies(info([1, 8, 8, 8], [3, 3, 8, 8], 1, 2))).toBe(false);
     expect(winogradFilterGradApplies(info([1, 8, 8, 8], [5, 5, 8, 8], 1))).toBe(false);
     expect(winogradFilterGradApplies(info([1, 8, 8, 8], [1, 1, 8, 8], 1))).toBe(false);
-    expect(winogradFilterGradApplies(info([1, 2, 5, 8], [3, 3, 8, 8], 1, 1, 'valid'))).toBe(
-      false,
-    );
+    expect(winogradFilterGradApplies(info([1, 2, 5, 8], [3, 3, 8, 8], 1, 1, 'valid'))).toBe(false);
     const explicit = tf.backend_util.computeConv2DInfo([1, 8, 8, 8], [3, 3, 8, 8], 1, 1, [
       [0, 0],
       [2, 0],
@@ -149,13 +152,16 @@ describe('Conv2DBackpropFilter on wasm with the Winograd default', () => {
   });
 
   for (const c of NONEMPTY.filter((q) => q.x[3] >= 8 && q.k >= 8)) {
-    it(`equals cpu through the kernel and tf.grads: ${describeCase(c)}`, async () => {
+    it(`equals cpu through the kernel and tf.grad: ${describeCase(c)}`, async () => {
       const { xv, dyv, dyShape } = inputs(c);
       const f: Shape4 = [3, 3, c.x[3], c.k];
       const fv = randomArray(tf.util.sizeFromShape(f), seedOf(c, 3));
       const grad = () =>
-        tf.grad((filter: tf.Tensor4D) =>
-          tf.conv2d(tf.tensor4d(xv, c.x), filter, 1, c.pad).mul(tf.tensor(dyv, dyShape)).sum(),
+        tf.grad((filter: tf.Tensor) =>
+          tf
+            .conv2d(tf.tensor4d(xv, c.x), filter as tf.Tensor4D, 1, c.pad)
+            .mul(tf.tensor(dyv, dyShape))
+            .sum(),
         )(tf.tensor4d(fv, f));
       const [expected] = await runOn('cpu', grad);
       const [actual] = await runOn('wasm', grad);
@@ -173,7 +179,12 @@ describe('Conv2DBackpropFilter on wasm with the Winograd default', () => {
       const { xv, dyv, dyShape } = inputs(c);
       const x = tf.tensor(xv, c.x);
       const dy = tf.tensor(dyv, dyShape);
-      const attrs = { strides: 1, pad: c.pad, dataFormat: 'NHWC', filterShape: [3, 3, c.x[3], c.k] };
+      const attrs = {
+        strides: 1,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        filterShape: [3, 3, c.x[3], c.k],
+      };
       const once = () =>
         tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as never) as tf.Tensor;
       tf.dispose(once()); // the heap grows once, to what the call needs

@@ -59,11 +59,12 @@ export function chooseFilterGradMethod(info: tf.backend_util.Conv2DInfo): Filter
 const WINOGRAD_FG_MIN_CHANNELS = 8;
 
 /**
- * The formulation used by default where the SIMD module runs: 'simd' for every shape.
- * Measured at batch 64 (bench/resnet-kernels.mjs) it is 2-4x faster than 'im2col' (the
+ * The formulation used by default where the SIMD module runs: 'winograd' for 3x3 stride-1
+ * 'same'/'valid' convolutions from 8 input and 8 output channels (bench/resnet-kernels.mjs at
+ * batch 64: 1.4x 'simd' on 32x32x16, 1.9x on 16x16x32, 2.2x on 8x8x64; slower on the 3-channel
+ * stem, 2.85 against 2.20 ms), 'simd' for every other shape: 2-4x faster than 'im2col' (the
  * patch matrix then one XNNPACK product) and 1.3-8x faster than 'conv' on every ResNet-20
- * and LeNet-5 convolution, the 16x16x32 and 8x8x64 3x3 ones included (11 and 12 ms against
- * im2col's 46 and 38).
+ * and LeNet-5 convolution.
  */
 export function filterGradMethodFor(info: tf.backend_util.Conv2DInfo): FilterGradMethod {
   return winogradFilterGradApplies(info) &&
