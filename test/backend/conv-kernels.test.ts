@@ -131,7 +131,7 @@ beforeAll(async () => {
     });
   }
   // ... and of the input gradient.
-  for (const method of ['conv', 'simd', 'phase'] as InputGradMethod[]) {
+  for (const method of ['conv', 'simd', 'phase', 'winograd'] as InputGradMethod[]) {
     tf.registerKernel({
       kernelName: `ParqTestInputGrad_${method}`,
       backendName: 'wasm',
@@ -376,7 +376,7 @@ describe('Conv2DBackpropInput on wasm (replaced)', () => {
     const dy = tf.tensor(randomArray(8 * 5 * 5 * 32, 10), [8, 5, 5, 32]);
     const x = tf.tensor(randomArray(8 * 10 * 10 * 16, 11), [8, 10, 10, 16]);
     const call = () => {
-      for (const method of ['conv', 'simd', 'phase']) {
+      for (const method of ['conv', 'simd', 'phase', 'winograd']) {
         tf.dispose(
           tf.engine().runKernel(`ParqTestInputGrad_${method}`, { dy, filter: f }, {
             strides: 2,
@@ -415,19 +415,22 @@ describe('Conv2DBackpropInput on wasm (replaced)', () => {
         1,
         pad,
       );
-    // Every ResNet-20 input gradient (and the RGB stem): the phases.
-    for (const [x, f, s] of [
-      [[64, 32, 32, 3], [3, 3, 3, 16], 1],
-      [[64, 32, 32, 16], [3, 3, 16, 16], 1],
-      [[64, 32, 32, 16], [3, 3, 16, 32], 2],
-      [[64, 32, 32, 16], [1, 1, 16, 32], 2],
-      [[64, 16, 16, 32], [3, 3, 32, 32], 1],
-      [[64, 16, 16, 32], [3, 3, 32, 64], 2],
-      [[64, 16, 16, 32], [1, 1, 32, 64], 2],
-      [[64, 8, 8, 64], [3, 3, 64, 64], 1],
-    ] as [number[], number[], number][]) {
-      expect(inputGradMethodFor(info(x, f, s, 'same'))).toBe('phase');
+    // ResNet-20's stride-1 3x3 input gradients (and the RGB stem's: dy has 16 channels):
+    // Winograd; its downsampling and 1x1 projection layers: the phases.
+    for (const [x, f, s, method] of [
+      [[64, 32, 32, 3], [3, 3, 3, 16], 1, 'winograd'],
+      [[64, 32, 32, 16], [3, 3, 16, 16], 1, 'winograd'],
+      [[64, 32, 32, 16], [3, 3, 16, 32], 2, 'phase'],
+      [[64, 32, 32, 16], [1, 1, 16, 32], 2, 'phase'],
+      [[64, 16, 16, 32], [3, 3, 32, 32], 1, 'winograd'],
+      [[64, 16, 16, 32], [3, 3, 32, 64], 2, 'phase'],
+      [[64, 16, 16, 32], [1, 1, 32, 64], 2, 'phase'],
+      [[64, 8, 8, 64], [3, 3, 64, 64], 1, 'winograd'],
+    ] as [number[], number[], number, InputGradMethod][]) {
+      expect(inputGradMethodFor(info(x, f, s, 'same'))).toBe(method);
     }
+    // dy with fewer than 8 channels: not Winograd.
+    expect(inputGradMethodFor(info([4, 8, 8, 16], [3, 3, 16, 4], 1, 'same'))).toBe('phase');
     // LeNet-5's second convolution ('valid' 5x5: the phases would multiply the padding too).
     const lenet = info([64, 14, 14, 6], [5, 5, 6, 16], 1, 'valid');
     expect(inputGradMethodFor(lenet)).toBe('simd');
