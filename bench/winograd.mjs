@@ -2,10 +2,11 @@
 // stock wasm kernel (XNNPACK) on the 3x3 stride-1 'same' shapes of ResNet-20 (batch 64) and a
 // few others: CPU milliseconds per tf.fused.conv2d call (process.cpuUsage, the machine may be
 // shared), the best and the median of --reps repeats, each a mean over --calls calls.
-// The Winograd column calls winogradConv3x3 itself (also below the channels where the replaced
-// kernels use it: the last column says whether they do).
+// The Winograd columns call winogradConv3x3 itself with F(2x2, 3x3) and F(4x4, 3x3) tiles
+// (also below the channels where the replaced kernels use it: the last column says whether
+// they do, and which tile winogradTile picks).
 // Then the stride-1 input gradient of ResNet-20's shapes: parq-ts's Conv2DBackpropInput kernel
-// (what a training step runs now) against winogradInputGrad3x3.
+// (what a training step runs now) against winogradInputGrad3x3 with either tile.
 // Usage (after `npm run build`): node bench/winograd.mjs [--reps 7] [--calls 5] [--shapes all]
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../dist/backend/select.js';
@@ -14,6 +15,7 @@ import {
   winogradApplies,
   winogradConv3x3,
   winogradInputGrad3x3,
+  winogradTile,
 } from '../dist/backend/wasm/winograd.js';
 
 const args = process.argv.slice(2);
@@ -40,6 +42,8 @@ const OTHERS = [
   [64, 16, 16, 16, 32],
   [1, 32, 32, 16, 16],
   [64, 7, 7, 64, 64],
+  [64, 12, 12, 32, 32],
+  [64, 24, 24, 16, 16],
 ];
 const shapes = opt('shapes', 'all') === 'resnet' ? RESNET : [...RESNET, ...OTHERS];
 
@@ -73,7 +77,8 @@ function time(f) {
 
 const fmt = ([best, med]) => `${best.toFixed(2)} (${med.toFixed(2)})`;
 console.log(
-  'shape (NHWC -> K), 3x3 same, bias + relu | stock XNNPACK ms | Winograd ms | speed-up | used',
+  'shape (NHWC -> K), 3x3 same, bias + relu | stock XNNPACK ms | F(2x2) ms | F(4x4) ms | ' +
+    'F(4x4) vs F(2x2) | best vs stock | used',
 );
 for (const [n, h, w, c, k] of shapes) {
   const x = tf.tensor4d(seeded(n * h * w * c, 1), [n, h, w, c]);
@@ -81,13 +86,17 @@ for (const [n, h, w, c, k] of shapes) {
   const bias = tf.tensor1d(seeded(k, 3));
   const f = () => tf.fused.conv2d({ x, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
   const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, 1, 1, 'same');
-  const g = () =>
-    tf.engine().makeTensorFromTensorInfo(winogradConv3x3(backend, x, filter, info, bias, true));
+  const g = (tile) => () =>
+    tf
+      .engine()
+      .makeTensorFromTensorInfo(winogradConv3x3(backend, x, filter, info, bias, true, tile));
   const stock = time(f);
-  const wino = time(g);
+  const w2 = time(g(2));
+  const w4 = time(g(4));
+  const used = winogradApplies(info) ? `yes, F(${winogradTile(info)})` : 'no';
   console.log(
-    `[${n},${h},${w},${c}] -> ${k} | ${fmt(stock)} | ${fmt(wino)} | ` +
-      `${(stock[0] / wino[0]).toFixed(2)}x | ${winogradApplies(info) ? 'yes' : 'no'}`,
+    `[${n},${h},${w},${c}] -> ${k} | ${fmt(stock)} | ${fmt(w2)} | ${fmt(w4)} | ` +
+      `${(w2[0] / w4[0]).toFixed(2)}x | ${(stock[0] / Math.min(w2[0], w4[0])).toFixed(2)}x | ${used}`,
   );
   tf.dispose([x, filter, bias]);
 }
@@ -95,19 +104,21 @@ console.log('(best of the repeats; the median in parentheses)');
 
 replaceSlowWasmKernels();
 console.log(
-  '\ninput gradient (NHWC -> K), 3x3 same | Conv2DBackpropInput ms | Winograd ms | speed-up',
+  '\ninput gradient (NHWC -> K), 3x3 same | F(2x2) ms | F(4x4) ms | F(4x4) vs F(2x2) | ' +
+    'Conv2DBackpropInput kernel ms (uses F(winogradTile))',
 );
 for (const [n, h, w, c, k] of RESNET) {
   const dy = tf.tensor4d(seeded(n * h * w * k, 4), [n, h, w, k]);
   const filter = tf.tensor4d(seeded(9 * c * k, 5), [3, 3, c, k]);
   const info = tf.backend_util.computeConv2DInfo([n, h, w, c], filter.shape, 1, 1, 'same');
   const kernel = time(() => tf.conv2dTranspose(dy, filter, [n, h, w, c], 1, 'same'));
-  const wino = time(() =>
-    tf.engine().makeTensorFromTensorInfo(winogradInputGrad3x3(backend, dy, filter, info)),
-  );
+  const g = (tile) => () =>
+    tf.engine().makeTensorFromTensorInfo(winogradInputGrad3x3(backend, dy, filter, info, tile));
+  const w2 = time(g(2));
+  const w4 = time(g(4));
   console.log(
-    `[${n},${h},${w},${c}] -> ${k} | ${fmt(kernel)} | ${fmt(wino)} | ` +
-      `${(kernel[0] / wino[0]).toFixed(2)}x`,
+    `[${n},${h},${w},${c}] -> ${k} | ${fmt(w2)} | ${fmt(w4)} | ` +
+      `${(w2[0] / w4[0]).toFixed(2)}x | ${fmt(kernel)}`,
   );
   tf.dispose([dy, filter]);
 }

@@ -1,8 +1,10 @@
-// The Winograd F(2x2, 3x3) forward convolution on wasm (src/backend/wasm/winograd.ts and
-// wino_* in simd/kernels.wat) equals the cpu backend's convolution: called directly (so the
-// Winograd path is certain to run) and through the replaced Conv2D and FusedConv2D kernels
-// (bias, ReLU), on odd and even image sizes, channel counts that are and are not multiples
-// of 4 and 8, batches 1 and 64; stock fallbacks for what it does not cover; no leaks.
+// The Winograd forward convolution on wasm (src/backend/wasm/winograd.ts and wino_* /
+// wino4_* in simd/kernels.wat), F(2x2, 3x3) and F(4x4, 3x3), equals the cpu backend's
+// convolution: called directly with each tile size forced (so both paths are certain to
+// run) and through the replaced Conv2D and FusedConv2D kernels (bias, ReLU; winogradTile
+// picks), on odd and even image sizes (partial 4x4 tiles: 1x1, 3x3, 5x7, 9x9, 6x6),
+// channel counts that are and are not multiples of 4 and 8, up to 64, batches 1 and 64;
+// stock fallbacks for what it does not cover; the tile choice; no leaks.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,9 +15,13 @@ import {
 } from '../../src/backend/wasm/register.js';
 import { simdKernelsFor } from '../../src/backend/wasm/simd/index.js';
 import {
+  WINOGRAD4_MAX_CHANNELS,
+  WINOGRAD4_MIN_SAVED,
   winogradApplies,
   winogradConv3x3,
   winogradInputGrad3x3,
+  winogradTile,
+  type WinogradTile,
 } from '../../src/backend/wasm/winograd.js';
 import { expectClose, expectSameOnCpuAndWasm, randomArray, runOn } from './compare.js';
 
@@ -38,6 +44,12 @@ for (const pad of ['same', 'valid'] as const) {
     { x: [1, 5, 9, 8], k: 12, pad }, // K a multiple of 4, not of 8
     { x: [64, 6, 7, 16], k: 16, pad }, // batch 64: many blocks, a partial last one
     { x: [64, 4, 4, 64], k: 64, pad },
+    // partial 4x4 tiles (F(4x4, 3x3)), 64 channels
+    { x: [2, 5, 7, 64], k: 64, pad },
+    { x: [1, 9, 9, 16], k: 24, pad },
+    { x: [3, 3, 3, 8], k: 8, pad },
+    { x: [2, 6, 6, 64], k: 64, pad },
+    { x: [1, 16, 16, 32], k: 32, pad },
   );
 }
 // 'valid' on images under 3x3 has an empty output (the stock kernel's: tfjs-backend-wasm 4.22
@@ -71,8 +83,13 @@ describe('winogradConv3x3 (called directly)', () => {
   });
 
   for (const c of NONEMPTY) {
-    for (const fuse of ['plain', 'bias+relu'] as const) {
-      it(`equals cpu: ${describeCase(c)}, ${fuse}`, async () => {
+    for (const [fuse, tile] of [
+      ['plain', 2],
+      ['bias+relu', 2],
+      ['plain', 4],
+      ['bias+relu', 4],
+    ] as const) {
+      it(`equals cpu: ${describeCase(c)}, ${fuse}, F(${tile}x${tile})`, async () => {
         const { xv, fv, bv, f } = inputs(c);
         const withBias = fuse !== 'plain';
         const [expected] = await runOn('cpu', () => {
@@ -86,7 +103,15 @@ describe('winogradConv3x3 (called directly)', () => {
         const bias = tf.tensor1d(bv);
         const info = tf.backend_util.computeConv2DInfo(c.x, f, 1, 1, c.pad);
         expect(winogradApplies(info)).toBe(true);
-        const out = winogradConv3x3(backend, x, filter, info, withBias ? bias : null, withBias);
+        const out = winogradConv3x3(
+          backend,
+          x,
+          filter,
+          info,
+          withBias ? bias : null,
+          withBias,
+          tile,
+        );
         expect(out).not.toBeNull();
         const y = tf.engine().makeTensorFromTensorInfo(out!);
         expect(y.shape).toEqual(info.outShape);
@@ -106,24 +131,56 @@ describe('winogradInputGrad3x3 (the stride-1 input gradient)', () => {
     { x: [3, 4, 3, 19], k: 16, pad: 'same' },
   ];
   for (const c of GRAD) {
-    it(`equals cpu: ${describeCase(c)}`, async () => {
-      const { fv, f } = inputs(c);
-      const info = tf.backend_util.computeConv2DInfo(c.x, f, 1, 1, c.pad);
-      const dyv = randomArray(tf.util.sizeFromShape(info.outShape), seedOf(c, 4));
-      const [expected] = await runOn('cpu', () =>
-        tf.conv2dTranspose(tf.tensor4d(dyv, info.outShape), tf.tensor4d(fv, f), c.x, 1, c.pad),
-      );
-      await tf.setBackend('wasm');
-      const dy = tf.tensor4d(dyv, info.outShape);
-      const filter = tf.tensor4d(fv, f);
-      const out = winogradInputGrad3x3(tf.backend() as BackendWasm, dy, filter, info);
-      expect(out).not.toBeNull();
-      const dx = tf.engine().makeTensorFromTensorInfo(out!);
-      expect(dx.shape).toEqual(c.x);
-      expectClose(dx.dataSync(), expected);
-      tf.dispose([dy, filter, dx]);
-    });
+    for (const tile of [2, 4] as WinogradTile[]) {
+      it(`equals cpu: ${describeCase(c)}, F(${tile}x${tile})`, async () => {
+        const { fv, f } = inputs(c);
+        const info = tf.backend_util.computeConv2DInfo(c.x, f, 1, 1, c.pad);
+        const dyv = randomArray(tf.util.sizeFromShape(info.outShape), seedOf(c, 4));
+        const [expected] = await runOn('cpu', () =>
+          tf.conv2dTranspose(tf.tensor4d(dyv, info.outShape), tf.tensor4d(fv, f), c.x, 1, c.pad),
+        );
+        await tf.setBackend('wasm');
+        const dy = tf.tensor4d(dyv, info.outShape);
+        const filter = tf.tensor4d(fv, f);
+        const out = winogradInputGrad3x3(tf.backend() as BackendWasm, dy, filter, info, tile);
+        expect(out).not.toBeNull();
+        const dx = tf.engine().makeTensorFromTensorInfo(out!);
+        expect(dx.shape).toEqual(c.x);
+        expectClose(dx.dataSync(), expected);
+        tf.dispose([dy, filter, dx]);
+      });
+    }
   }
+
+  it('F(4x4) stays within 1e-4 of cpu at 256 channels, the most it is picked for', async () => {
+    const xs: Shape4 = [2, 8, 8, 256];
+    const f: Shape4 = [3, 3, 256, 256];
+    const xv = randomArray(tf.util.sizeFromShape(xs), 11);
+    const fv = randomArray(tf.util.sizeFromShape(f), 12);
+    const dyv = randomArray(tf.util.sizeFromShape(xs), 13);
+    const [y0, dx0] = await runOn('cpu', () => {
+      const filter = tf.tensor4d(fv, f);
+      return [
+        tf.conv2d(tf.tensor4d(xv, xs), filter, 1, 'same'),
+        tf.conv2dTranspose(tf.tensor4d(dyv, xs), filter, xs, 1, 'same'),
+      ];
+    });
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor4d(xv, xs);
+    const filter = tf.tensor4d(fv, f);
+    const dy = tf.tensor4d(dyv, xs);
+    const info = tf.backend_util.computeConv2DInfo(xs, f, 1, 1, 'same');
+    const y = tf
+      .engine()
+      .makeTensorFromTensorInfo(winogradConv3x3(backend, x, filter, info, null, false, 4)!);
+    const dx = tf
+      .engine()
+      .makeTensorFromTensorInfo(winogradInputGrad3x3(backend, dy, filter, info, 4)!);
+    expectClose(y.dataSync(), y0);
+    expectClose(dx.dataSync(), dx0);
+    tf.dispose([x, filter, dy, y, dx]);
+  });
 
   it('declines strides above 1, other filters and dilations (null)', async () => {
     await tf.setBackend('wasm');
@@ -227,6 +284,76 @@ describe('Conv2D and FusedConv2D on wasm (Winograd where it applies)', () => {
     expect(winogradApplies(empty([0, 5, 5, 8]))).toBe(false);
   });
 
+  it('picks F(4x4) where its tiles save enough positions (winogradTile)', () => {
+    const tile = (xs: Shape4, k: number, pad: 'same' | 'valid' = 'same') =>
+      winogradTile(tf.backend_util.computeConv2DInfo(xs, [3, 3, xs[3], k], 1, 1, pad));
+    // ResNet-20 at batch 64: all three stages
+    expect(tile([64, 32, 32, 16], 16)).toBe(4);
+    expect(tile([64, 16, 16, 32], 32)).toBe(4);
+    expect(tile([64, 8, 8, 64], 64)).toBe(4);
+    expect(tile([64, 7, 7, 64], 64)).toBe(4);
+    expect(tile([64, 4, 4, 64], 64)).toBe(4);
+    expect(tile([1, 32, 32, 16], 16)).toBe(4);
+    // partial tiles waste most of F(4x4)'s 6x6 patches
+    expect(tile([64, 6, 6, 64], 64)).toBe(2);
+    expect(tile([64, 5, 5, 64], 64)).toBe(2);
+    expect(tile([64, 9, 9, 64], 64)).toBe(2);
+    expect(tile([64, 3, 3, 64], 64)).toBe(2);
+    expect(tile([64, 2, 2, 64], 64)).toBe(2);
+    expect(tile([64, 10, 10, 8], 8, 'valid')).toBe(4); // 8x8 output
+    // one small image: the 36-position filter transform outweighs the saved positions
+    expect(tile([1, 8, 8, 64], 64)).toBe(2);
+    expect(tile([2, 8, 8, 64], 64)).toBe(2);
+    expect(tile([4, 8, 8, 64], 64)).toBe(2);
+    expect(tile([8, 8, 8, 64], 64)).toBe(4);
+    expect(WINOGRAD4_MIN_SAVED).toBe(512);
+    // past 256 input channels F(4x4)'s rounding error nears 1e-4
+    expect(tile([8, 8, 8, 256], 64)).toBe(4);
+    expect(tile([8, 8, 8, 257], 64)).toBe(2);
+    expect(tile([8, 8, 8, 512], 512)).toBe(2);
+    expect(WINOGRAD4_MAX_CHANNELS).toBe(256);
+  });
+
+  it('rejects a tile size other than 2 or 4 with a one-line error', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.zeros([1, 4, 4, 8]);
+    const f = tf.zeros([3, 3, 8, 8]);
+    const info = tf.backend_util.computeConv2DInfo([1, 4, 4, 8], [3, 3, 8, 8], 1, 1, 'same');
+    const backend = tf.backend() as BackendWasm;
+    expect(() => winogradConv3x3(backend, x, f, info, null, false, 3 as WinogradTile)).toThrow(
+      'winograd: tile must be 2 or 4, got 3',
+    );
+    tf.dispose([x, f]);
+  });
+
+  it('leaks no wasm memory, either tile size called directly (forward and input gradient)', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const f = filt(3, 16, 12);
+    const b = tf.tensor1d(randomArray(12, 5));
+    for (const xs of [
+      [2, 8, 8, 16],
+      [2, 7, 9, 16],
+    ] as Shape4[]) {
+      const xt = tf.tensor4d(randomArray(tf.util.sizeFromShape(xs), 6), xs);
+      const info = tf.backend_util.computeConv2DInfo(xs, [3, 3, 16, 12], 1, 1, 'same');
+      const dy = tf.tensor4d(randomArray(tf.util.sizeFromShape(info.outShape), 7), info.outShape);
+      for (const tile of [2, 4, 4] as WinogradTile[]) {
+        const before = tf.memory().numTensors;
+        const dataIds = backend.numDataIds();
+        const y = winogradConv3x3(backend, xt, f, info, b, true, tile)!;
+        const dx = winogradInputGrad3x3(backend, dy, f, info, tile)!;
+        expect(backend.numDataIds()).toBe(dataIds + 2);
+        backend.disposeData(y.dataId);
+        backend.disposeData(dx.dataId);
+        expect(tf.memory().numTensors).toBe(before);
+        expect(backend.numDataIds()).toBe(dataIds);
+      }
+      tf.dispose([xt, dy]);
+    }
+    tf.dispose([f, b]);
+  });
+
   it('leaks no wasm memory (direct and cropped outputs, fused and not)', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend() as BackendWasm;
@@ -235,6 +362,8 @@ describe('Conv2D and FusedConv2D on wasm (Winograd where it applies)', () => {
     for (const xs of [
       [2, 8, 8, 16],
       [2, 7, 9, 16],
+      [8, 8, 8, 16], // F(4x4)
+      [8, 7, 8, 16], // F(4x4), cropped
     ] as Shape4[]) {
       const xt = tf.tensor4d(randomArray(tf.util.sizeFromShape(xs), 6), xs);
       for (let rep = 0; rep < 3; rep++) {

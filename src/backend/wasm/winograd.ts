@@ -1,19 +1,23 @@
-// A Winograd F(2x2, 3x3) forward convolution for the wasm backend (Lavin & Gray 2016, "Fast
-// Algorithms for Convolutional Neural Networks"): NHWC float32, a 3x3 filter, stride 1,
-// dilation 1, 'same' or 'valid' padding. Each 2x2 block of output pixels (a tile) comes from
-// the 4x4 input patch around it (patches overlap by 2) as
+// A Winograd forward convolution for the wasm backend (Lavin & Gray 2016, "Fast Algorithms
+// for Convolutional Neural Networks"): NHWC float32, a 3x3 filter, stride 1, dilation 1,
+// 'same' or 'valid' padding, as F(2x2, 3x3) or F(4x4, 3x3). Each m x m block of output
+// pixels (a tile, m = 2 or 4) comes from the (m+2) x (m+2) input patch around it (patches
+// overlap by 2) as
 //   Y = A^T [ sum over c of (G g_c G^T) * (B^T d_c B) ] A          (* elementwise)
-// i.e. 16 multiplies per tile, input and output channel where direct convolution does 36:
-// 2.25x fewer. The 16 elementwise products summed over channels are 16 independent GEMMs
-// [tiles x C] . [C x K], which is where the time goes; the transforms are O(C) and O(K) a tile.
+// i.e. 16 multiplies per 4 outputs (F(2x2)) or 36 per 16 (F(4x4)), input and output channel,
+// where direct convolution does 9 per output: 2.25x or 4x fewer. The (m+2)^2 elementwise
+// products summed over channels are as many independent GEMMs [tiles x C] . [C x K], which
+// is where the time goes; the transforms are O(C) and O(K) a tile. winogradTile picks the
+// tile size per shape (F(4x4) where its 6x6 tiles cover the image with few wasted pixels).
 //
 // Per call (filters change every step, nothing is cached): the filter transform U = G g G^T
-// here in JavaScript ([16][Cp][Kp], channels padded with zeros to multiples of 4 and 8); x
-// copied once into a zero frame that holds every tile's patch; then blocks of tiles, sized so
-// a block's V and M stay in the core's L2, through three SIMD functions (simd/kernels.wat):
-// wino_in (V = B^T d B), wino_gemm (4 tiles x 8 output channels a pass) and wino_out
-// (Y = A^T M A, plus bias, ReLU). Odd output sizes and channel counts not a multiple of 4 are
-// computed into a frame rounded up to whole tiles and cropped.
+// here in JavaScript ([positions][Cp][Kp], channels padded with zeros to multiples of 4 and
+// 8); x copied once into a zero frame that holds every tile's patch; then blocks of tiles,
+// sized so a block's V and M stay in the core's L2, through three SIMD functions
+// (simd/kernels.wat): wino_in / wino4_in (V = B^T d B), wino_gemm (4 tiles x 8 output
+// channels a pass, any number of positions) and wino_out / wino4_out (Y = A^T M A, plus
+// bias, ReLU). Odd output sizes and channel counts not a multiple of 4 are computed into a
+// frame rounded up to whole tiles and cropped.
 import * as tf from '@tensorflow/tfjs';
 import { disposeIntermediate, heapF32, type BackendWasm } from './kernel-utils.js';
 import { addressOf, simdKernelsFor, type SimdKernels } from './simd/index.js';
@@ -26,7 +30,7 @@ export const WINOGRAD_MIN_CHANNELS = 8;
 
 /** Bytes of V and M a block of tiles may take (half the dev machine's 512 KiB L2 a core). */
 const BLOCK_BYTES = 256 * 1024;
-/** Floats (a 64-byte cache line) added to the stride between positions of V and M. */
+/** Floats (a 64-byte cache line) added to the stride between positions of U, V and M. */
 const SKEW = 16;
 
 /**
@@ -51,6 +55,39 @@ export function winogradApplies(
   );
 }
 
+/** The output tile edge: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3). */
+export type WinogradTile = 2 | 4;
+
+/**
+ * The most input channels (the GEMMs' reduction) winogradTile picks F(4x4, 3x3) for: its
+ * float32 rounding error grows with them, ~3e-5 of the output's scale at 64 channels, 5.6e-5
+ * at 256, 1.1e-4 at 512 (past the 1e-4 the tests hold it to; F(2x2): 4e-6 at 512).
+ */
+export const WINOGRAD4_MAX_CHANNELS = 256;
+
+/** The least tile positions (over the batch) F(4x4, 3x3) must save to be chosen. */
+export const WINOGRAD4_MIN_SAVED = 512;
+
+/**
+ * The tile size a convolution `info` uses by default: F(4x4, 3x3) where it has at most
+ * WINOGRAD4_MAX_CHANNELS input channels, its output is at least 4x4, its 6x6 tiles take at most 0.6 of the positions F(2x2, 3x3)'s 4x4 tiles do
+ * (tiles x positions an image: 7x7, 8x8, 12x12 and up, not 5x5, 6x6, 9x9-10x10, where
+ * partial tiles waste most) and the positions saved over the batch, n x (w2 - w4), are at
+ * least WINOGRAD4_MIN_SAVED (else its 36-position filter transform, paid once a call,
+ * outweighs them: one 8x8 image). Measured by bench/winograd.mjs; see docs/wasm-kernels.md.
+ */
+export function winogradTile(info: tf.backend_util.Conv2DInfo): WinogradTile {
+  const { batchSize: n, outHeight: oh, outWidth: ow } = info;
+  const w2 = Math.ceil(oh / 2) * Math.ceil(ow / 2) * 16;
+  const w4 = Math.ceil(oh / 4) * Math.ceil(ow / 4) * 36;
+  return info.inChannels <= WINOGRAD4_MAX_CHANNELS &&
+    Math.min(oh, ow) >= 4 &&
+    w4 <= 0.6 * w2 &&
+    n * (w2 - w4) >= WINOGRAD4_MIN_SAVED
+    ? 4
+    : 2;
+}
+
 const up = (a: number, b: number): number => Math.ceil(a / b) * b;
 
 /**
@@ -65,8 +102,9 @@ export function winogradConv3x3(
   info: tf.backend_util.Conv2DInfo,
   bias: tf.TensorInfo | null = null,
   relu = false,
+  tile: WinogradTile = winogradTile(info),
 ): tf.TensorInfo | null {
-  return winograd(backend, x, filter, info, bias, relu, false);
+  return winograd(backend, x, filter, info, bias, relu, false, tile);
 }
 
 /**
@@ -82,6 +120,7 @@ export function winogradInputGrad3x3(
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
+  tile?: WinogradTile,
 ): tf.TensorInfo | null {
   const { top, bottom, left, right } = info.padInfo;
   if (
@@ -110,7 +149,7 @@ export function winogradInputGrad3x3(
     [0, 0],
   ];
   const grad = tf.backend_util.computeConv2DInfo([n, oh, ow, k], [3, 3, k, c], 1, 1, pad);
-  return winograd(backend, dy, filter, grad, null, false, true);
+  return winograd(backend, dy, filter, grad, null, false, true, tile ?? winogradTile(grad));
 }
 
 function winograd(
@@ -121,36 +160,46 @@ function winograd(
   bias: tf.TensorInfo | null,
   relu: boolean,
   rotated: boolean,
+  tile: WinogradTile,
 ): tf.TensorInfo | null {
   const simd = simdKernelsFor(backend);
   if (simd === null) return null;
+  if (tile !== 2 && tile !== 4) throw new Error(`winograd: tile must be 2 or 4, got ${tile}`);
   const { batchSize: n, inChannels: c } = info;
   const { outHeight: oh, outWidth: ow, outChannels: k } = info;
-  const th = Math.ceil(oh / 2);
-  const tw = Math.ceil(ow / 2);
-  const hp = 2 * th + 2;
-  const wp = 2 * tw + 2;
+  const positions = (tile + 2) * (tile + 2);
+  const th = Math.ceil(oh / tile);
+  const tw = Math.ceil(ow / tile);
+  const hp = tile * th + 2;
+  const wp = tile * tw + 2;
   const cp = up(c, 4);
   const kp = up(k, 8);
   const k4 = up(k, 4);
   const tiles = n * th * tw;
-  const blockTiles = Math.max(4, Math.min(256, Math.floor(BLOCK_BYTES / (64 * (cp + kp)) / 4) * 4));
-  const direct = oh % 2 === 0 && ow % 2 === 0 && k4 === k;
+  const blockTiles = Math.max(
+    4,
+    Math.min(256, Math.floor(BLOCK_BYTES / (4 * positions * (cp + kp)) / 4) * 4),
+  );
+  const direct = oh % tile === 0 && ow % tile === 0 && k4 === k;
 
   const xp = backend.makeOutput([n * hp * wp * cp], 'float32');
-  const u = backend.makeOutput([16 * cp * kp], 'float32');
+  // U's positions skewed too (else the filter transform's stores collide in the cache).
+  const posU = cp * kp + SKEW;
+  const u = backend.makeOutput([positions * posU], 'float32');
   // Positions of V and M a cache line more than a power of two apart (else the 16 stores of a
   // tile's transform all map to one L1 set: 1.1x -> 1.6x on ResNet-20's 16-channel conv).
   const posV = blockTiles * cp + SKEW;
   const posM = blockTiles * kp + SKEW;
-  const v = backend.makeOutput([16 * posV], 'float32');
-  const m = backend.makeOutput([16 * posM], 'float32');
+  const v = backend.makeOutput([positions * posV], 'float32');
+  const m = backend.makeOutput([positions * posM], 'float32');
   const b = backend.makeOutput([k4], 'float32');
   const out = backend.makeOutput([n, oh, ow, k], 'float32');
-  const full = direct ? out : backend.makeOutput([n * 2 * th * 2 * tw * k4], 'float32');
+  const full = direct ? out : backend.makeOutput([n * tile * th * tile * tw * k4], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
   fillFrame(backend, simd, x, xp, info, hp, wp, cp);
-  transformFilter(heapF32(backend, filter), heapF32(backend, u), c, k, cp, kp, rotated);
+  const fv = heapF32(backend, filter);
+  if (tile === 2) transformFilter(fv, heapF32(backend, u), c, k, kp, posU, rotated);
+  else transformFilter4(fv, heapF32(backend, u), c, k, kp, posU, rotated);
   heapF32(backend, v).fill(0);
   const bv = heapF32(backend, b);
   bv.fill(0);
@@ -165,9 +214,11 @@ function winograd(
   const xPix = cp * 4;
   const outPix = k4 * 4;
   const lo = relu ? 0 : -Infinity;
+  const winoIn = tile === 2 ? simd.wino_in : simd.wino4_in;
+  const winoOut = tile === 2 ? simd.wino_out : simd.wino4_out;
   for (let t0 = 0; t0 < tiles; t0 += blockTiles) {
     const cnt = Math.min(blockTiles, tiles - t0);
-    simd.wino_in(xAddr, vAddr, t0, cnt, tw, th, cp / 4, xPix, wp * xPix, hp * wp * xPix, posV * 4);
+    winoIn(xAddr, vAddr, t0, cnt, tw, th, cp / 4, xPix, wp * xPix, hp * wp * xPix, posV * 4);
     simd.wino_gemm(
       vAddr,
       uAddr,
@@ -176,10 +227,11 @@ function winograd(
       cp,
       kp / 8,
       posV * 4,
-      cp * kp * 4,
+      posU * 4,
       posM * 4,
+      positions,
     );
-    simd.wino_out(
+    winoOut(
       mAddr,
       fullAddr,
       bAddr,
@@ -191,25 +243,25 @@ function winograd(
       kp * 4,
       posM * 4,
       outPix,
-      2 * tw * outPix,
-      4 * th * tw * outPix,
+      tile * tw * outPix,
+      tile * tile * th * tw * outPix,
       lo,
     );
   }
   if (!direct) {
     // out[img, r, q, :k] = full[img, r, q, :k]: the whole-tile frame cropped.
-    const fv = heapF32(backend, full);
+    const fullV = heapF32(backend, full);
     const ov = heapF32(backend, out);
     for (let img = 0; img < n; img++) {
       for (let r = 0; r < oh; r++) {
-        let src = (img * 2 * th + r) * 2 * tw * k4;
+        let src = (img * tile * th + r) * tile * tw * k4;
         let dst = (img * oh + r) * ow * k;
         if (k4 === k) {
-          ov.set(fv.subarray(src, src + ow * k), dst);
+          ov.set(fullV.subarray(src, src + ow * k), dst);
           continue;
         }
         for (let q = 0; q < ow; q++, src += k4 - k) {
-          for (let ch = 0; ch < k; ch++) ov[dst++] = fv[src++];
+          for (let ch = 0; ch < k; ch++) ov[dst++] = fullV[src++];
         }
       }
     }
@@ -262,7 +314,8 @@ export function fillFrame(
 
 /**
  * U[a*4 + b][ci][o] = (G g G^T)[a][b] for the filter g = filter[:, :, ci, o] ([3, 3, c, k]),
- * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; zero past c and k (uv is [16][cp][kp]).
+ * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; zero past c and k (uv is [16][pos floats],
+ * ci's row kp floats).
  * `rotated`: g = the forward filter ([3, 3, k, c]) rotated by 180 degrees with its channels
  * swapped, g[kh, kw, ci, o] = filter[2 - kh, 2 - kw, o, ci] (the input gradient's filter).
  */
@@ -271,13 +324,12 @@ function transformFilter(
   uv: Float32Array,
   c: number,
   k: number,
-  cp: number,
   kp: number,
+  pos: number,
   rotated: boolean,
 ): void {
   uv.fill(0);
   const ck = c * k;
-  const pos = cp * kp;
   const gg = new Float64Array(12); // (G g)[a][kw], 4 x 3
   for (let ci = 0; ci < c; ci++) {
     for (let o = 0; o < k; o++) {
@@ -301,6 +353,60 @@ function transformFilter(
         uv[at + pos] = (r0 + r1 + r2) / 2;
         uv[at + 2 * pos] = (r0 - r1 + r2) / 2;
         uv[at + 3 * pos] = r2;
+      }
+    }
+  }
+}
+
+/**
+ * transformFilter for F(4x4, 3x3): U[a*6 + b][ci][o] = (G g G^T)[a][b] with G (6 x 3, the
+ * points 0, 1, -1, 2, -2 and infinity; Lavin & Gray 2016) =
+ *   [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+ * in float64 then rounded once; uv is [36][pos floats], zero past c and k; `rotated` as there.
+ */
+function transformFilter4(
+  fv: Float32Array,
+  uv: Float32Array,
+  c: number,
+  k: number,
+  kp: number,
+  pos: number,
+  rotated: boolean,
+): void {
+  uv.fill(0);
+  const ck = c * k;
+  const F = 1 / 4;
+  const S = 1 / 6;
+  const T = 1 / 12;
+  const Q = 1 / 24;
+  const gg = new Float64Array(18); // (G g)[a][kw], 6 x 3
+  for (let ci = 0; ci < c; ci++) {
+    for (let o = 0; o < k; o++) {
+      const s = rotated ? o * c + ci : ci * k + o;
+      for (let kw = 0; kw < 3; kw++) {
+        const g0 = fv[s + (rotated ? 8 - kw : kw) * ck];
+        const g1 = fv[s + (rotated ? 5 - kw : 3 + kw) * ck];
+        const g2 = fv[s + (rotated ? 2 - kw : 6 + kw) * ck];
+        const e = g0 * Q + g2 * S;
+        gg[kw] = g0 * F;
+        gg[3 + kw] = -(g0 + g1 + g2) * S;
+        gg[6 + kw] = -(g0 - g1 + g2) * S;
+        gg[9 + kw] = e + g1 * T;
+        gg[12 + kw] = e - g1 * T;
+        gg[15 + kw] = g2;
+      }
+      let at = ci * kp + o;
+      for (let a = 0; a < 6; a++, at += 6 * pos) {
+        const r0 = gg[3 * a];
+        const r1 = gg[3 * a + 1];
+        const r2 = gg[3 * a + 2];
+        const e = r0 * Q + r2 * S;
+        uv[at] = r0 * F;
+        uv[at + pos] = -(r0 + r1 + r2) * S;
+        uv[at + 2 * pos] = -(r0 - r1 + r2) * S;
+        uv[at + 3 * pos] = e + r1 * T;
+        uv[at + 4 * pos] = e - r1 * T;
+        uv[at + 5 * pos] = r2;
       }
     }
   }

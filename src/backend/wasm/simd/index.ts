@@ -119,8 +119,37 @@ export interface SimdKernels {
     left: I,
   ): void;
   wino_in(x: I, v: I, t0: I, cnt: I, tw: I, th: I, cv: I, pixB: I, rowB: I, imgB: I, posB: I): void;
-  wino_gemm(v: I, u: I, m: I, quads: I, cp: I, kb: I, posV: I, posU: I, posM: I): void;
+  wino4_in(
+    x: I,
+    v: I,
+    t0: I,
+    cnt: I,
+    tw: I,
+    th: I,
+    cv: I,
+    pixB: I,
+    rowB: I,
+    imgB: I,
+    posB: I,
+  ): void;
+  wino_gemm(v: I, u: I, m: I, quads: I, cp: I, kb: I, posV: I, posU: I, posM: I, npos: I): void;
   wino_out(
+    m: I,
+    out: I,
+    bias: I,
+    t0: I,
+    cnt: I,
+    tw: I,
+    th: I,
+    kv: I,
+    tileM: I,
+    posM: I,
+    pixB: I,
+    rowB: I,
+    imgB: I,
+    lo: number,
+  ): void;
+  wino4_out(
     m: I,
     out: I,
     bias: I,
