@@ -40,7 +40,7 @@ import {
   type BackendWasm,
 } from './kernel-utils.js';
 import { addressOf, simdKernelsFor, type SimdKernels } from './simd/index.js';
-import { WINOGRAD_MIN_CHANNELS, winogradInputGrad3x3 } from './winograd.js';
+import { isUnitStride3x3, WINOGRAD_MIN_CHANNELS, winogradInputGrad3x3 } from './winograd.js';
 
 export type InputGradMethod = 'conv' | 'simd' | 'phase' | 'winograd';
 
@@ -87,12 +87,7 @@ export function makeConv2dBackpropInput(stock: tf.KernelFunc): tf.KernelFunc {
 function winogradInputGradApplies(info: tf.backend_util.Conv2DInfo): boolean {
   const { top, bottom, left, right } = info.padInfo;
   return (
-    info.filterHeight === 3 &&
-    info.filterWidth === 3 &&
-    info.strideHeight === 1 &&
-    info.strideWidth === 1 &&
-    info.dilationHeight === 1 &&
-    info.dilationWidth === 1 &&
+    isUnitStride3x3(info) &&
     Math.min(top, bottom, left, right) >= 0 &&
     Math.max(top, bottom, left, right) <= 2 &&
     info.outChannels >= WINOGRAD_MIN_CHANNELS &&

@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeIntermediate, heapF32, type BackendWasm } from './kernel-utils.js';
 import { addressOf, simdKernelsFor } from './simd/index.js';
-import { fillFrame } from './winograd.js';
+import { fillFrame, winogradApplies } from './winograd.js';
 
 /** Bytes of V and W a block of tiles may take (half the dev machine's 512 KiB L2 a core). */
 const BLOCK_BYTES = 256 * 1024;
@@ -31,19 +31,7 @@ const up = (a: number, b: number): number => Math.ceil(a / b) * b;
  * convolution): 3x3 filter, stride 1, dilation 1, NHWC, 'same' or 'valid', a non-empty output.
  */
 export function winogradFilterGradApplies(info: tf.backend_util.Conv2DInfo): boolean {
-  return (
-    info.filterHeight === 3 &&
-    info.filterWidth === 3 &&
-    info.strideHeight === 1 &&
-    info.strideWidth === 1 &&
-    info.dilationHeight === 1 &&
-    info.dilationWidth === 1 &&
-    info.dataFormat === 'channelsLast' &&
-    (info.padInfo.type === 'SAME' || info.padInfo.type === 'VALID') &&
-    [info.batchSize, info.inChannels, info.outHeight, info.outWidth, info.outChannels].every(
-      (d) => d > 0,
-    )
-  );
+  return winogradApplies(info, 1); // the forward's shapes, from one input channel
 }
 
 /**

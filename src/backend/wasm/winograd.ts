@@ -33,6 +33,18 @@ const BLOCK_BYTES = 256 * 1024;
 /** Floats (a 64-byte cache line) added to the stride between positions of U, V and M. */
 const SKEW = 16;
 
+/** A 3x3 filter at stride 1 and dilation 1: the shapes every Winograd kernel here covers. */
+export function isUnitStride3x3(info: tf.backend_util.Conv2DInfo): boolean {
+  return (
+    info.filterHeight === 3 &&
+    info.filterWidth === 3 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1
+  );
+}
+
 /**
  * Whether winogradConv3x3 computes this convolution: 3x3 filter, stride 1, dilation 1,
  * 'same' or 'valid' padding, a non-empty output. `minChannels`: the least input channels.
@@ -42,12 +54,7 @@ export function winogradApplies(
   minChannels = WINOGRAD_MIN_CHANNELS,
 ): boolean {
   return (
-    info.filterHeight === 3 &&
-    info.filterWidth === 3 &&
-    info.strideHeight === 1 &&
-    info.strideWidth === 1 &&
-    info.dilationHeight === 1 &&
-    info.dilationWidth === 1 &&
+    isUnitStride3x3(info) &&
     info.dataFormat === 'channelsLast' &&
     (info.padInfo.type === 'SAME' || info.padInfo.type === 'VALID') &&
     info.inChannels >= minChannels &&
