@@ -3,7 +3,8 @@
 // 32x32, the 3x3 16 -> 16 on 32x32, the stride-2 3x3 16 -> 32 and 32 -> 64 and their 1x1
 // stride-2 projections, the 3x3 32 -> 32 on 16x16 and 64 -> 64 on 8x8), forward, input
 // gradient and filter gradient, every formulation parq-ts has beside the default it picks
-// (and the stock wasm input gradient with --stock). CPU time of this process per call
+// (and the stock wasm input gradient with --stock; the Winograd filter gradient with each
+// tile, F(2x2, 3x3) and F(4x4, 3x3)). CPU time of this process per call
 // (process.cpuUsage), the best of --rounds means over --reps calls after warm-up, the
 // formulations of a shape interleaved round by round (so drifting load hits all alike).
 // Usage (after `npm run build`):
@@ -21,7 +22,11 @@ import {
   conv2dBackpropFilterNHWC,
   filterGradMethodFor,
 } from '../dist/backend/wasm/conv2d-backprop-filter.js';
-import { winogradFilterGradApplies } from '../dist/backend/wasm/winograd-filter-grad.js';
+import {
+  winogradFilterGrad3x3,
+  winogradFilterGradApplies,
+  winogradFilterGradTile,
+} from '../dist/backend/wasm/winograd-filter-grad.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -100,9 +105,14 @@ for (const s of SHAPES) {
     }
   }
   const defF = filterGradMethodFor(info);
-  const filterMethods = ['simd', 'conv', 'im2col'];
-  if (winogradFilterGradApplies(info)) filterMethods.unshift('winograd');
-  for (const m of filterMethods) {
+  if (winogradFilterGradApplies(info)) {
+    for (const tile of [2, 4]) {
+      const f = () => dropInfo(winogradFilterGrad3x3(backend, x, dy, info, tile))();
+      const isDefault = defF === 'winograd' && winogradFilterGradTile(info) === tile;
+      rows.push(['filter grad', `winograd F(${tile}x${tile})` + (isDefault ? ' *' : ''), f]);
+    }
+  }
+  for (const m of ['simd', 'conv', 'im2col']) {
     const f = () => dropInfo(conv2dBackpropFilterNHWC(backend, x, dy, info, m))();
     rows.push(['filter grad', m + (m === defF ? ' *' : ''), f]);
   }

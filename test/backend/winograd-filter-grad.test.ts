@@ -1,6 +1,7 @@
-// The Winograd F(2x2, 3x3) filter gradient on wasm (src/backend/wasm/winograd-filter-grad.ts
-// and wino_dy / wino_fgemm in simd/kernels.wat) equals the cpu backend's Conv2DBackpropFilter:
-// called directly (so the Winograd path is certain to run) and through the registered kernel
+// The Winograd F(2x2, 3x3) and F(4x4, 3x3) filter gradients on wasm
+// (src/backend/wasm/winograd-filter-grad.ts and wino_dy / wino4_dy / wino_fgemm in
+// simd/kernels.wat) equal the cpu backend's Conv2DBackpropFilter: called directly with each
+// tile (so the Winograd path is certain to run) and through the registered kernel
 // (where it is the default), on images 1x1 to 32x32, odd and even sizes, channel counts that
 // are and are not multiples of 4 and 8, batches 1 and 64, 'same' and 'valid'; the shapes it
 // does not cover; no leaks.
@@ -17,7 +18,9 @@ import { simdKernelsFor } from '../../src/backend/wasm/simd/index.js';
 import {
   winogradFilterGrad3x3,
   winogradFilterGradApplies,
+  winogradFilterGradTile,
 } from '../../src/backend/wasm/winograd-filter-grad.js';
+import type { WinogradTile } from '../../src/backend/wasm/winograd.js';
 import { expectClose, randomArray, runOn } from './compare.js';
 
 type Shape4 = [number, number, number, number];
@@ -42,6 +45,7 @@ for (const pad of ['same', 'valid'] as const) {
     { x: [64, 6, 7, 16], k: 16, pad }, // batch 64: many blocks, a partial last one
     { x: [64, 4, 4, 64], k: 64, pad },
     { x: [64, 3, 5, 17], k: 8, pad },
+    { x: [2, 8, 8, 512], k: 16, pad }, // past the forward's F(4x4) channel limit
   );
 }
 // 'valid' on images under 3x3 has an empty output (no gradient to compute).
@@ -87,14 +91,14 @@ const cpuFilterGrad = async (c: Case): Promise<Float32Array> => {
   return expected;
 };
 
-/** winogradFilterGrad3x3 on wasm, called directly; its result's values. */
-async function direct(c: Case): Promise<Float32Array> {
+/** winogradFilterGrad3x3 on wasm with m x m tiles, called directly; its result's values. */
+async function direct(c: Case, tile: WinogradTile): Promise<Float32Array> {
   await tf.setBackend('wasm');
   const backend = tf.backend() as BackendWasm;
   const { xv, dyv, dyShape } = inputs(c);
   const x = tf.tensor(xv, c.x);
   const dy = tf.tensor(dyv, dyShape);
-  const out = winogradFilterGrad3x3(backend, x, dy, infoOf(c));
+  const out = winogradFilterGrad3x3(backend, x, dy, infoOf(c), tile);
   expect(out).not.toBeNull();
   const t = tf.engine().makeTensorFromTensorInfo(out as tf.TensorInfo);
   expect(t.shape).toEqual([3, 3, c.x[3], c.k]);
@@ -110,10 +114,23 @@ describe('winogradFilterGrad3x3 (called directly)', () => {
   });
 
   for (const c of NONEMPTY) {
-    it(`equals cpu: ${describeCase(c)}`, async () => {
-      expectClose(await direct(c), await cpuFilterGrad(c));
-    });
+    for (const tile of [2, 4] as const) {
+      it(`equals cpu with F(${tile}x${tile}, 3x3): ${describeCase(c)}`, async () => {
+        expectClose(await direct(c, tile), await cpuFilterGrad(c));
+      });
+    }
   }
+
+  it('picks F(4x4, 3x3) by default where its tiles waste few pixels (ResNet-20 at batch 64)', () => {
+    const info = (xs: Shape4, k: number) =>
+      tf.backend_util.computeConv2DInfo(xs, [3, 3, xs[3], k], 1, 1, 'same');
+    expect(winogradFilterGradTile(info([64, 32, 32, 16], 16))).toBe(4);
+    expect(winogradFilterGradTile(info([64, 16, 16, 32], 32))).toBe(4);
+    expect(winogradFilterGradTile(info([64, 8, 8, 64], 64))).toBe(4);
+    expect(winogradFilterGradTile(info([1, 6, 6, 16], 16))).toBe(2); // partial 6x6 tiles
+    // The channels are not its reduction: F(4x4, 3x3) past the forward's 256-channel limit.
+    expect(winogradFilterGradTile(info([64, 8, 8, 512], 64))).toBe(4);
+  });
 
   it('applies to 3x3 stride-1 dilation-1 same/valid convolutions with an output only', () => {
     const info = (xs: Shape4, f: Shape4, s: number, d = 1, pad: 'same' | 'valid' = 'same') =>

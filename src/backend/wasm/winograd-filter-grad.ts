@@ -1,23 +1,25 @@
-// The Winograd F(2x2, 3x3) filter gradient (Conv2DBackpropFilter) for the wasm backend:
-// NHWC float32, a 3x3 filter, stride 1, dilation 1, 'same' or 'valid' padding. The forward
-// (winograd.ts) is Y_tile = A^T [ sum over c of (G g_c G^T) * (B^T d_c B) ] A, linear in g,
-// so its transpose gives, summed over every 2x2 output tile of every image,
+// The Winograd filter gradient (Conv2DBackpropFilter) for the wasm backend, F(2x2, 3x3) or
+// F(4x4, 3x3): NHWC float32, a 3x3 filter, stride 1, dilation 1, 'same' or 'valid' padding.
+// The forward (winograd.ts) is Y_tile = A^T [ sum over c of (G g_c G^T) * (B^T d_c B) ] A,
+// linear in g, so its transpose gives, summed over every m x m output tile of every image,
 //   dW[:, :, c, k] = G^T [ sum over tiles of V_c * W_k ] G,   V = B^T d B,  W = A dY A^T
-// (* elementwise; d the tile's 4x4 input patch, zero-padded as the forward pads; dY the tile's
-// 2x2 block of dy, zero where the tile runs past the output). The bracket is 16 GEMMs
-// S[pos][c][k] = sum over tiles of V[pos][tile][c] * W[pos][tile][k], with the tiles as the
-// reduction axis: 16 multiplies a tile and channel pair where the direct filter gradient
-// (fg_* in simd/kernels.wat) does 36, 2.25x fewer; the transforms are O(C) and O(K) a tile.
+// (* elementwise; d the tile's (m+2) x (m+2) input patch, zero-padded as the forward pads; dY
+// the tile's m x m block of dy, zero where the tile runs past the output). The bracket is
+// (m+2)^2 GEMMs S[pos][c][k] = sum over tiles of V[pos][tile][c] * W[pos][tile][k], with the
+// tiles as the reduction axis: per output pixel and channel pair 4 multiplies (F(2x2): 16 a
+// 2x2 tile) or 2.25 (F(4x4): 36 a 4x4 tile) where the direct filter gradient (fg_* in
+// simd/kernels.wat) does 9; the transforms are O(C) and O(K) a tile.
 //
 // Per call: x copied once into the forward's zero frame (fillFrame), dy into a whole-tile
-// frame only where its size is odd or its channels not a multiple of 4; then blocks of tiles,
-// sized so a block's V and W stay in the core's L2, through wino_in (V, the forward's own
-// input transform), wino_dy (W) and wino_fgemm (S += V^T W, 4 channels x 8 output channels a
-// pass); finally dW = G^T S G here in JavaScript (3x3 from 4x4, once per channel pair).
+// frame only where its size is not a multiple of m or its channels not of 4; then blocks of
+// tiles, sized so a block's V and W stay in the core's L2, through wino_in / wino4_in (V, the
+// forward's own input transform), wino_dy / wino4_dy (W) and wino_fgemm (S += V^T W, 4
+// channels x 8 output channels a pass); finally dW = G^T S G here in JavaScript, in float64
+// (3x3 from (m+2) x (m+2), once per channel pair).
 import * as tf from '@tensorflow/tfjs';
 import { disposeIntermediate, heapF32, type BackendWasm } from './kernel-utils.js';
 import { addressOf, simdKernelsFor } from './simd/index.js';
-import { fillFrame, winogradApplies } from './winograd.js';
+import { fillFrame, winogradApplies, winogradTile, type WinogradTile } from './winograd.js';
 
 /** Bytes of V and W a block of tiles may take (half the dev machine's 512 KiB L2 a core). */
 const BLOCK_BYTES = 256 * 1024;
@@ -35,45 +37,63 @@ export function winogradFilterGradApplies(info: tf.backend_util.Conv2DInfo): boo
 }
 
 /**
+ * The tile a filter gradient `info` uses by default: F(4x4, 3x3) where the forward's rule
+ * (winogradTile) picks it for the pixels and positions, at any channel count: here the
+ * channels are not the GEMMs' reduction (the tiles are), and its float32 error stays at
+ * ~1.4e-5 of the gradient's scale from 3 to 512 input channels (F(2x2): ~2e-6; measured
+ * against the cpu backend at batch 64, docs/wasm-kernels.md).
+ */
+export function winogradFilterGradTile(info: tf.backend_util.Conv2DInfo): WinogradTile {
+  return winogradTile(info, Infinity);
+}
+
+/**
  * The filter gradient dW ([3, 3, C, K]) of the convolution `info` (x [N, H, W, C] to dy
- * [N, OH, OW, K], see winogradFilterGradApplies); null where that does not hold or the SIMD
- * module cannot run.
+ * [N, OH, OW, K], see winogradFilterGradApplies) with m x m output tiles (`tile`, by default
+ * winogradFilterGradTile); null where that does not hold or the SIMD module cannot run.
  */
 export function winogradFilterGrad3x3(
   backend: BackendWasm,
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
+  tile?: WinogradTile,
 ): tf.TensorInfo | null {
   if (!winogradFilterGradApplies(info)) return null;
   const simd = simdKernelsFor(backend);
   if (simd === null) return null;
+  const m = tile ?? winogradFilterGradTile(info);
+  if (m !== 2 && m !== 4) throw new Error(`winogradFilterGrad3x3: tile must be 2 or 4, got ${m}`);
+  const positions = (m + 2) * (m + 2);
   const { batchSize: n, inChannels: c } = info;
   const { outHeight: oh, outWidth: ow, outChannels: k } = info;
-  const th = Math.ceil(oh / 2);
-  const tw = Math.ceil(ow / 2);
-  const hp = 2 * th + 2;
-  const wp = 2 * tw + 2;
+  const th = Math.ceil(oh / m);
+  const tw = Math.ceil(ow / m);
+  const hp = m * th + 2;
+  const wp = m * tw + 2;
   const cp = up(c, 4);
   const kp = up(k, 8);
   const k4 = up(k, 4);
   const tiles = n * th * tw;
-  const blockTiles = Math.max(1, Math.min(512, Math.floor(BLOCK_BYTES / (64 * (cp + kp)))));
+  const blockTiles = Math.max(
+    1,
+    Math.min(512, Math.floor(BLOCK_BYTES / (4 * positions * (cp + kp)))),
+  );
   // dy read in place where every tile lies inside it and its pixels are whole vectors.
-  const direct = oh % 2 === 0 && ow % 2 === 0 && k4 === k;
+  const direct = oh % m === 0 && ow % m === 0 && k4 === k;
 
   const xp = backend.makeOutput([n * hp * wp * cp], 'float32');
-  const dyp = direct ? dy : backend.makeOutput([n * 2 * th * 2 * tw * k4], 'float32');
+  const dyp = direct ? dy : backend.makeOutput([n * m * th * m * tw * k4], 'float32');
   // Positions of V and W a cache line more than a power of two apart (see winograd.ts).
   const posV = blockTiles * cp + SKEW;
   const posW = blockTiles * kp + SKEW;
-  const v = backend.makeOutput([16 * posV], 'float32');
-  const w = backend.makeOutput([16 * posW], 'float32');
-  const s = backend.makeOutput([16 * cp * kp], 'float32');
+  const v = backend.makeOutput([positions * posV], 'float32');
+  const w = backend.makeOutput([positions * posW], 'float32');
+  const s = backend.makeOutput([positions * cp * kp], 'float32');
   const out = backend.makeOutput([3, 3, c, k], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
   fillFrame(backend, simd, x, xp, info, hp, wp, cp);
-  if (!direct) fillDyFrame(heapF32(backend, dy), heapF32(backend, dyp), info, th, tw, k4);
+  if (!direct) fillDyFrame(heapF32(backend, dy), heapF32(backend, dyp), info, m, th, tw, k4);
   heapF32(backend, w).fill(0); // output channels k4..kp: never written, stay zero
   heapF32(backend, s).fill(0);
 
@@ -84,24 +104,13 @@ export function winogradFilterGrad3x3(
   const sAddr = addressOf(backend, s);
   const xPix = cp * 4;
   const dyPix = k4 * 4;
-  const dyRow = 2 * tw * dyPix;
+  const dyRow = m * tw * dyPix;
+  const winoIn = m === 2 ? simd.wino_in : simd.wino4_in;
+  const winoDy = m === 2 ? simd.wino_dy : simd.wino4_dy;
   for (let t0 = 0; t0 < tiles; t0 += blockTiles) {
     const cnt = Math.min(blockTiles, tiles - t0);
-    simd.wino_in(xAddr, vAddr, t0, cnt, tw, th, cp / 4, xPix, wp * xPix, hp * wp * xPix, posV * 4);
-    simd.wino_dy(
-      dyAddr,
-      wAddr,
-      t0,
-      cnt,
-      tw,
-      th,
-      k4 / 4,
-      dyPix,
-      dyRow,
-      2 * th * dyRow,
-      posW * 4,
-      kp * 4,
-    );
+    winoIn(xAddr, vAddr, t0, cnt, tw, th, cp / 4, xPix, wp * xPix, hp * wp * xPix, posV * 4);
+    winoDy(dyAddr, wAddr, t0, cnt, tw, th, k4 / 4, dyPix, dyRow, m * th * dyRow, posW * 4, kp * 4);
     simd.wino_fgemm(
       vAddr,
       wAddr,
@@ -114,19 +123,24 @@ export function winogradFilterGrad3x3(
       cp * kp * 4,
       cp * 4,
       kp * 4,
+      positions,
     );
   }
-  transformBack(heapF32(backend, s), heapF32(backend, out), c, k, cp, kp);
+  const sv = heapF32(backend, s);
+  const dw = heapF32(backend, out);
+  if (m === 2) transformBack(sv, dw, c, k, cp, kp);
+  else transformBack4(sv, dw, c, k, cp, kp);
   for (const t of [xp, v, w, s]) disposeIntermediate(backend, t);
   if (dyp !== dy) disposeIntermediate(backend, dyp);
   return out;
 }
 
-/** dy ([n, oh, ow, k]) into the zero frame dyp ([n, 2 th, 2 tw, k4]): whole tiles. */
+/** dy ([n, oh, ow, k]) into the zero frame dyp ([n, m th, m tw, k4]): whole m x m tiles. */
 function fillDyFrame(
   dv: Float32Array,
   pv: Float32Array,
   info: tf.backend_util.Conv2DInfo,
+  m: number,
   th: number,
   tw: number,
   k4: number,
@@ -136,7 +150,7 @@ function fillDyFrame(
   for (let img = 0; img < n; img++) {
     for (let r = 0; r < oh; r++) {
       let src = (img * oh + r) * ow * k;
-      const dst = (img * 2 * th + r) * 2 * tw * k4;
+      const dst = (img * m * th + r) * m * tw * k4;
       if (k4 === k) {
         pv.set(dv.subarray(src, src + ow * k), dst);
         continue;
@@ -185,6 +199,55 @@ function transformBack(
         dw[d + 3 * kh * ck] = r0 + (r1 + r2) / 2;
         dw[d + (3 * kh + 1) * ck] = (r1 - r2) / 2;
         dw[d + (3 * kh + 2) * ck] = (r1 + r2) / 2 + r3;
+      }
+    }
+  }
+}
+
+/**
+ * transformBack for F(4x4, 3x3): dW[kh][kw][ci][o] = (G^T S G)[kh][kw] for S = sv[pos][ci][o]
+ * ([36][cp][kp]), G the forward's 6 x 3 filter transform (winograd.ts's transformFilter4):
+ * [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1].
+ */
+function transformBack4(
+  sv: Float32Array,
+  dw: Float32Array,
+  c: number,
+  k: number,
+  cp: number,
+  kp: number,
+): void {
+  const pos = cp * kp;
+  const ck = c * k;
+  const t = new Float64Array(18); // (G^T S)[kh][b], 3 x 6
+  // (G^T s) for a column s of 6: the three rows of G^T applied to it.
+  const g0 = (s0: number, s1: number, s2: number, s3: number, s4: number): number =>
+    s0 / 4 - (s1 + s2) / 6 + (s3 + s4) / 24;
+  const g1 = (s1: number, s2: number, s3: number, s4: number): number =>
+    (s2 - s1) / 6 + (s3 - s4) / 12;
+  const g2 = (s1: number, s2: number, s3: number, s4: number, s5: number): number =>
+    (s3 + s4 - s1 - s2) / 6 + s5;
+  for (let ci = 0; ci < c; ci++) {
+    for (let o = 0; o < k; o++) {
+      const at = ci * kp + o;
+      for (let b = 0; b < 6; b++) {
+        const s0 = sv[at + b * pos];
+        const s1 = sv[at + (6 + b) * pos];
+        const s2 = sv[at + (12 + b) * pos];
+        const s3 = sv[at + (18 + b) * pos];
+        const s4 = sv[at + (24 + b) * pos];
+        const s5 = sv[at + (30 + b) * pos];
+        t[b] = g0(s0, s1, s2, s3, s4);
+        t[6 + b] = g1(s1, s2, s3, s4);
+        t[12 + b] = g2(s1, s2, s3, s4, s5);
+      }
+      const d = ci * k + o;
+      for (let kh = 0; kh < 3; kh++) {
+        const r = 6 * kh;
+        const [r0, r1, r2, r3, r4, r5] = [t[r], t[r + 1], t[r + 2], t[r + 3], t[r + 4], t[r + 5]];
+        dw[d + 3 * kh * ck] = g0(r0, r1, r2, r3, r4);
+        dw[d + (3 * kh + 1) * ck] = g1(r1, r2, r3, r4);
+        dw[d + (3 * kh + 2) * ck] = g2(r1, r2, r3, r4, r5);
       }
     }
   }

@@ -77,17 +77,20 @@ export const WINOGRAD4_MIN_SAVED = 512;
 
 /**
  * The tile size a convolution `info` uses by default: F(4x4, 3x3) where it has at most
- * WINOGRAD4_MAX_CHANNELS input channels, its output is at least 4x4, its 6x6 tiles take at most 0.6 of the positions F(2x2, 3x3)'s 4x4 tiles do
+ * `maxChannels` (WINOGRAD4_MAX_CHANNELS) input channels, its output is at least 4x4, its 6x6 tiles take at most 0.6 of the positions F(2x2, 3x3)'s 4x4 tiles do
  * (tiles x positions an image: 7x7, 8x8, 12x12 and up, not 5x5, 6x6, 9x9-10x10, where
  * partial tiles waste most) and the positions saved over the batch, n x (w2 - w4), are at
  * least WINOGRAD4_MIN_SAVED (else its 36-position filter transform, paid once a call,
  * outweighs them: one 8x8 image). Measured by bench/winograd.mjs; see docs/wasm-kernels.md.
  */
-export function winogradTile(info: tf.backend_util.Conv2DInfo): WinogradTile {
+export function winogradTile(
+  info: tf.backend_util.Conv2DInfo,
+  maxChannels = WINOGRAD4_MAX_CHANNELS,
+): WinogradTile {
   const { batchSize: n, outHeight: oh, outWidth: ow } = info;
   const w2 = Math.ceil(oh / 2) * Math.ceil(ow / 2) * 16;
   const w4 = Math.ceil(oh / 4) * Math.ceil(ow / 4) * 36;
-  return info.inChannels <= WINOGRAD4_MAX_CHANNELS &&
+  return info.inChannels <= maxChannels &&
     Math.min(oh, ow) >= 4 &&
     w4 <= 0.6 * w2 &&
     n * (w2 - w4) >= WINOGRAD4_MIN_SAVED

@@ -191,6 +191,21 @@ export interface SimdKernels {
     posS: I,
     tileV: I,
     tileW: I,
+    npos: I,
+  ): void;
+  wino4_dy(
+    dy: I,
+    w: I,
+    t0: I,
+    cnt: I,
+    tw: I,
+    th: I,
+    kv: I,
+    pixB: I,
+    rowB: I,
+    imgB: I,
+    posB: I,
+    tileB: I,
   ): void;
 }
 
