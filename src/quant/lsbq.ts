@@ -19,6 +19,7 @@ import {
   ternaryAssign,
 } from './quantizer.js';
 import { optimalTwoBit, optimalTernary, referenceTernary } from './optimal-lsbq.js';
+import { greedyKernel, greedyKernelMean } from './lsbq-kernel.js';
 
 export interface LSBQuantizerOptions extends QuantizerOptions {
   /** Exact optimum for 2 bits and ternary (1 bit is optimal already). Default false. */
@@ -81,6 +82,14 @@ export class LSBQuantizer extends Quantizer {
 }
 
 function greedy(p: tf.Tensor3D, bits: number): Quantized {
+  // one kernel where the backend's Mean can be reproduced (the same values bit for bit)
+  const order = p.dtype === 'float32' && p.shape[1] > 0 ? greedyKernelMean() : null;
+  if (order) return greedyKernel(p, bits, order);
+  return greedyComposed(p, bits);
+}
+
+/** Greedy LSBQ from tfjs ops (every backend; the kernel's reference in tests). */
+export function greedyComposed(p: tf.Tensor3D, bits: number): Quantized {
   // q is accumulated from the same signed terms, in the same order, as the
   // levels, so every quantized weight equals its level bit for bit (the
   // reference's p - r agrees only up to rounding).

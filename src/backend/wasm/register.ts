@@ -78,6 +78,12 @@ const stockConfigs = new Map<string, tf.KernelConfig>();
 /** Kernel functions made by this module (to recognise our own registrations). */
 const ourKernelFuncs = new WeakSet<tf.KernelFunc>();
 
+/** Is the wasm kernel `name` parq-ts's replacement (replaceSlowWasmKernels), not the stock one? */
+export function isReplacedWasmKernel(name: string): boolean {
+  const current = tf.getKernel(name, WASM);
+  return current != null && ourKernelFuncs.has(current.kernelFunc);
+}
+
 /**
  * Registers the training kernels the wasm backend lacks (Conv2DBackpropFilter), each only
  * where tf.getKernel(name, 'wasm') finds nothing. Returns the names it registered: empty

@@ -1,0 +1,281 @@
+/**
+ * Greedy LSBQ in one kernel (`ParqLsbqGreedy`): the levels Q and the quantized view q of
+ * `greedy` in lsbq.ts from `bits + 1` passes over the weights, where the composed ops take
+ * about ten full-size kernels per bit (abs, mean, neg, step, mul, sub, mul, sub, add, ...).
+ * A QAT step refreshes Q every few steps; composed, that refresh was the largest part of
+ * QuantOptimizer's overhead on the MLP (3 ms of a 7 ms step on wasm).
+ *
+ * The kernel computes the same float32 values as the composed ops bit for bit, which needs
+ * the mean's summation as the backend's own Mean kernel does it:
+ *  - cpu (tfjs's kernel): every |r| divided by M and rounded, the quotients added in double
+ *    in order, the sum rounded once;
+ *  - wasm with parq-ts's exact reductions (src/backend/wasm/exact-reduction.ts, installed by
+ *    selectBackend): the |r| added in double in order, divided by M, rounded once.
+ * Where the backend's Mean is anything else (the stock wasm kernel adds in float32; webgl,
+ * webgpu, tensorflow) `greedyKernelMean` says so and lsbq.ts keeps the composed ops.
+ * Per element, as the composed ops: `sign(r) = r < 0 ? -1 : 1`, `step = sign * v`,
+ * `r -= step`, `q += step` (q from 0), each rounded to float32; the levels are every sum of
+ * `±v_i` built as the composed concat does, sorted ascending.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { isReplacedWasmKernel } from '../backend/wasm/register.js';
+
+export const LSBQ_GREEDY_KERNEL = 'ParqLsbqGreedy';
+
+/** How a backend's Mean adds: 'divide-first' (cpu), 'sum-first' (wasm exact), or none. */
+export type MeanOrder = 'divide-first' | 'sum-first';
+
+const MEAN_CODE: Record<MeanOrder, number> = { 'divide-first': 0, 'sum-first': 1 };
+const f32 = Math.fround;
+
+/**
+ * Greedy LSBQ of a view `x: [A, M, C]` (groups: every (a, c), M weights each) into `q`
+ * (the view's shape) and `levels: [A, 2^bits, C]` (ascending along the middle axis).
+ *
+ * `sign(r) * v` is a table look-up, `sv[2 * g + (r < 0)]` with `sv = [v, -v]` per group g:
+ * no branch to mispredict on weights of random sign, and -1 * 0 = -0 as the ops give it.
+ * A NaN weight takes +v here and NaN there, which cannot show: the group's mean |r| that
+ * the step uses is NaN then, and so is every value computed from it.
+ */
+export function greedyLoop(
+  x: Float32Array,
+  [A, M, C]: readonly [number, number, number],
+  bits: number,
+  order: MeanOrder,
+  q: Float32Array,
+  levels: Float32Array,
+): void {
+  const k = 2 ** bits;
+  const divideFirst = order === 'divide-first';
+  const sv = new Float64Array(2 * bits * C); // [v, -v] of bit t, channel c at 2 * (t * C + c)
+  const acc = new Float64Array(C);
+  const lv = new Float64Array(k);
+  for (let a = 0; a < A; a++) {
+    const base = a * M * C;
+    for (let b = 0; b < bits; b++) {
+      if (C === 1) acc[0] = sumAbsContiguous(x, base, M, b, sv, divideFirst);
+      else sumAbsChannels(x, base, M, C, b, sv, divideFirst, acc);
+      for (let c = 0; c < C; c++) {
+        const v = divideFirst ? f32(acc[c]) : f32(acc[c] / M);
+        sv[2 * (b * C + c)] = v;
+        sv[2 * (b * C + c) + 1] = -v;
+      }
+    }
+    if (C === 1 && bits === 2) quantizeTwoBit(x, base, M, sv, q);
+    else quantizeChain(x, base, M, C, bits, sv, q);
+    // levels: [l - v, l + v] for every level l so far, bit by bit, then sorted
+    for (let c = 0; c < C; c++) {
+      lv[0] = 0;
+      let n = 1;
+      for (let t = 0; t < bits; t++) {
+        const vt = sv[2 * (t * C + c)];
+        for (let j = 0; j < n; j++) {
+          const l = lv[j];
+          lv[j] = f32(l - vt);
+          lv[n + j] = f32(l + vt);
+        }
+        n *= 2;
+      }
+      const sorted = Float32Array.from(lv).sort();
+      for (let j = 0; j < k; j++) levels[(a * k + j) * C + c] = sorted[j];
+    }
+  }
+}
+
+/** Sum of |r_b| over one contiguous group (r_0 = x, r_t+1 = r_t - sign(r_t) v_t), as Mean adds. */
+function sumAbsContiguous(
+  x: Float32Array,
+  base: number,
+  M: number,
+  b: number,
+  sv: Float64Array,
+  divideFirst: boolean,
+): number {
+  let s = 0;
+  const end = base + M;
+  if (b === 0) {
+    if (divideFirst) for (let i = base; i < end; i++) s += f32(Math.abs(x[i]) / M);
+    else for (let i = base; i < end; i++) s += Math.abs(x[i]);
+  } else if (b === 1) {
+    if (divideFirst) {
+      for (let i = base; i < end; i++) {
+        const r = x[i];
+        s += f32(Math.abs(f32(r - sv[+(r < 0)])) / M);
+      }
+    } else {
+      for (let i = base; i < end; i++) {
+        const r = x[i];
+        s += Math.abs(f32(r - sv[+(r < 0)]));
+      }
+    }
+  } else {
+    for (let i = base; i < end; i++) {
+      let r = x[i];
+      for (let t = 0; t < b; t++) r = f32(r - sv[2 * t + +(r < 0)]);
+      s += divideFirst ? f32(Math.abs(r) / M) : Math.abs(r);
+    }
+  }
+  return s;
+}
+
+/** Per-channel sums of |r_b| (channel c of row m at (base + m C + c)), each in row order. */
+function sumAbsChannels(
+  x: Float32Array,
+  base: number,
+  M: number,
+  C: number,
+  b: number,
+  sv: Float64Array,
+  divideFirst: boolean,
+  acc: Float64Array,
+): void {
+  acc.fill(0);
+  for (let m = 0; m < M; m++) {
+    const row = base + m * C;
+    for (let c = 0; c < C; c++) {
+      let r = x[row + c];
+      for (let t = 0; t < b; t++) r = f32(r - sv[2 * (t * C + c) + +(r < 0)]);
+      acc[c] += divideFirst ? f32(Math.abs(r) / M) : Math.abs(r);
+    }
+  }
+}
+
+/**
+ * q of 2 bits, one contiguous group: `q = s0 + s1` takes four values, picked by how many
+ * of `-v0 <= 0 <= v0` lie above x (r_1 = x - s0 < 0 exactly when x < s0: a difference of
+ * float32 values is zero only when they are equal, and rounding keeps its sign).
+ */
+function quantizeTwoBit(
+  x: Float32Array,
+  base: number,
+  M: number,
+  sv: Float64Array,
+  q: Float32Array,
+): void {
+  const [v0, n0, v1, n1] = sv;
+  // counts 0..3: x >= v0; 0 <= x < v0; -v0 <= x < 0; x < -v0 (q from 0, as the ops add it)
+  const T = new Float64Array([
+    f32(f32(0 + v0) + v1),
+    f32(f32(0 + v0) + n1),
+    f32(f32(0 + n0) + v1),
+    f32(f32(0 + n0) + n1),
+  ]);
+  const end = base + M;
+  for (let i = base; i < end; i++) {
+    const r = x[i];
+    q[i] = T[+(r < n0) + +(r < 0) + +(r < v0)];
+  }
+}
+
+/** q of any bits and channels: the signed steps summed in the order they were taken. */
+function quantizeChain(
+  x: Float32Array,
+  base: number,
+  M: number,
+  C: number,
+  bits: number,
+  sv: Float64Array,
+  q: Float32Array,
+): void {
+  for (let m = 0; m < M; m++) {
+    const row = base + m * C;
+    for (let c = 0; c < C; c++) {
+      let r = x[row + c];
+      let qq = 0;
+      for (let t = 0; t < bits; t++) {
+        const st = sv[2 * (t * C + c) + +(r < 0)];
+        r = f32(r - st);
+        qq = f32(qq + st);
+      }
+      q[row + c] = qq;
+    }
+  }
+}
+
+interface Attrs {
+  bits: number;
+  order: number;
+}
+
+type Make = (shape: number[]) => { info: tf.TensorInfo; values: () => Float32Array };
+
+function kernelFunc(read: (t: tf.TensorInfo) => Float32Array, make: Make) {
+  return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    const { bits, order } = attrs as unknown as Attrs;
+    const [A, M, C] = x.shape as [number, number, number];
+    const q = make([A, M, C]);
+    const Q = make([A, 2 ** bits, C]);
+    // views after every allocation (wasm: an allocation may grow the heap)
+    greedyLoop(
+      read(x),
+      [A, M, C],
+      bits,
+      order === MEAN_CODE['sum-first'] ? 'sum-first' : 'divide-first',
+      q.values(),
+      Q.values(),
+    );
+    return [q.info, Q.info];
+  };
+}
+
+/** Register the kernel for cpu and wasm (no-op where registered). */
+export function registerLsbqKernels(): void {
+  if (!tf.getKernel(LSBQ_GREEDY_KERNEL, 'cpu')) {
+    tf.registerKernel({
+      kernelName: LSBQ_GREEDY_KERNEL,
+      backendName: 'cpu',
+      kernelFunc: ((args: any) => {
+        const backend = args.backend as any;
+        return kernelFunc(
+          (t) => backend.data.get(t.dataId).values as Float32Array,
+          (shape) => {
+            const values = new Float32Array(shape[0] * shape[1] * shape[2]);
+            return { info: backend.makeTensorInfo(shape, 'float32', values), values: () => values };
+          },
+        )(args);
+      }) as tf.KernelFunc,
+    });
+  }
+  if (!tf.getKernel(LSBQ_GREEDY_KERNEL, 'wasm')) {
+    tf.registerKernel({
+      kernelName: LSBQ_GREEDY_KERNEL,
+      backendName: 'wasm',
+      kernelFunc: ((args: any) => {
+        const backend = args.backend as any;
+        return kernelFunc(
+          (t) => backend.typedArrayFromHeap(t) as Float32Array,
+          (shape) => {
+            const info = backend.makeOutput(shape, 'float32');
+            return { info, values: () => backend.typedArrayFromHeap(info) as Float32Array };
+          },
+        )(args);
+      }) as tf.KernelFunc,
+    });
+  }
+}
+
+/**
+ * How the active backend's Mean adds, where the kernel can reproduce it (cpu with tfjs's
+ * Mean; wasm with parq-ts's exact Mean), else null: then the composed ops run.
+ */
+export function greedyKernelMean(): MeanOrder | null {
+  const backend = tf.getBackend();
+  if (!tf.getKernel(LSBQ_GREEDY_KERNEL, backend)) return null;
+  if (backend === 'cpu') return 'divide-first';
+  if (backend === 'wasm' && isReplacedWasmKernel(tf.Mean)) return 'sum-first';
+  return null;
+}
+
+/** Greedy LSBQ of a view on the kernel, with the mean order `greedyKernelMean` gave. */
+export function greedyKernel(
+  p: tf.Tensor3D,
+  bits: number,
+  order: MeanOrder,
+): { q: tf.Tensor3D; Q: tf.Tensor3D } {
+  const attrs = { bits, order: MEAN_CODE[order] } as unknown as tf.NamedAttrMap;
+  const [q, Q] = tf.engine().runKernel(LSBQ_GREEDY_KERNEL, { x: p }, attrs) as tf.Tensor3D[];
+  return { q, Q };
+}
+
+registerLsbqKernels();
