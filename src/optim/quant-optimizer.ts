@@ -122,7 +122,10 @@ export class QuantOptimizer extends QATOptimizer {
     const refresh = (this.step - this.warmupSteps) % this.quantPeriod === 0;
     // The reference's _get_gamma: NM-SGD shrinks by its gamma, AProx by the cumulative lr.
     const shrink = this.nmGamma > 0 ? this.nmGamma : Math.max(1, this.cumulativeLr);
-    for (const s of slots) tf.tidy(() => this.quantizeSlot(s, lr, refresh, shrink));
+    // one scope for every variable: a scope per variable costs more than the step's small ops
+    tf.tidy(() => {
+      for (const s of slots) this.quantizeSlot(s, lr, refresh, shrink);
+    });
     this.updateWeightDecayScale();
   }
 
