@@ -1,0 +1,67 @@
+// QAT overhead split by step kind: CPU ms per step of bench/vs-torch.mjs's MLP (784-256-256-10,
+// batch 64, momentum SGD 0.01/0.9) plain, and with QuantOptimizer (2-bit LSBQ, PARQ, Q every
+// 10 steps) on steps without and with the Q refresh; plain and QAT alternate in blocks of 10.
+// Usage (after `npm run build`): node bench/qat-step-split.mjs  (BK=cpu for the cpu backend;
+// ROOT=<checkout> to time another build's dist/)
+import * as tf from '@tensorflow/tfjs';
+const root = (process.env.ROOT ?? new URL('..', import.meta.url).pathname).replace(/\/?$/, '/');
+const parq = await import(root + 'dist/index.js');
+const { selectBackend } = await import(root + 'dist/backend/select.js');
+const { buildModel, logitsModel } = await import(root + 'dist/models/index.js');
+await selectBackend(process.env.BK ?? 'wasm', { threads: 1 });
+const mk = (mode) => {
+  const net = logitsModel(buildModel('mlp', { inputShape: [784], numClasses: 10, seed: 0 }));
+  const base = tf.train.momentum(0.01, 0.9);
+  const optimizer =
+    mode === 'plain'
+      ? base
+      : new parq.QuantOptimizer({
+          base,
+          quantizer: parq.quantizerByName('lsbq', 2),
+          prox: new parq.ProxPARQ({ annealStart: 0, annealEnd: 1000 }),
+          bits: 2,
+          quantPeriod: 10,
+        });
+  const x = tf.randomNormal([64, 784], 0, 1, 'float32', 7);
+  const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32', 8), 10);
+  const step = () =>
+    optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(y, net.apply(x, { training: true })),
+      true,
+    );
+  for (let i = 0; i < 3; i++) step().dispose();
+  return { step, optimizer };
+};
+const P = mk('plain'),
+  Q = mk('qat');
+const cpu = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+const med = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s[s.length >> 1];
+};
+const plain = [],
+  qr = [],
+  qn = [];
+for (let r = 0; r < 60; r++) {
+  for (let i = 0; i < 10; i++) {
+    const c0 = cpu();
+    const l = P.step();
+    l.dispose();
+    plain.push(cpu() - c0);
+  }
+  for (let i = 0; i < 10; i++) {
+    const refresh = Q.optimizer.step % 10 === 0;
+    const c0 = cpu();
+    const l = Q.step();
+    l.dispose();
+    (refresh ? qr : qn).push(cpu() - c0);
+  }
+}
+const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+console.log(
+  `plain med ${med(plain).toFixed(3)} mean ${mean(plain).toFixed(3)}; qat non-refresh med ${med(qn).toFixed(3)} mean ${mean(qn).toFixed(3)}; refresh med ${med(qr).toFixed(3)} mean ${mean(qr).toFixed(3)}; amortized qat ${((mean(qn) * 9 + mean(qr)) / 10).toFixed(3)}`,
+);
+console.log('tensors', tf.memory().numTensors);
