@@ -14,8 +14,9 @@
 // frame only where its size is not a multiple of m or its channels not of 4; then blocks of
 // tiles, sized so a block's V and W stay in the core's L2, through wino_in / wino4_in (V, the
 // forward's own input transform), wino_dy / wino4_dy (W) and wino_fgemm (S += V^T W, 4
-// channels x 8 output channels a pass); finally dW = G^T S G here in JavaScript, in float64
-// (3x3 from (m+2) x (m+2), once per channel pair).
+// channels x 8 output channels a pass); finally dW = G^T S G (3x3 from (m+2) x (m+2), once
+// per channel pair: wino_back / wino4_back where the output channels are a multiple of 4,
+// else here in JavaScript, in float64).
 import * as tf from '@tensorflow/tfjs';
 import { disposeIntermediate, heapF32, type BackendWasm } from './kernel-utils.js';
 import { addressOf, simdKernelsFor } from './simd/index.js';
@@ -126,10 +127,16 @@ export function winogradFilterGrad3x3(
       positions,
     );
   }
-  const sv = heapF32(backend, s);
-  const dw = heapF32(backend, out);
-  if (m === 2) transformBack(sv, dw, c, k, cp, kp);
-  else transformBack4(sv, dw, c, k, cp, kp);
+  if (k % 4 === 0) {
+    // dW = G^T S G over whole vectors of output channels.
+    const back = m === 2 ? simd.wino_back : simd.wino4_back;
+    back(sAddr, addressOf(backend, out), c, k / 4, kp * 4, cp * kp * 4, k * 4, c * k * 4);
+  } else {
+    const sv = heapF32(backend, s);
+    const dw = heapF32(backend, out);
+    if (m === 2) transformBack(sv, dw, c, k, cp, kp);
+    else transformBack4(sv, dw, c, k, cp, kp);
+  }
   for (const t of [xp, v, w, s]) disposeIntermediate(backend, t);
   if (dyp !== dy) disposeIntermediate(backend, dyp);
   return out;

@@ -11,8 +11,8 @@
 // tile size per shape (F(4x4) where its 6x6 tiles cover the image with few wasted pixels).
 //
 // Per call (filters change every step, nothing is cached): the filter transform U = G g G^T
-// here in JavaScript ([positions][Cp][Kp], channels padded with zeros to multiples of 4 and
-// 8); x copied once into a zero frame that holds every tile's patch; then blocks of tiles,
+// ([positions][Cp][Kp], channels padded with zeros to multiples of 4 and 8; wino_filter /
+// wino4_filter where the output channels are a multiple of 4, else in JavaScript); x copied once into a zero frame that holds every tile's patch; then blocks of tiles,
 // sized so a block's V and M stay in the core's L2, through three SIMD functions
 // (simd/kernels.wat): wino_in / wino4_in (V = B^T d B), wino_gemm (4 tiles x 8 output
 // channels a pass, any number of positions) and wino_out / wino4_out (Y = A^T M A, plus
@@ -203,12 +203,29 @@ function winograd(
   const v = backend.makeOutput([positions * posV], 'float32');
   const m = backend.makeOutput([positions * posM], 'float32');
   const b = backend.makeOutput([k4], 'float32');
+  // The filter transform in SIMD where output channels come in whole vectors; the input
+  // gradient's rotated filter first laid out as a forward one ([3, 3, c, k]) for it.
+  const simdFilter = k % 4 === 0;
+  const flipped = simdFilter && rotated ? backend.makeOutput([9 * c * k], 'float32') : null;
   const out = backend.makeOutput([n, oh, ow, k], 'float32');
   const full = direct ? out : backend.makeOutput([n * tile * th * tile * tw * k4], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
   fillFrame(backend, simd, x, xp, info, hp, wp, cp);
   const fv = heapF32(backend, filter);
-  if (tile === 2) transformFilter(fv, heapF32(backend, u), c, k, kp, posU, rotated);
+  if (simdFilter) {
+    if (flipped !== null) rotateFilter(fv, heapF32(backend, flipped), c, k);
+    if (c !== cp || k !== kp) heapF32(backend, u).fill(0); // the padded channels stay zero
+    (tile === 2 ? simd.wino_filter : simd.wino4_filter)(
+      addressOf(backend, flipped ?? filter),
+      addressOf(backend, u),
+      c,
+      k / 4,
+      k * 4,
+      c * k * 4,
+      kp * 4,
+      posU * 4,
+    );
+  } else if (tile === 2) transformFilter(fv, heapF32(backend, u), c, k, kp, posU, rotated);
   else transformFilter4(fv, heapF32(backend, u), c, k, kp, posU, rotated);
   heapF32(backend, v).fill(0);
   const bv = heapF32(backend, b);
@@ -278,14 +295,15 @@ function winograd(
     disposeIntermediate(backend, full);
   }
   for (const t of [xp, u, v, m, b]) disposeIntermediate(backend, t);
+  if (flipped !== null) disposeIntermediate(backend, flipped);
   return out;
 }
 
 /**
  * x ([n, h, w, c]) into the zero frame xp ([n, hp, wp, cp]) at row `top`, column `left`: every
  * tile's 4x4 patch lies inside; what of x lies past the frame no output reads. Only what x
- * does not cover is zeroed; channels are padded to cp by `padrows` where c is not a multiple
- * of 4.
+ * does not cover is zeroed; channels are padded to cp where c is not a multiple of 4 (the
+ * SIMD module's `frame`: bulk memory copies and fills, no JavaScript a row).
  */
 export function fillFrame(
   backend: BackendWasm,
@@ -299,25 +317,39 @@ export function fillFrame(
 ): void {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
   const { top, left } = info.padInfo;
-  const xv = heapF32(backend, x);
-  const pv = heapF32(backend, xp);
-  const xAddr = addressOf(backend, x);
-  const pAddr = addressOf(backend, xp);
   const rows = Math.min(h, hp - top);
   const cols = Math.min(w, wp - left);
-  const rowLen = wp * cp;
-  for (let img = 0; img < n; img++) {
-    const frame = img * hp * rowLen;
-    pv.fill(0, frame, frame + top * rowLen);
-    pv.fill(0, frame + (top + rows) * rowLen, frame + hp * rowLen);
-    for (let r = 0; r < rows; r++) {
-      const src = (img * h + r) * w * c;
-      const row = frame + (r + top) * rowLen;
-      const dst = row + left * cp;
-      pv.fill(0, row, dst);
-      if (cp === c) pv.set(xv.subarray(src, src + cols * c), dst);
-      else simd.padrows(xAddr + src * 4, pAddr + dst * 4, cols, c, cp);
-      pv.fill(0, dst + cols * cp, row + rowLen);
+  const xAddr = addressOf(backend, x);
+  const pAddr = addressOf(backend, xp);
+  const rowB = wp * cp * 4;
+  simd.frame(
+    xAddr,
+    pAddr,
+    n,
+    rows,
+    top,
+    hp,
+    rowB,
+    left * cp * 4,
+    cols,
+    c,
+    cp,
+    w * c * 4,
+    h * w * c * 4,
+  );
+}
+
+/**
+ * The input gradient's filter g (see transformFilter) as a forward one: out[kh, kw, ci, o] =
+ * filter[2 - kh, 2 - kw, o, ci] (filter [3, 3, k, c], out [3, 3, c, k]).
+ */
+function rotateFilter(fv: Float32Array, out: Float32Array, c: number, k: number): void {
+  const ck = c * k;
+  for (let tap = 0; tap < 9; tap++) {
+    const src = (8 - tap) * ck;
+    let dst = tap * ck;
+    for (let ci = 0; ci < c; ci++) {
+      for (let o = 0; o < k; o++) out[dst++] = fv[src + o * c + ci];
     }
   }
 }

@@ -6,6 +6,18 @@ import type { BackendWasm } from '../kernel-utils.js';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
 type I = number;
+
+/** Y = L X L^T over rows x quads of channel vectors (wino_filter etc. in kernels.wat). */
+type MatrixTransform = (
+  src: I,
+  dst: I,
+  rows: I,
+  quads: I,
+  srcRowB: I,
+  srcElB: I,
+  dstRowB: I,
+  dstElB: I,
+) => void;
 /** The module's exports; see kernels.wat for what each computes. */
 export interface SimdKernels {
   fg_4x2(
@@ -193,6 +205,27 @@ export interface SimdKernels {
     tileW: I,
     npos: I,
   ): void;
+  frame(
+    x: I,
+    xp: I,
+    n: I,
+    rows: I,
+    top: I,
+    hp: I,
+    rowB: I,
+    leftB: I,
+    cols: I,
+    c: I,
+    cp: I,
+    srcRowB: I,
+    srcImgB: I,
+  ): void;
+  /** Y = L X L^T (see kernels.wat): the filter transform G g G^T. */
+  wino_filter: MatrixTransform;
+  wino4_filter: MatrixTransform;
+  /** The filter gradient's G^T S G. */
+  wino_back: MatrixTransform;
+  wino4_back: MatrixTransform;
   wino4_dy(
     dy: I,
     w: I,
