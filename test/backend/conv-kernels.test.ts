@@ -13,6 +13,7 @@ import {
   inputGradMethodFor,
   type InputGradMethod,
 } from '../../src/backend/wasm/conv2d-backprop-input.js';
+import { conv2dImplicitGemm, implicitGemmPreferred } from '../../src/backend/wasm/conv2d.js';
 import type { BackendWasm } from '../../src/backend/wasm/kernel-utils.js';
 import { simdKernelsFor } from '../../src/backend/wasm/simd/index.js';
 import {
@@ -302,6 +303,78 @@ describe('Conv2D of one input channel on wasm (replaced)', () => {
       expect((tf.backend() as BackendWasm).numDataIds()).toBe(dataIds);
     }
     tf.dispose([x, f]);
+  });
+});
+
+describe('Conv2D and FusedConv2D of several input channels on the implicit GEMM (conv_8)', () => {
+  // A filter row's patch is fw * c floats: the taps of every channel in turn.
+  const MULTI: Case[] = [];
+  for (const stride of [1, 2, [2, 1]] as Array<number | [number, number]>) {
+    for (const pad of ['same', 'valid'] as const) {
+      MULTI.push(
+        { x: [2, 32, 32, 3], filter: [3, 3, 3, 16], stride, pad }, // ResNet-20's stem
+        { x: [2, 9, 9, 16], filter: [3, 3, 16, 32], stride, pad }, // its stride-2 layers
+        { x: [3, 7, 6, 6], filter: [5, 5, 6, 16], stride, pad }, // LeNet-5 conv2
+        { x: [1, 5, 5, 17], filter: [3, 3, 17, 9], stride, pad }, // odd channels in and out
+        { x: [2, 6, 7, 5], filter: [2, 3, 5, 12], stride, pad },
+      );
+    }
+  }
+  MULTI.push({
+    x: [2, 7, 8, 4],
+    filter: [3, 3, 4, 10],
+    stride: 2,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  });
+  for (const c of MULTI) {
+    const xv = randomArray(tf.util.sizeFromShape(c.x), seedOf(c, 7));
+    const fv = randomArray(tf.util.sizeFromShape(c.filter), seedOf(c, 8));
+    it(`equals cpu, called directly: ${describeCase(c)}`, async () => {
+      const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad as 'same');
+      const [expected] = await runOn('cpu', () =>
+        tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(fv, c.filter), c.stride, c.pad as 'same'),
+      );
+      await tf.setBackend('wasm');
+      const backend = tf.backend() as BackendWasm;
+      const simd = simdKernelsFor(backend);
+      expect(simd).not.toBeNull();
+      const x = tf.tensor4d(xv, c.x);
+      const f = tf.tensor4d(fv, c.filter);
+      const y = tf
+        .engine()
+        .makeTensorFromTensorInfo(conv2dImplicitGemm(backend, simd!, x, f, info));
+      expect(y.shape).toEqual(info.outShape);
+      expectClose(y.dataSync(), expected);
+      tf.dispose([x, f, y]);
+    });
+    it(`equals cpu through Conv2D and FusedConv2D: ${describeCase(c)}`, async () => {
+      await expectSameOnCpuAndWasm(() =>
+        tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(fv, c.filter), c.stride, c.pad as 'same'),
+      );
+      await expectSameOnCpuAndWasm(() =>
+        tf.fused.conv2d({
+          x: tf.tensor4d(xv, c.x),
+          filter: tf.tensor4d(fv, c.filter),
+          strides: c.stride,
+          pad: c.pad as 'same',
+        }),
+      );
+    });
+  }
+
+  it('is the default for filters larger than 1x1 (and one channel), not for 1x1 or dilation', () => {
+    const info = (xs: Case['x'], f: Case['filter'], s: number, d = 1) =>
+      tf.backend_util.computeConv2DInfo(xs, f, s, d, 'same');
+    expect(implicitGemmPreferred(info([64, 32, 32, 16], [3, 3, 16, 32], 2))).toBe(true);
+    expect(implicitGemmPreferred(info([64, 32, 32, 3], [3, 3, 3, 16], 1))).toBe(true);
+    expect(implicitGemmPreferred(info([64, 28, 28, 1], [1, 1, 1, 6], 1))).toBe(true);
+    expect(implicitGemmPreferred(info([64, 32, 32, 16], [1, 1, 16, 32], 2))).toBe(false);
+    expect(implicitGemmPreferred(info([8, 9, 9, 16], [3, 3, 16, 8], 1, 2))).toBe(false);
   });
 });
 

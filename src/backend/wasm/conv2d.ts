@@ -1,11 +1,13 @@
-// A faster forward Conv2D for the wasm backend, for one input channel (a grayscale stem:
-// LeNet-5's first convolution, 5x5 'same' from 1 to 6 channels). XNNPACK's kernel fills its
-// tiles poorly there (2.3 ms at batch 64 on the dev machine, ~6.5 GFLOP/s); here one SIMD
-// pass (`conv_8` in simd/kernels.wat, the implicit-GEMM convolution) computes each output pixel's channels, eight at a
-// time, from one splat of x per filter tap, x zero-padded once where the convolution pads.
-// A 3x3 stride-1 'same' or 'valid' convolution of enough input channels is a Winograd
-// F(2x2, 3x3) one instead (./winograd.ts). Everything else (other filters and strides with
-// more input channels, dilation, NCHW, non-float32, no SIMD) goes to the stock kernel.
+// A faster forward Conv2D for the wasm backend. A 3x3 stride-1 'same' or 'valid'
+// convolution of enough input channels is a Winograd one (./winograd.ts). Every other
+// float32 NHWC convolution with a filter larger than 1x1, or one input channel, and dilation
+// 1 runs as one SIMD implicit GEMM (`conv_8` in simd/kernels.wat: each output pixel's
+// channels eight at a time, a filter row's fw * c patch floats splatted in turn; x zero-padded
+// once where the convolution pads): XNNPACK fills its tiles poorly there (node
+// bench/conv-forward.mjs at batch 64 on the dev machine, the same values to the bit:
+// 1.46-1.52x on ResNet-20's stride-2 3x3 layers, 1.41x on its 3-channel stem, 2.1x and 1.27x
+// on LeNet-5's two). 1x1 filters (0.97-1.2x across runs: left to XNNPACK's GEMM), dilation,
+// NCHW, non-float32 and no SIMD go to the stock kernel.
 import * as tf from '@tensorflow/tfjs';
 import {
   convFrame,
@@ -37,11 +39,9 @@ export function makeConv2D(stock: tf.KernelFunc): tf.KernelFunc {
       x.dtype === 'float32' &&
       filter.dtype === 'float32' &&
       x.shape.length === 4 &&
-      x.shape[3] === 1 &&
+      filter.shape.length === 4 &&
       tf.backend_util.convertConv2DDataFormat(attrs.dataFormat) === 'channelsLast' &&
-      tf.backend_util.eitherStridesOrDilationsAreOne(1, dilations) &&
-      (typeof dilations === 'number' ? dilations === 1 : dilations.every((d) => d === 1)) &&
-      tf.util.sizeFromShape(x.shape) > 0
+      (typeof dilations === 'number' ? dilations === 1 : dilations.every((d) => d === 1))
         ? simdKernelsFor(backend)
         : null;
     if (simd === null) return stock(args as Parameters<tf.KernelFunc>[0]);
@@ -55,12 +55,24 @@ export function makeConv2D(stock: tf.KernelFunc): tf.KernelFunc {
       false,
       'channelsLast',
     );
-    if (info.outHeight * info.outWidth * info.outChannels === 0) {
-      return stock(args as Parameters<tf.KernelFunc>[0]);
-    }
-    return conv2dOneChannel(backend, simd, x, filter, info);
+    if (!implicitGemmPreferred(info)) return stock(args as Parameters<tf.KernelFunc>[0]);
+    return conv2dImplicitGemm(backend, simd, x, filter, info);
   };
   return kernelFunc as tf.KernelFunc;
+}
+
+/**
+ * Whether conv2dImplicitGemm is the default for a (non-Winograd, dilation-1, NHWC) forward
+ * convolution: a non-empty output, and one input channel or a filter larger than 1x1.
+ */
+export function implicitGemmPreferred(info: tf.backend_util.Conv2DInfo): boolean {
+  return (
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    tf.util.sizeFromShape(info.inShape) > 0 &&
+    info.outHeight * info.outWidth * info.outChannels > 0 &&
+    (info.inChannels === 1 || info.filterHeight * info.filterWidth > 1)
+  );
 }
 
 /** The Winograd convolution where it applies (see winogradApplies), else null. */
@@ -93,33 +105,38 @@ function winogradConv(
   return winogradApplies(info) ? winogradConv3x3(backend, x, filter, info) : null;
 }
 
-/** The convolution of a one-channel NHWC x, on the SIMD module. */
-export function conv2dOneChannel(
+/**
+ * An NHWC convolution on the SIMD module's implicit GEMM (conv_8, 8 output channels a pass):
+ * a filter row's patch is the fw * c consecutive floats of a row of x (the zero frame where
+ * the convolution pads). The default where implicitGemmPreferred holds.
+ */
+export function conv2dImplicitGemm(
   backend: BackendWasm,
   simd: SimdKernels,
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w } = info;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const frame = convFrame(info);
   const { top, left, hp, wp } = frame;
   const padX = top > 0 || left > 0 || hp !== h || wp !== w;
   const blocks = Math.ceil(co / BLOCK);
-  const xp = padX ? backend.makeOutput([n, hp, wp, 1], 'float32') : x;
-  const wt = backend.makeOutput([blocks * fh * fw * BLOCK], 'float32');
+  const xp = padX ? backend.makeOutput([n, hp, wp, c], 'float32') : x;
+  const fwc = fw * c; // a filter row's patch: fw pixels of c channels
+  const wt = backend.makeOutput([blocks * fh * fwc * BLOCK], 'float32');
   const out = backend.makeOutput([n, oh, ow, co], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
   if (padX) copyIntoFrame(heapF32(backend, x), heapF32(backend, xp), info, frame);
-  // wt[block][kh][kw][o] = filter[kh, kw, 0, block*8 + o], zero past co.
+  // wt[block][kh][kw c + ci][o] = filter[kh, kw, ci, block*8 + o], zero past co.
   const fv = heapF32(backend, filter);
   const tv = heapF32(backend, wt);
   tv.fill(0);
-  for (let t = 0; t < fh * fw; t++) {
+  for (let t = 0; t < fh * fwc; t++) {
     for (let o = 0; o < co; o++) {
-      tv[(Math.floor(o / BLOCK) * fh * fw + t) * BLOCK + (o % BLOCK)] = fv[t * co + o];
+      tv[(Math.floor(o / BLOCK) * fh * fwc + t) * BLOCK + (o % BLOCK)] = fv[t * co + o];
     }
   }
   const xAddr = addressOf(backend, xp);
@@ -128,18 +145,18 @@ export function conv2dOneChannel(
   for (let b = 0; b < blocks; b++) {
     simd.conv_8(
       xAddr,
-      wtAddr + b * fh * fw * BLOCK * 4,
+      wtAddr + b * fh * fwc * BLOCK * 4,
       outAddr + b * BLOCK * 4,
       n,
       oh,
       ow,
       fh,
-      fw,
+      fwc,
       Math.min(BLOCK, co - b * BLOCK),
-      hp * wp * 4,
-      sh * wp * 4,
-      sw * 4,
-      wp * 4,
+      hp * wp * c * 4,
+      sh * wp * c * 4,
+      sw * c * 4,
+      wp * c * 4,
       co * 4,
       ow * co * 4,
       oh * ow * co * 4,

@@ -1,10 +1,14 @@
 // A faster FusedConv2D for the wasm backend (tf.fused.conv2d: tfjs-layers' conv2d, with or
 // without bias): where Winograd applies (./winograd.ts: 3x3, stride 1, 'same' or 'valid',
 // enough input channels) and the fusion is one it computes (no bias or a [K] bias; activation
-// linear or relu; no prelu weights), the Winograd F(2x2, 3x3) convolution with bias and ReLU
-// in its output transform; everything else goes to the stock kernel (XNNPACK).
+// linear or relu; no prelu weights), the Winograd convolution with bias and ReLU in its output
+// transform; without bias and activation (ResNet-20's stride-2 and stem convolutions), the
+// implicit GEMM where Conv2D prefers it (./conv2d.ts); everything else goes to the stock
+// kernel (XNNPACK).
 import * as tf from '@tensorflow/tfjs';
+import { conv2dImplicitGemm, implicitGemmPreferred } from './conv2d.js';
 import type { BackendWasm } from './kernel-utils.js';
+import { simdKernelsFor } from './simd/index.js';
 import { winogradApplies, winogradConv3x3 } from './winograd.js';
 
 /** Builds the replacement kernel; `stock` is the backend's own kernel, used as fallback. */
@@ -49,6 +53,9 @@ export function makeFusedConv2D(stock: tf.KernelFunc): tf.KernelFunc {
       if (winogradApplies(info)) {
         const out = winogradConv3x3(backend, x, filter, info, bias ?? null, activation === 'relu');
         if (out !== null) return out;
+      } else if (bias == null && activation === 'linear' && implicitGemmPreferred(info)) {
+        const simd = simdKernelsFor(backend);
+        if (simd !== null) return conv2dImplicitGemm(backend, simd, x, filter, info);
       }
     }
     return stock(args as Parameters<tf.KernelFunc>[0]);
