@@ -7,6 +7,22 @@ import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
 type I = number;
 
+/** A block of tiles of dy to W = A dY A^T (wino_dy, wino4_dy in kernels.wat). */
+type DyTransform = (
+  dy: I,
+  w: I,
+  t0: I,
+  cnt: I,
+  tw: I,
+  th: I,
+  kv: I,
+  pixB: I,
+  rowB: I,
+  imgB: I,
+  posB: I,
+  tileB: I,
+) => void;
+
 /** Y = L X L^T over rows x quads of channel vectors (wino_filter etc. in kernels.wat). */
 type MatrixTransform = (
   src: I,
@@ -177,20 +193,9 @@ export interface SimdKernels {
     imgB: I,
     lo: number,
   ): void;
-  wino_dy(
-    dy: I,
-    w: I,
-    t0: I,
-    cnt: I,
-    tw: I,
-    th: I,
-    kv: I,
-    pixB: I,
-    rowB: I,
-    imgB: I,
-    posB: I,
-    tileB: I,
-  ): void;
+  /** The filter gradient's W = A dY A^T, F(2x2, 3x3) and F(4x4, 3x3). */
+  wino_dy: DyTransform;
+  wino4_dy: DyTransform;
   wino_fgemm(
     v: I,
     w: I,
@@ -226,20 +231,6 @@ export interface SimdKernels {
   /** The filter gradient's G^T S G. */
   wino_back: MatrixTransform;
   wino4_back: MatrixTransform;
-  wino4_dy(
-    dy: I,
-    w: I,
-    t0: I,
-    cnt: I,
-    tw: I,
-    th: I,
-    kv: I,
-    pixB: I,
-    rowB: I,
-    imgB: I,
-    posB: I,
-    tileB: I,
-  ): void;
 }
 
 let compiledModule: WebAssembly.Module | null | undefined;
