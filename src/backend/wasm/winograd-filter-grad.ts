@@ -15,8 +15,8 @@
 // tiles, sized so a block's V and W stay in the core's L2, through wino_in / wino4_in (V, the
 // forward's own input transform), wino_dy / wino4_dy (W) and wino_fgemm (S += V^T W, 4
 // channels x 8 output channels a pass); finally dW = G^T S G (3x3 from (m+2) x (m+2), once
-// per channel pair: wino_back / wino4_back where the output channels are a multiple of 4,
-// else here in JavaScript, in float64).
+// per channel pair: wino_back / wino4_back over vectors of 4 output channels, cropped where
+// their count is not a multiple of 4).
 import * as tf from '@tensorflow/tfjs';
 import { disposeIntermediate, heapF32, type BackendWasm } from './kernel-utils.js';
 import { addressOf, simdKernelsFor } from './simd/index.js';
@@ -92,6 +92,7 @@ export function winogradFilterGrad3x3(
   const w = backend.makeOutput([positions * posW], 'float32');
   const s = backend.makeOutput([positions * cp * kp], 'float32');
   const out = backend.makeOutput([3, 3, c, k], 'float32');
+  const outp = k4 === k ? out : backend.makeOutput([9 * c * k4], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
   fillFrame(backend, simd, x, xp, info, hp, wp, cp);
   if (!direct) fillDyFrame(heapF32(backend, dy), heapF32(backend, dyp), info, m, th, tw, k4);
@@ -127,15 +128,22 @@ export function winogradFilterGrad3x3(
       positions,
     );
   }
-  if (k % 4 === 0) {
-    // dW = G^T S G over whole vectors of output channels.
-    const back = m === 2 ? simd.wino_back : simd.wino4_back;
-    back(sAddr, addressOf(backend, out), c, k / 4, kp * 4, cp * kp * 4, k * 4, c * k * 4);
-  } else {
-    const sv = heapF32(backend, s);
-    const dw = heapF32(backend, out);
-    if (m === 2) transformBack(sv, dw, c, k, cp, kp);
-    else transformBack4(sv, dw, c, k, cp, kp);
+  // dW = G^T S G over whole vectors of output channels, cropped from k4 to k where they differ.
+  (m === 2 ? simd.wino_back : simd.wino4_back)(
+    sAddr,
+    addressOf(backend, outp),
+    c,
+    k4 / 4,
+    kp * 4,
+    cp * kp * 4,
+    k4 * 4,
+    c * k4 * 4,
+  );
+  if (outp !== out) {
+    const pv = heapF32(backend, outp);
+    const ov = heapF32(backend, out);
+    for (let row = 0; row < 9 * c; row++) ov.set(pv.subarray(row * k4, row * k4 + k), row * k);
+    disposeIntermediate(backend, outp);
   }
   for (const t of [xp, v, w, s]) disposeIntermediate(backend, t);
   if (dyp !== dy) disposeIntermediate(backend, dyp);
@@ -165,96 +173,6 @@ function fillDyFrame(
       for (let q = 0; q < ow; q++) {
         const at = dst + q * k4;
         for (let ch = 0; ch < k; ch++) pv[at + ch] = dv[src++];
-      }
-    }
-  }
-}
-
-/**
- * dW[kh][kw][ci][o] = (G^T S G)[kh][kw] for S = sv[pos][ci][o] ([16][cp][kp]), G = [1 0 0;
- * 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] (the forward's filter transform, transposed).
- */
-function transformBack(
-  sv: Float32Array,
-  dw: Float32Array,
-  c: number,
-  k: number,
-  cp: number,
-  kp: number,
-): void {
-  const pos = cp * kp;
-  const ck = c * k;
-  const t = new Float64Array(12); // (G^T S)[kh][b], 3 x 4
-  for (let ci = 0; ci < c; ci++) {
-    for (let o = 0; o < k; o++) {
-      const at = ci * kp + o;
-      for (let b = 0; b < 4; b++) {
-        const s0 = sv[at + b * pos];
-        const s1 = sv[at + (4 + b) * pos];
-        const s2 = sv[at + (8 + b) * pos];
-        const s3 = sv[at + (12 + b) * pos];
-        t[b] = s0 + (s1 + s2) / 2;
-        t[4 + b] = (s1 - s2) / 2;
-        t[8 + b] = (s1 + s2) / 2 + s3;
-      }
-      const d = ci * k + o;
-      for (let kh = 0; kh < 3; kh++) {
-        const r0 = t[4 * kh];
-        const r1 = t[4 * kh + 1];
-        const r2 = t[4 * kh + 2];
-        const r3 = t[4 * kh + 3];
-        dw[d + 3 * kh * ck] = r0 + (r1 + r2) / 2;
-        dw[d + (3 * kh + 1) * ck] = (r1 - r2) / 2;
-        dw[d + (3 * kh + 2) * ck] = (r1 + r2) / 2 + r3;
-      }
-    }
-  }
-}
-
-/**
- * transformBack for F(4x4, 3x3): dW[kh][kw][ci][o] = (G^T S G)[kh][kw] for S = sv[pos][ci][o]
- * ([36][cp][kp]), G the forward's 6 x 3 filter transform (winograd.ts's transformFilter4):
- * [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1].
- */
-function transformBack4(
-  sv: Float32Array,
-  dw: Float32Array,
-  c: number,
-  k: number,
-  cp: number,
-  kp: number,
-): void {
-  const pos = cp * kp;
-  const ck = c * k;
-  const t = new Float64Array(18); // (G^T S)[kh][b], 3 x 6
-  // (G^T s) for a column s of 6: the three rows of G^T applied to it.
-  const g0 = (s0: number, s1: number, s2: number, s3: number, s4: number): number =>
-    s0 / 4 - (s1 + s2) / 6 + (s3 + s4) / 24;
-  const g1 = (s1: number, s2: number, s3: number, s4: number): number =>
-    (s2 - s1) / 6 + (s3 - s4) / 12;
-  const g2 = (s1: number, s2: number, s3: number, s4: number, s5: number): number =>
-    (s3 + s4 - s1 - s2) / 6 + s5;
-  for (let ci = 0; ci < c; ci++) {
-    for (let o = 0; o < k; o++) {
-      const at = ci * kp + o;
-      for (let b = 0; b < 6; b++) {
-        const s0 = sv[at + b * pos];
-        const s1 = sv[at + (6 + b) * pos];
-        const s2 = sv[at + (12 + b) * pos];
-        const s3 = sv[at + (18 + b) * pos];
-        const s4 = sv[at + (24 + b) * pos];
-        const s5 = sv[at + (30 + b) * pos];
-        t[b] = g0(s0, s1, s2, s3, s4);
-        t[6 + b] = g1(s1, s2, s3, s4);
-        t[12 + b] = g2(s1, s2, s3, s4, s5);
-      }
-      const d = ci * k + o;
-      for (let kh = 0; kh < 3; kh++) {
-        const r = 6 * kh;
-        const [r0, r1, r2, r3, r4, r5] = [t[r], t[r + 1], t[r + 2], t[r + 3], t[r + 4], t[r + 5]];
-        dw[d + 3 * kh * ck] = g0(r0, r1, r2, r3, r4);
-        dw[d + (3 * kh + 1) * ck] = g1(r1, r2, r3, r4);
-        dw[d + (3 * kh + 2) * ck] = g2(r1, r2, r3, r4, r5);
       }
     }
   }

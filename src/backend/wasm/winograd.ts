@@ -12,7 +12,8 @@
 //
 // Per call (filters change every step, nothing is cached): the filter transform U = G g G^T
 // ([positions][Cp][Kp], channels padded with zeros to multiples of 4 and 8; wino_filter /
-// wino4_filter where the output channels are a multiple of 4, else in JavaScript); x copied once into a zero frame that holds every tile's patch; then blocks of tiles,
+// wino4_filter, the filter first laid out with whole vectors of output channels where it is
+// rotated or they are not a multiple of 4); x copied once into a zero frame that holds every tile's patch; then blocks of tiles,
 // sized so a block's V and M stay in the core's L2, through three SIMD functions
 // (simd/kernels.wat): wino_in / wino4_in (V = B^T d B), wino_gemm (4 tiles x 8 output
 // channels a pass, any number of positions) and wino_out / wino4_out (Y = A^T M A, plus
@@ -203,30 +204,26 @@ function winograd(
   const v = backend.makeOutput([positions * posV], 'float32');
   const m = backend.makeOutput([positions * posM], 'float32');
   const b = backend.makeOutput([k4], 'float32');
-  // The filter transform in SIMD where output channels come in whole vectors; the input
-  // gradient's rotated filter first laid out as a forward one ([3, 3, c, k]) for it.
-  const simdFilter = k % 4 === 0;
-  const flipped = simdFilter && rotated ? backend.makeOutput([9 * c * k], 'float32') : null;
+  // The filter as the SIMD transform reads it, [3, 3, c, k4]: copied only where it is the
+  // input gradient's (rotated) or its output channels are not whole vectors.
+  const laid = rotated || k4 !== k ? backend.makeOutput([9 * c * k4], 'float32') : null;
   const out = backend.makeOutput([n, oh, ow, k], 'float32');
   const full = direct ? out : backend.makeOutput([n * tile * th * tile * tw * k4], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
   fillFrame(backend, simd, x, xp, info, hp, wp, cp);
   const fv = heapF32(backend, filter);
-  if (simdFilter) {
-    if (flipped !== null) rotateFilter(fv, heapF32(backend, flipped), c, k);
-    if (c !== cp || k !== kp) heapF32(backend, u).fill(0); // the padded channels stay zero
-    (tile === 2 ? simd.wino_filter : simd.wino4_filter)(
-      addressOf(backend, flipped ?? filter),
-      addressOf(backend, u),
-      c,
-      k / 4,
-      k * 4,
-      c * k * 4,
-      kp * 4,
-      posU * 4,
-    );
-  } else if (tile === 2) transformFilter(fv, heapF32(backend, u), c, k, kp, posU, rotated);
-  else transformFilter4(fv, heapF32(backend, u), c, k, kp, posU, rotated);
+  if (laid !== null) layOutFilter(fv, heapF32(backend, laid), c, k, k4, rotated);
+  if (c !== cp || k4 !== kp) heapF32(backend, u).fill(0); // the padded channels stay zero
+  (tile === 2 ? simd.wino_filter : simd.wino4_filter)(
+    addressOf(backend, laid ?? filter),
+    addressOf(backend, u),
+    c,
+    k4 / 4,
+    k4 * 4,
+    c * k4 * 4,
+    kp * 4,
+    posU * 4,
+  );
   heapF32(backend, v).fill(0);
   const bv = heapF32(backend, b);
   bv.fill(0);
@@ -295,7 +292,7 @@ function winograd(
     disposeIntermediate(backend, full);
   }
   for (const t of [xp, u, v, m, b]) disposeIntermediate(backend, t);
-  if (flipped !== null) disposeIntermediate(backend, flipped);
+  if (laid !== null) disposeIntermediate(backend, laid);
   return out;
 }
 
@@ -340,116 +337,26 @@ export function fillFrame(
 }
 
 /**
- * The input gradient's filter g (see transformFilter) as a forward one: out[kh, kw, ci, o] =
- * filter[2 - kh, 2 - kw, o, ci] (filter [3, 3, k, c], out [3, 3, c, k]).
+ * The filter g the transform reads, out[kh, kw, ci, o] ([3, 3, c, k4], zero for o >= k):
+ * filter[kh, kw, ci, o] ([3, 3, c, k]), or where `rotated` the input gradient's filter, the
+ * forward one ([3, 3, k, c]) rotated by 180 degrees with its channels swapped,
+ * filter[2 - kh, 2 - kw, o, ci].
  */
-function rotateFilter(fv: Float32Array, out: Float32Array, c: number, k: number): void {
+function layOutFilter(
+  fv: Float32Array,
+  out: Float32Array,
+  c: number,
+  k: number,
+  k4: number,
+  rotated: boolean,
+): void {
   const ck = c * k;
   for (let tap = 0; tap < 9; tap++) {
-    const src = (8 - tap) * ck;
-    let dst = tap * ck;
+    const src = (rotated ? 8 - tap : tap) * ck;
     for (let ci = 0; ci < c; ci++) {
-      for (let o = 0; o < k; o++) out[dst++] = fv[src + o * c + ci];
-    }
-  }
-}
-
-/**
- * U[a*4 + b][ci][o] = (G g G^T)[a][b] for the filter g = filter[:, :, ci, o] ([3, 3, c, k]),
- * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; zero past c and k (uv is [16][pos floats],
- * ci's row kp floats).
- * `rotated`: g = the forward filter ([3, 3, k, c]) rotated by 180 degrees with its channels
- * swapped, g[kh, kw, ci, o] = filter[2 - kh, 2 - kw, o, ci] (the input gradient's filter).
- */
-function transformFilter(
-  fv: Float32Array,
-  uv: Float32Array,
-  c: number,
-  k: number,
-  kp: number,
-  pos: number,
-  rotated: boolean,
-): void {
-  uv.fill(0);
-  const ck = c * k;
-  const gg = new Float64Array(12); // (G g)[a][kw], 4 x 3
-  for (let ci = 0; ci < c; ci++) {
-    for (let o = 0; o < k; o++) {
-      const s = rotated ? o * c + ci : ci * k + o;
-      for (let kw = 0; kw < 3; kw++) {
-        const g0 = fv[s + (rotated ? 8 - kw : kw) * ck];
-        const g1 = fv[s + (rotated ? 5 - kw : 3 + kw) * ck];
-        const g2 = fv[s + (rotated ? 2 - kw : 6 + kw) * ck];
-        gg[kw] = g0;
-        gg[3 + kw] = (g0 + g1 + g2) / 2;
-        gg[6 + kw] = (g0 - g1 + g2) / 2;
-        gg[9 + kw] = g2;
-      }
-      const d = ci * kp + o;
-      for (let a = 0; a < 4; a++) {
-        const r0 = gg[3 * a];
-        const r1 = gg[3 * a + 1];
-        const r2 = gg[3 * a + 2];
-        const at = 4 * a * pos + d;
-        uv[at] = r0;
-        uv[at + pos] = (r0 + r1 + r2) / 2;
-        uv[at + 2 * pos] = (r0 - r1 + r2) / 2;
-        uv[at + 3 * pos] = r2;
-      }
-    }
-  }
-}
-
-/**
- * transformFilter for F(4x4, 3x3): U[a*6 + b][ci][o] = (G g G^T)[a][b] with G (6 x 3, the
- * points 0, 1, -1, 2, -2 and infinity; Lavin & Gray 2016) =
- *   [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
- * in float64 then rounded once; uv is [36][pos floats], zero past c and k; `rotated` as there.
- */
-function transformFilter4(
-  fv: Float32Array,
-  uv: Float32Array,
-  c: number,
-  k: number,
-  kp: number,
-  pos: number,
-  rotated: boolean,
-): void {
-  uv.fill(0);
-  const ck = c * k;
-  const F = 1 / 4;
-  const S = 1 / 6;
-  const T = 1 / 12;
-  const Q = 1 / 24;
-  const gg = new Float64Array(18); // (G g)[a][kw], 6 x 3
-  for (let ci = 0; ci < c; ci++) {
-    for (let o = 0; o < k; o++) {
-      const s = rotated ? o * c + ci : ci * k + o;
-      for (let kw = 0; kw < 3; kw++) {
-        const g0 = fv[s + (rotated ? 8 - kw : kw) * ck];
-        const g1 = fv[s + (rotated ? 5 - kw : 3 + kw) * ck];
-        const g2 = fv[s + (rotated ? 2 - kw : 6 + kw) * ck];
-        const e = g0 * Q + g2 * S;
-        gg[kw] = g0 * F;
-        gg[3 + kw] = -(g0 + g1 + g2) * S;
-        gg[6 + kw] = -(g0 - g1 + g2) * S;
-        gg[9 + kw] = e + g1 * T;
-        gg[12 + kw] = e - g1 * T;
-        gg[15 + kw] = g2;
-      }
-      let at = ci * kp + o;
-      for (let a = 0; a < 6; a++, at += 6 * pos) {
-        const r0 = gg[3 * a];
-        const r1 = gg[3 * a + 1];
-        const r2 = gg[3 * a + 2];
-        const e = r0 * Q + r2 * S;
-        uv[at] = r0 * F;
-        uv[at + pos] = -(r0 + r1 + r2) * S;
-        uv[at + 2 * pos] = -(r0 - r1 + r2) * S;
-        uv[at + 3 * pos] = e + r1 * T;
-        uv[at + 4 * pos] = e - r1 * T;
-        uv[at + 5 * pos] = r2;
-      }
+      const dst = (tap * c + ci) * k4;
+      for (let o = 0; o < k; o++) out[dst + o] = fv[src + (rotated ? o * c + ci : ci * k + o)];
+      for (let o = k; o < k4; o++) out[dst + o] = 0;
     }
   }
 }
