@@ -10,8 +10,8 @@
 // 2x2 tile) or 2.25 (F(4x4): 36 a 4x4 tile) where the direct filter gradient (fg_* in
 // simd/kernels.wat) does 9; the transforms are O(C) and O(K) a tile.
 //
-// Per call: x copied once into the forward's zero frame (fillFrame), dy into a whole-tile
-// frame only where its size is not a multiple of m or its channels not of 4; then blocks of
+// Per call: x read in place (the forward's inputSource: copied into a zero frame only where its
+// channels are not a multiple of 4), dy into a whole-tile frame only where its size is not a multiple of m or its channels not of 4; then blocks of
 // tiles, sized so a block's V and W stay in the core's L2, through wino_in / wino4_in (V, the
 // forward's own input transform), wino_dy / wino4_dy (W) and wino_fgemm (S += V^T W, 4
 // channels x 8 output channels a pass); finally dW = G^T S G (3x3 from (m+2) x (m+2), once
@@ -20,7 +20,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeIntermediate, heapF32, type BackendWasm } from './kernel-utils.js';
 import { addressOf, simdKernelsFor } from './simd/index.js';
-import { fillFrame, winogradApplies, winogradTile, type WinogradTile } from './winograd.js';
+import {
+  disposeSource,
+  inputSource,
+  transformInput,
+  winogradApplies,
+  winogradTile,
+  type WinogradTile,
+} from './winograd.js';
 
 /** Bytes of V and W a block of tiles may take (half the dev machine's 512 KiB L2 a core). */
 const BLOCK_BYTES = 256 * 1024;
@@ -83,7 +90,7 @@ export function winogradFilterGrad3x3(
   // dy read in place where every tile lies inside it and its pixels are whole vectors.
   const direct = oh % m === 0 && ow % m === 0 && k4 === k;
 
-  const xp = backend.makeOutput([n * hp * wp * cp], 'float32');
+  const src = inputSource(backend, simd, x, info, hp, wp, cp, m);
   const dyp = direct ? dy : backend.makeOutput([n * m * th * m * tw * k4], 'float32');
   // Positions of V and W a cache line more than a power of two apart (see winograd.ts).
   const posV = blockTiles * cp + SKEW;
@@ -94,24 +101,21 @@ export function winogradFilterGrad3x3(
   const out = backend.makeOutput([3, 3, c, k], 'float32');
   const outp = k4 === k ? out : backend.makeOutput([9 * c * k4], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
-  fillFrame(backend, simd, x, xp, info, hp, wp, cp);
   if (!direct) fillDyFrame(heapF32(backend, dy), heapF32(backend, dyp), info, m, th, tw, k4);
   heapF32(backend, w).fill(0); // output channels k4..kp: never written, stay zero
   heapF32(backend, s).fill(0);
 
-  const xAddr = addressOf(backend, xp);
   const dyAddr = addressOf(backend, dyp);
   const vAddr = addressOf(backend, v);
   const wAddr = addressOf(backend, w);
   const sAddr = addressOf(backend, s);
-  const xPix = cp * 4;
   const dyPix = k4 * 4;
   const dyRow = m * tw * dyPix;
   const winoIn = m === 2 ? simd.wino_in : simd.wino4_in;
   const winoDy = m === 2 ? simd.wino_dy : simd.wino4_dy;
   for (let t0 = 0; t0 < tiles; t0 += blockTiles) {
     const cnt = Math.min(blockTiles, tiles - t0);
-    winoIn(xAddr, vAddr, t0, cnt, tw, th, cp / 4, xPix, wp * xPix, hp * wp * xPix, posV * 4);
+    transformInput(winoIn, src, vAddr, t0, cnt, tw, th, posV * 4);
     winoDy(dyAddr, wAddr, t0, cnt, tw, th, k4 / 4, dyPix, dyRow, m * th * dyRow, posW * 4, kp * 4);
     simd.wino_fgemm(
       vAddr,
@@ -145,7 +149,8 @@ export function winogradFilterGrad3x3(
     for (let row = 0; row < 9 * c; row++) ov.set(pv.subarray(row * k4, row * k4 + k), row * k);
     disposeIntermediate(backend, outp);
   }
-  for (const t of [xp, v, w, s]) disposeIntermediate(backend, t);
+  for (const t of [v, w, s]) disposeIntermediate(backend, t);
+  disposeSource(backend, src);
   if (dyp !== dy) disposeIntermediate(backend, dyp);
   return out;
 }

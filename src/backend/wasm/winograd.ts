@@ -13,7 +13,9 @@
 // Per call (filters change every step, nothing is cached): the filter transform U = G g G^T
 // ([positions][Cp][Kp], channels padded with zeros to multiples of 4 and 8; wino_filter /
 // wino4_filter, the filter first laid out with whole vectors of output channels where it is
-// rotated or they are not a multiple of 4); x copied once into a zero frame that holds every tile's patch; then blocks of tiles,
+// rotated or they are not a multiple of 4); x read in place (inputSource: the patches that run
+// into the padding gathered one at a time with zeros; a zero frame only where the channels are not
+// a multiple of 4); then blocks of tiles,
 // sized so a block's V and M stay in the core's L2, through three SIMD functions
 // (simd/kernels.wat): wino_in / wino4_in (V = B^T d B), wino_gemm (4 tiles x 8 output
 // channels a pass, any number of positions) and wino_out / wino4_out (Y = A^T M A, plus
@@ -193,7 +195,7 @@ function winograd(
   );
   const direct = oh % tile === 0 && ow % tile === 0 && k4 === k;
 
-  const xp = backend.makeOutput([n * hp * wp * cp], 'float32');
+  const src = inputSource(backend, simd, x, info, hp, wp, cp, tile);
   // U's positions skewed too (else the filter transform's stores collide in the cache).
   const posU = cp * kp + SKEW;
   const u = backend.makeOutput([positions * posU], 'float32');
@@ -210,7 +212,6 @@ function winograd(
   const out = backend.makeOutput([n, oh, ow, k], 'float32');
   const full = direct ? out : backend.makeOutput([n * tile * th * tile * tw * k4], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
-  fillFrame(backend, simd, x, xp, info, hp, wp, cp);
   const fv = heapF32(backend, filter);
   if (laid !== null) layOutFilter(fv, heapF32(backend, laid), c, k, k4, rotated);
   if (c !== cp || k4 !== kp) heapF32(backend, u).fill(0); // the padded channels stay zero
@@ -229,20 +230,18 @@ function winograd(
   bv.fill(0);
   if (bias !== null) bv.set(heapF32(backend, bias).subarray(0, k));
 
-  const xAddr = addressOf(backend, xp);
   const uAddr = addressOf(backend, u);
   const vAddr = addressOf(backend, v);
   const mAddr = addressOf(backend, m);
   const bAddr = addressOf(backend, b);
   const fullAddr = addressOf(backend, full);
-  const xPix = cp * 4;
   const outPix = k4 * 4;
   const lo = relu ? 0 : -Infinity;
   const winoIn = tile === 2 ? simd.wino_in : simd.wino4_in;
   const winoOut = tile === 2 ? simd.wino_out : simd.wino4_out;
   for (let t0 = 0; t0 < tiles; t0 += blockTiles) {
     const cnt = Math.min(blockTiles, tiles - t0);
-    winoIn(xAddr, vAddr, t0, cnt, tw, th, cp / 4, xPix, wp * xPix, hp * wp * xPix, posV * 4);
+    transformInput(winoIn, src, vAddr, t0, cnt, tw, th, posV * 4);
     simd.wino_gemm(
       vAddr,
       uAddr,
@@ -291,9 +290,119 @@ function winograd(
     }
     disposeIntermediate(backend, full);
   }
-  for (const t of [xp, u, v, m, b]) disposeIntermediate(backend, t);
+  for (const t of [u, v, m, b]) disposeIntermediate(backend, t);
+  disposeSource(backend, src);
   if (laid !== null) disposeIntermediate(backend, laid);
   return out;
+}
+
+/**
+ * Where the input transform (wino_in, wino4_in) reads x ([n, h, w, c]) from: x itself where its
+ * pixels are whole vectors (c a multiple of 4: the patches that run past x, into the padding,
+ * are gathered into `scratch` with zeros), else a zero frame [n, hp, wp, cp] (fillFrame) that
+ * holds every patch. Dispose with disposeSource.
+ */
+export interface InputSource {
+  addr: number;
+  pixB: number;
+  rowB: number;
+  imgB: number;
+  h: number;
+  w: number;
+  top: number;
+  left: number;
+  /** Where patches that run past x are gathered: (tile + 2)^2 pixels. */
+  scratchAddr: number;
+  frame: tf.TensorInfo | null;
+  scratch: tf.TensorInfo;
+}
+
+/** The InputSource of x for tiles of `tile` x `tile` outputs (see InputSource). */
+export function inputSource(
+  backend: BackendWasm,
+  simd: SimdKernels,
+  x: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  hp: number,
+  wp: number,
+  cp: number,
+  tile: number,
+): InputSource {
+  const { inHeight: h, inWidth: w, inChannels: c } = info;
+  const scratch = backend.makeOutput([(tile + 2) * (tile + 2) * cp], 'float32');
+  const pixB = cp * 4;
+  const scratchAddr = addressOf(backend, scratch);
+  if (c === cp) {
+    const { top, left } = info.padInfo;
+    const addr = addressOf(backend, x);
+    return {
+      addr,
+      pixB,
+      rowB: w * pixB,
+      imgB: h * w * pixB,
+      h,
+      w,
+      top,
+      left,
+      scratchAddr,
+      frame: null,
+      scratch,
+    };
+  }
+  const frame = backend.makeOutput([info.batchSize * hp * wp * cp], 'float32');
+  fillFrame(backend, simd, x, frame, info, hp, wp, cp);
+  const addr = addressOf(backend, frame);
+  // Every patch lies inside the frame: read in place, never gathered.
+  return {
+    addr,
+    pixB,
+    rowB: wp * pixB,
+    imgB: hp * wp * pixB,
+    h: hp,
+    w: wp,
+    top: 0,
+    left: 0,
+    scratchAddr,
+    frame,
+    scratch,
+  };
+}
+
+/** The input transform `winoIn` of tiles t0..t0 + cnt of `src` into V (posB bytes a position). */
+export function transformInput(
+  winoIn: SimdKernels['wino_in'],
+  src: InputSource,
+  v: number,
+  t0: number,
+  cnt: number,
+  tw: number,
+  th: number,
+  posB: number,
+): void {
+  winoIn(
+    src.addr,
+    v,
+    t0,
+    cnt,
+    tw,
+    th,
+    src.pixB / 16,
+    src.pixB,
+    src.rowB,
+    src.imgB,
+    posB,
+    src.h,
+    src.w,
+    src.top,
+    src.left,
+    src.scratchAddr,
+  );
+}
+
+/** Frees what inputSource allocated. */
+export function disposeSource(backend: BackendWasm, src: InputSource): void {
+  if (src.frame !== null) disposeIntermediate(backend, src.frame);
+  disposeIntermediate(backend, src.scratch);
 }
 
 /**

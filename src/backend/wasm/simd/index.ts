@@ -23,6 +23,29 @@ type DyTransform = (
   tileB: I,
 ) => void;
 
+/**
+ * A block of tiles of x to V = B^T d B (wino_in, wino4_in in kernels.wat): x an image of h x w
+ * pixels read from row -top, column -left (zeros past it; scratch: a patch of pixels).
+ */
+type InputTransform = (
+  x: I,
+  v: I,
+  t0: I,
+  cnt: I,
+  tw: I,
+  th: I,
+  cv: I,
+  pixB: I,
+  rowB: I,
+  imgB: I,
+  posB: I,
+  h: I,
+  w: I,
+  top: I,
+  left: I,
+  scratch: I,
+) => void;
+
 /** Y = L X L^T over rows x quads of channel vectors (wino_filter etc. in kernels.wat). */
 type MatrixTransform = (
   src: I,
@@ -146,20 +169,8 @@ export interface SimdKernels {
     top: I,
     left: I,
   ): void;
-  wino_in(x: I, v: I, t0: I, cnt: I, tw: I, th: I, cv: I, pixB: I, rowB: I, imgB: I, posB: I): void;
-  wino4_in(
-    x: I,
-    v: I,
-    t0: I,
-    cnt: I,
-    tw: I,
-    th: I,
-    cv: I,
-    pixB: I,
-    rowB: I,
-    imgB: I,
-    posB: I,
-  ): void;
+  wino_in: InputTransform;
+  wino4_in: InputTransform;
   wino_gemm(v: I, u: I, m: I, quads: I, cp: I, kb: I, posV: I, posU: I, posM: I, npos: I): void;
   wino_out(
     m: I,

@@ -68,9 +68,10 @@
 ;; wino_in, wino_gemm, wino_out: a Winograd F(2x2, 3x3) forward convolution (Lavin & Gray
 ;;   2016; ../winograd.ts drives them), over a block of `cnt` 2x2 output tiles t0.. of the
 ;;   tiles numbered (image, tile row, tile column) with tw tiles a row and th a column.
-;;   wino_in: for each tile, its 4x4 input patch d (rows 2i.., columns 2j.. of x, zero-padded
-;;   so every patch lies inside; pixB, rowB, imgB its byte strides; cv vectors of 4 channels
-;;   a pixel) to V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], stored as
+;;   wino_in: for each tile, its 4x4 input patch d (rows 2i - top.., columns 2j - left.. of x,
+;;   an image h x w pixels; pixB, rowB, imgB its byte strides, cv vectors of 4 channels a pixel,
+;;   pixB = 16 cv: whole vectors) to V = B^T d B, the patch read in place where it lies inside
+;;   x, else gathered by $patch into `scratch` with zeros where it runs past x (the padding), B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], stored as
 ;;   V[position 0..15][tile of the block][channel] (posB bytes a position, pixB a tile).
 ;;   wino_gemm: for each of the npos positions (16 here, 36 for wino4_*), M[pos] (tiles x
 ;;   kb*8) = V[pos] (tiles x cp) . U[pos] (cp x kb*8), U = G g G^T the transformed filter; 4 tiles x 8 output channels a
@@ -80,7 +81,7 @@
 ;;   max(y, lo) (lo = 0: ReLU; -Infinity: linear), each tile's 2x2 pixels into out
 ;;   (pixB, rowB, imgB byte strides; kv vectors of 4 output channels; tileM bytes a tile of M).
 ;; wino4_in, wino4_out: the same for F(4x4, 3x3) (points 0, 1, -1, 2, -2, infinity), 4x4
-;;   output tiles t0.. from 6x6 patches (rows 4i.., columns 4j..), V and M with 36 positions
+;;   output tiles t0.. from 6x6 patches (rows 4i - top.., columns 4j - left..), V and M with 36 positions
 ;;   (row-major over the 6x6 transform); same parameters. wino4_in: V = B^T d B,
 ;;   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0;
 ;;   0 4 0 -5 0 1] (columns first, then rows; 36 loads a channel vector). wino4_out:
@@ -1006,8 +1007,51 @@
       (local.set $oimg (i32.add (local.get $oimg) (local.get $outImg)))
       (br_if $images (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))
   )
+  ;; The size x size patch of x (an image h x w pixels, pixB / rowB / imgB bytes a pixel, row and
+  ;; image, pixB a multiple of 16) at row y0, column x0 of image img: its address and row stride
+  ;; where it lies inside x, else a copy in scratch (size * size pixels, rows size * pixB
+  ;; apart) with zeros where it runs past x.
+  (func $patch
+    (param $x i32) (param $img i32) (param $y0 i32) (param $x0 i32) (param $h i32) (param $w i32) (param $pixB i32) (param $rowB i32) (param $imgB i32) (param $size i32) (param $scratch i32)
+    (result i32 i32)
+    (local $r i32) (local $q i32) (local $yy i32) (local $xx i32) (local $src i32) (local $dst i32) (local $b i32)
+    (if (i32.and
+          (i32.and (i32.ge_s (local.get $y0) (i32.const 0)) (i32.ge_s (local.get $x0) (i32.const 0)))
+          (i32.and (i32.le_s (i32.add (local.get $y0) (local.get $size)) (local.get $h))
+                   (i32.le_s (i32.add (local.get $x0) (local.get $size)) (local.get $w))))
+      (then
+        (return
+          (i32.add (local.get $x) (i32.add (i32.mul (local.get $img) (local.get $imgB))
+            (i32.add (i32.mul (local.get $y0) (local.get $rowB)) (i32.mul (local.get $x0) (local.get $pixB)))))
+          (local.get $rowB))))
+    (local.set $dst (local.get $scratch))
+    (local.set $r (i32.const 0))
+    (loop $rows
+      (local.set $yy (i32.add (local.get $y0) (local.get $r)))
+      (local.set $q (i32.const 0))
+      (loop $cols
+        (local.set $xx (i32.add (local.get $x0) (local.get $q)))
+        (local.set $b (i32.const 0))
+        (if (i32.and (i32.lt_u (local.get $yy) (local.get $h)) (i32.lt_u (local.get $xx) (local.get $w)))
+          (then
+            (local.set $src (i32.add (local.get $x) (i32.add (i32.mul (local.get $img) (local.get $imgB))
+              (i32.add (i32.mul (local.get $yy) (local.get $rowB)) (i32.mul (local.get $xx) (local.get $pixB))))))
+            (loop $cp
+              (v128.store (i32.add (local.get $dst) (local.get $b)) (v128.load (i32.add (local.get $src) (local.get $b))))
+              (br_if $cp (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 16))) (local.get $pixB)))))
+          (else
+            (loop $zero
+              (v128.store (i32.add (local.get $dst) (local.get $b)) (v128.const i32x4 0 0 0 0))
+              (br_if $zero (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 16))) (local.get $pixB))))))
+        (local.set $dst (i32.add (local.get $dst) (local.get $pixB)))
+        (br_if $cols (i32.lt_u (local.tee $q (i32.add (local.get $q) (i32.const 1))) (local.get $size))))
+      (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $size))))
+    (local.get $scratch)
+    (i32.mul (local.get $size) (local.get $pixB))
+  )
   (func $wino_in (export "wino_in")
-    (param $x i32) (param $v i32) (param $t0 i32) (param $cnt i32) (param $tw i32) (param $th i32) (param $cv i32) (param $pixB i32) (param $rowB i32) (param $imgB i32) (param $posB i32)
+    (param $x i32) (param $v i32) (param $t0 i32) (param $cnt i32) (param $tw i32) (param $th i32) (param $cv i32) (param $pixB i32) (param $rowB i32) (param $imgB i32) (param $posB i32) (param $h i32) (param $w i32) (param $top i32) (param $left i32) (param $scratch i32)
+    (local $rs i32)
     (local $d00 v128) (local $d01 v128) (local $d02 v128) (local $d03 v128) (local $d10 v128) (local $d11 v128) (local $d12 v128) (local $d13 v128) (local $d20 v128) (local $d21 v128) (local $d22 v128) (local $d23 v128) (local $d30 v128) (local $d31 v128) (local $d32 v128) (local $d33 v128)
     (local $e00 v128) (local $e01 v128) (local $e02 v128) (local $e03 v128) (local $e10 v128) (local $e11 v128) (local $e12 v128) (local $e13 v128) (local $e20 v128) (local $e21 v128) (local $e22 v128) (local $e23 v128) (local $e30 v128) (local $e31 v128) (local $e32 v128) (local $e33 v128)
     (local $t i32) (local $end i32) (local $j i32) (local $i i32) (local $base i32) (local $dst i32) (local $k i32) (local $q i32)
@@ -1020,15 +1064,19 @@
     (loop $tiles
       (local.set $j (i32.rem_u (local.get $t) (local.get $tw)))
       (local.set $i (i32.div_u (local.get $t) (local.get $tw)))
-      (local.set $base (i32.add (local.get $x) (i32.add (i32.mul (i32.div_u (local.get $i) (local.get $th)) (local.get $imgB))
-        (i32.add (i32.mul (i32.shl (i32.rem_u (local.get $i) (local.get $th)) (i32.const 1)) (local.get $rowB)) (i32.mul (i32.shl (local.get $j) (i32.const 1)) (local.get $pixB))))))
+      (call $patch (local.get $x) (i32.div_u (local.get $i) (local.get $th))
+        (i32.sub (i32.shl (i32.rem_u (local.get $i) (local.get $th)) (i32.const 1)) (local.get $top))
+        (i32.sub (i32.shl (local.get $j) (i32.const 1)) (local.get $left))
+        (local.get $h) (local.get $w) (local.get $pixB) (local.get $rowB) (local.get $imgB) (i32.const 4) (local.get $scratch))
+      (local.set $rs)
+      (local.set $base)
       (local.set $q (local.get $dst))
       (local.set $k (local.get $cv))
       (loop $chans
         (local.set $p0 (local.get $base))
-        (local.set $p1 (i32.add (local.get $p0) (local.get $rowB)))
-        (local.set $p2 (i32.add (local.get $p1) (local.get $rowB)))
-        (local.set $p3 (i32.add (local.get $p2) (local.get $rowB)))
+        (local.set $p1 (i32.add (local.get $p0) (local.get $rs)))
+        (local.set $p2 (i32.add (local.get $p1) (local.get $rs)))
+        (local.set $p3 (i32.add (local.get $p2) (local.get $rs)))
         (local.set $d00 (v128.load (local.get $p0)))
         (local.set $d01 (v128.load (i32.add (local.get $p0) (local.get $pixB))))
         (local.set $d02 (v128.load (i32.add (local.get $p0) (local.get $pix2))))
@@ -1238,7 +1286,8 @@
       (br_if $tiles (i32.lt_u (local.tee $t (i32.add (local.get $t) (i32.const 1))) (local.get $end))))
   )
   (func $wino4_in (export "wino4_in")
-    (param $x i32) (param $v i32) (param $t0 i32) (param $cnt i32) (param $tw i32) (param $th i32) (param $cv i32) (param $pixB i32) (param $rowB i32) (param $imgB i32) (param $posB i32)
+    (param $x i32) (param $v i32) (param $t0 i32) (param $cnt i32) (param $tw i32) (param $th i32) (param $cv i32) (param $pixB i32) (param $rowB i32) (param $imgB i32) (param $posB i32) (param $h i32) (param $w i32) (param $top i32) (param $left i32) (param $scratch i32)
+    (local $rs i32)
     (local $d00 v128) (local $d01 v128) (local $d02 v128) (local $d03 v128) (local $d04 v128) (local $d05 v128) (local $d10 v128) (local $d11 v128) (local $d12 v128) (local $d13 v128) (local $d14 v128) (local $d15 v128) (local $d20 v128) (local $d21 v128) (local $d22 v128) (local $d23 v128) (local $d24 v128) (local $d25 v128) (local $d30 v128) (local $d31 v128) (local $d32 v128) (local $d33 v128) (local $d34 v128) (local $d35 v128) (local $d40 v128) (local $d41 v128) (local $d42 v128) (local $d43 v128) (local $d44 v128) (local $d45 v128) (local $d50 v128) (local $d51 v128) (local $d52 v128) (local $d53 v128) (local $d54 v128) (local $d55 v128)
     (local $f0 v128) (local $f1 v128) (local $f2 v128) (local $f3 v128) (local $f4 v128) (local $f5 v128) (local $ta v128) (local $tb v128) (local $k2 v128) (local $k4 v128) (local $k5 v128)
     (local $t i32) (local $end i32) (local $j i32) (local $i i32) (local $base i32) (local $dst i32) (local $k i32) (local $q i32) (local $p i32) (local $px1 i32) (local $px2 i32) (local $px3 i32) (local $px4 i32) (local $px5 i32)
@@ -1256,8 +1305,12 @@
     (loop $tiles
       (local.set $j (i32.rem_u (local.get $t) (local.get $tw)))
       (local.set $i (i32.div_u (local.get $t) (local.get $tw)))
-      (local.set $base (i32.add (local.get $x) (i32.add (i32.mul (i32.div_u (local.get $i) (local.get $th)) (local.get $imgB))
-        (i32.add (i32.mul (i32.shl (i32.rem_u (local.get $i) (local.get $th)) (i32.const 2)) (local.get $rowB)) (i32.mul (i32.shl (local.get $j) (i32.const 2)) (local.get $pixB))))))
+      (call $patch (local.get $x) (i32.div_u (local.get $i) (local.get $th))
+        (i32.sub (i32.shl (i32.rem_u (local.get $i) (local.get $th)) (i32.const 2)) (local.get $top))
+        (i32.sub (i32.shl (local.get $j) (i32.const 2)) (local.get $left))
+        (local.get $h) (local.get $w) (local.get $pixB) (local.get $rowB) (local.get $imgB) (i32.const 6) (local.get $scratch))
+      (local.set $rs)
+      (local.set $base)
       (local.set $q (local.get $dst))
       (local.set $k (local.get $cv))
       (loop $chans
@@ -1268,35 +1321,35 @@
         (local.set $d03 (v128.load (i32.add (local.get $p) (local.get $px3))))
         (local.set $d04 (v128.load (i32.add (local.get $p) (local.get $px4))))
         (local.set $d05 (v128.load (i32.add (local.get $p) (local.get $px5))))
-        (local.set $p (i32.add (local.get $p) (local.get $rowB)))
+        (local.set $p (i32.add (local.get $p) (local.get $rs)))
         (local.set $d10 (v128.load (local.get $p)))
         (local.set $d11 (v128.load (i32.add (local.get $p) (local.get $px1))))
         (local.set $d12 (v128.load (i32.add (local.get $p) (local.get $px2))))
         (local.set $d13 (v128.load (i32.add (local.get $p) (local.get $px3))))
         (local.set $d14 (v128.load (i32.add (local.get $p) (local.get $px4))))
         (local.set $d15 (v128.load (i32.add (local.get $p) (local.get $px5))))
-        (local.set $p (i32.add (local.get $p) (local.get $rowB)))
+        (local.set $p (i32.add (local.get $p) (local.get $rs)))
         (local.set $d20 (v128.load (local.get $p)))
         (local.set $d21 (v128.load (i32.add (local.get $p) (local.get $px1))))
         (local.set $d22 (v128.load (i32.add (local.get $p) (local.get $px2))))
         (local.set $d23 (v128.load (i32.add (local.get $p) (local.get $px3))))
         (local.set $d24 (v128.load (i32.add (local.get $p) (local.get $px4))))
         (local.set $d25 (v128.load (i32.add (local.get $p) (local.get $px5))))
-        (local.set $p (i32.add (local.get $p) (local.get $rowB)))
+        (local.set $p (i32.add (local.get $p) (local.get $rs)))
         (local.set $d30 (v128.load (local.get $p)))
         (local.set $d31 (v128.load (i32.add (local.get $p) (local.get $px1))))
         (local.set $d32 (v128.load (i32.add (local.get $p) (local.get $px2))))
         (local.set $d33 (v128.load (i32.add (local.get $p) (local.get $px3))))
         (local.set $d34 (v128.load (i32.add (local.get $p) (local.get $px4))))
         (local.set $d35 (v128.load (i32.add (local.get $p) (local.get $px5))))
-        (local.set $p (i32.add (local.get $p) (local.get $rowB)))
+        (local.set $p (i32.add (local.get $p) (local.get $rs)))
         (local.set $d40 (v128.load (local.get $p)))
         (local.set $d41 (v128.load (i32.add (local.get $p) (local.get $px1))))
         (local.set $d42 (v128.load (i32.add (local.get $p) (local.get $px2))))
         (local.set $d43 (v128.load (i32.add (local.get $p) (local.get $px3))))
         (local.set $d44 (v128.load (i32.add (local.get $p) (local.get $px4))))
         (local.set $d45 (v128.load (i32.add (local.get $p) (local.get $px5))))
-        (local.set $p (i32.add (local.get $p) (local.get $rowB)))
+        (local.set $p (i32.add (local.get $p) (local.get $rs)))
         (local.set $d50 (v128.load (local.get $p)))
         (local.set $d51 (v128.load (i32.add (local.get $p) (local.get $px1))))
         (local.set $d52 (v128.load (i32.add (local.get $p) (local.get $px2))))
