@@ -46,6 +46,7 @@ for (const pad of ['same', 'valid'] as const) {
     { x: [64, 4, 4, 64], k: 64, pad },
     { x: [64, 3, 5, 17], k: 8, pad },
     { x: [2, 8, 8, 512], k: 16, pad }, // past the forward's F(4x4) channel limit
+    { x: [3, 32, 32, 3], k: 16, pad }, // an RGB stem (3 channels padded to 4)
   );
 }
 // 'valid' on images under 3x3 has an empty output (no gradient to compute).
@@ -163,12 +164,15 @@ describe('Conv2DBackpropFilter on wasm with the Winograd default', () => {
     expect(filterGradMethodFor(info([64, 32, 32, 16], [3, 3, 16, 16], 1))).toBe('winograd');
     expect(filterGradMethodFor(info([64, 16, 16, 32], [3, 3, 32, 32], 1))).toBe('winograd');
     expect(filterGradMethodFor(info([64, 8, 8, 64], [3, 3, 64, 64], 1))).toBe('winograd');
-    expect(filterGradMethodFor(info([64, 32, 32, 3], [3, 3, 3, 16], 1))).toBe('simd');
+    expect(filterGradMethodFor(info([64, 32, 32, 3], [3, 3, 3, 16], 1))).toBe('winograd');
+    expect(filterGradMethodFor(info([64, 32, 32, 3], [3, 3, 3, 8], 1))).toBe('simd');
+    expect(filterGradMethodFor(info([64, 32, 32, 1], [3, 3, 1, 16], 1))).toBe('simd');
+    expect(filterGradMethodFor(info([64, 32, 32, 16], [3, 3, 16, 4], 1))).toBe('simd');
     expect(filterGradMethodFor(info([64, 32, 32, 16], [3, 3, 16, 32], 2))).toBe('simd');
     expect(filterGradMethodFor(info([64, 32, 32, 16], [1, 1, 16, 32], 2))).toBe('simd');
   });
 
-  for (const c of NONEMPTY.filter((q) => q.x[3] >= 8 && q.k >= 8)) {
+  for (const c of NONEMPTY.filter((q) => (q.x[3] >= 8 && q.k >= 8) || (q.x[3] >= 3 && q.k >= 16))) {
     it(`equals cpu through the kernel and tf.grad: ${describeCase(c)}`, async () => {
       const { xv, dyv, dyShape } = inputs(c);
       const f: Shape4 = [3, 3, c.x[3], c.k];

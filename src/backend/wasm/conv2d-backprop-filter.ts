@@ -57,24 +57,28 @@ export function chooseFilterGradMethod(info: tf.backend_util.Conv2DInfo): Filter
 
 /** Input and output channels from which 'winograd' is the default (see filterGradMethodFor). */
 const WINOGRAD_FG_MIN_CHANNELS = 8;
+/** Fewer input channels (an image's 3) make 'winograd' the default from this many outputs. */
+const WINOGRAD_FG_MIN_STEM_CHANNELS = 3;
+const WINOGRAD_FG_MIN_STEM_OUT = 16;
 
 /**
  * The formulation used by default where the SIMD module runs: 'winograd' for 3x3 stride-1
  * 'same'/'valid' convolutions from 8 input and 8 output channels (bench/resnet-kernels.mjs at
- * batch 64: 1.4x 'simd' on 32x32x16, 1.9x on 16x16x32, 2.2x on 8x8x64; slower on the 3-channel
- * stem, 2.85 against 2.20 ms), 'simd' for every other shape: 2-4x faster than 'im2col' (the
- * patch matrix then one XNNPACK product) and 1.3-8x faster than 'conv' on every ResNet-20
- * and LeNet-5 convolution.
+ * batch 64: 1.4x 'simd' on 32x32x16, 1.9x on 16x16x32, 2.2x on 8x8x64) and from 3 input and
+ * 16 output channels (the RGB stem 3 -> 16 on 32x32: F(4x4, 3x3) 1.3-1.5x 'simd', 3.67 against
+ * 4.71 ms; with 1 input channel, or 3 -> 8, 'simd' stays faster: 0.6-0.8x), 'simd' for every
+ * other shape: 2-4x faster than 'im2col' (the patch matrix then one XNNPACK product) and
+ * 1.3-8x faster than 'conv' on every ResNet-20 and LeNet-5 convolution.
  */
 export function filterGradMethodFor(info: tf.backend_util.Conv2DInfo): FilterGradMethod {
+  const { inChannels: c, outChannels: k } = info;
   return winogradFilterGradApplies(info) &&
-    info.inChannels >= WINOGRAD_FG_MIN_CHANNELS &&
-    info.outChannels >= WINOGRAD_FG_MIN_CHANNELS
+    ((c >= WINOGRAD_FG_MIN_CHANNELS && k >= WINOGRAD_FG_MIN_CHANNELS) ||
+      (c >= WINOGRAD_FG_MIN_STEM_CHANNELS && k >= WINOGRAD_FG_MIN_STEM_OUT))
     ? 'winograd'
     : 'simd';
 }
 
-/** Computes the filter gradient of an NHWC convolution, with the given method. */
 export function conv2dBackpropFilterNHWC(
   backend: BackendWasm,
   x: tf.TensorInfo,
