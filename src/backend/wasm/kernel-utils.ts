@@ -80,7 +80,9 @@ export function convFrame(info: tf.backend_util.Conv2DInfo): ConvFrame {
 
 /**
  * Copies channels-last x ([n, h, w, c] of `info`) into `pv` ([n, hp, wp, c], the frame),
- * zero where the frame lies outside x; what of x lies outside the frame is left out.
+ * zero where the frame lies outside x; what of x lies outside the frame is left out. Only
+ * what x does not cover is zeroed (the frame of a stride-2 'same' convolution is x plus one
+ * row and column: zeroing all of it first doubled the memory traffic).
  */
 export function copyIntoFrame(
   xv: Float32Array,
@@ -89,13 +91,27 @@ export function copyIntoFrame(
   { top, left, hp, wp }: ConvFrame,
 ): void {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
-  pv.fill(0);
   const c0 = Math.max(0, -left);
   const c1 = Math.min(w, wp - left);
+  const r0 = Math.max(0, -top);
+  const r1 = Math.min(h, hp - top);
+  const rowF = wp * c;
+  if (c1 <= c0 || r1 <= r0) {
+    pv.fill(0, 0, n * hp * rowF);
+    return;
+  }
+  const q0 = c0 + left; // the frame columns x covers: q0 .. q1
+  const q1 = c1 + left;
   for (let b = 0; b < n; b++) {
-    for (let r = Math.max(0, -top); r < Math.min(h, hp - top); r++) {
+    const img = b * hp * rowF;
+    pv.fill(0, img, img + (r0 + top) * rowF); // rows above x
+    for (let r = r0; r < r1; r++) {
+      const row = img + (r + top) * rowF;
+      if (q0 > 0) pv.fill(0, row, row + q0 * c);
       const src = ((b * h + r) * w + c0) * c;
-      pv.set(xv.subarray(src, src + (c1 - c0) * c), ((b * hp + r + top) * wp + c0 + left) * c);
+      pv.set(xv.subarray(src, src + (c1 - c0) * c), row + q0 * c);
+      if (q1 < wp) pv.fill(0, row + q1 * c, row + rowF);
     }
+    pv.fill(0, img + (r1 + top) * rowF, img + hp * rowF); // rows below x
   }
 }

@@ -1,0 +1,46 @@
+// copyIntoFrame (src/backend/wasm/kernel-utils.ts): x into the frame a convolution reads, zero
+// where the frame lies outside x, against a per-element rule, on frames that pad on every side,
+// only bottom/right (stride-2 'same'), crop x (negative offsets) and miss x entirely. The frame
+// starts dirty (NaN), so a value the copy forgets to zero shows.
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { copyIntoFrame, type ConvFrame } from '../../src/backend/wasm/kernel-utils.js';
+
+function reference(x: Float32Array, [n, h, w, c]: number[], f: ConvFrame): Float32Array {
+  const out = new Float32Array(n * f.hp * f.wp * c);
+  for (let b = 0; b < n; b++)
+    for (let r = 0; r < f.hp; r++)
+      for (let q = 0; q < f.wp; q++)
+        for (let ch = 0; ch < c; ch++) {
+          const y = r - f.top;
+          const xx = q - f.left;
+          const inside = y >= 0 && y < h && xx >= 0 && xx < w;
+          out[((b * f.hp + r) * f.wp + q) * c + ch] = inside
+            ? x[((b * h + y) * w + xx) * c + ch]
+            : 0;
+        }
+  return out;
+}
+
+const CASES: [number[], ConvFrame][] = [
+  [[2, 5, 4, 3], { top: 1, left: 1, hp: 7, wp: 6 }], // 'same' 3x3
+  [[2, 6, 6, 2], { top: 0, left: 0, hp: 7, wp: 7 }], // stride-2 'same': one row and column more
+  [[1, 5, 5, 1], { top: 2, left: 0, hp: 9, wp: 5 }],
+  [[3, 6, 7, 4], { top: -1, left: -2, hp: 4, wp: 3 }], // x cropped on every side
+  [[1, 4, 4, 2], { top: 0, left: 0, hp: 3, wp: 4 }], // the frame ends inside x
+  [[2, 3, 3, 1], { top: 5, left: 0, hp: 4, wp: 3 }], // the frame misses x: all zero
+  [[1, 2, 3, 5], { top: 1, left: 4, hp: 4, wp: 9 }],
+];
+
+describe('copyIntoFrame', () => {
+  for (const [shape, f] of CASES) {
+    it(`x ${shape.join('x')} into frame ${JSON.stringify(f)}`, () => {
+      const [n, h, w, c] = shape;
+      const x = Float32Array.from({ length: n * h * w * c }, (_, i) => i + 1);
+      const pv = new Float32Array(n * f.hp * f.wp * c).fill(NaN);
+      const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [1, 1, c, 1], 1, 1, 'valid');
+      copyIntoFrame(x, pv, info, f);
+      expect(Array.from(pv)).toEqual(Array.from(reference(x, shape, f)));
+    });
+  }
+});
