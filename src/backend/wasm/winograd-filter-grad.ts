@@ -10,8 +10,7 @@
 // 2x2 tile) or 2.25 (F(4x4): 36 a 4x4 tile) where the direct filter gradient (fg_* in
 // simd/kernels.wat) does 9; the transforms are O(C) and O(K) a tile.
 //
-// Per call: x read in place (the forward's inputSource: copied into a zero frame only where its
-// channels are not a multiple of 4), dy into a whole-tile frame only where its size is not a multiple of m or its channels not of 4; then blocks of
+// Per call: x read in place a strip of rows at a time (the forward's inputSource), dy into a whole-tile frame only where its size is not a multiple of m or its channels not of 4; then blocks of
 // tiles, sized so a block's V and W stay in the core's L2, through wino_in / wino4_in (V, the
 // forward's own input transform), wino_dy / wino4_dy (W) and wino_fgemm (S += V^T W, 4
 // channels x 8 output channels a pass); finally dW = G^T S G (3x3 from (m+2) x (m+2), once
@@ -77,7 +76,6 @@ export function winogradFilterGrad3x3(
   const { outHeight: oh, outWidth: ow, outChannels: k } = info;
   const th = Math.ceil(oh / m);
   const tw = Math.ceil(ow / m);
-  const hp = m * th + 2;
   const wp = m * tw + 2;
   const cp = up(c, 4);
   const kp = up(k, 8);
@@ -90,7 +88,7 @@ export function winogradFilterGrad3x3(
   // dy read in place where every tile lies inside it and its pixels are whole vectors.
   const direct = oh % m === 0 && ow % m === 0 && k4 === k;
 
-  const src = inputSource(backend, simd, x, info, hp, wp, cp, m);
+  const src = inputSource(backend, x, info, wp, cp, m);
   const dyp = direct ? dy : backend.makeOutput([n * m * th * m * tw * k4], 'float32');
   // Positions of V and W a cache line more than a power of two apart (see winograd.ts).
   const posV = blockTiles * cp + SKEW;

@@ -13,9 +13,8 @@
 // Per call (filters change every step, nothing is cached): the filter transform U = G g G^T
 // ([positions][Cp][Kp], channels padded with zeros to multiples of 4 and 8; wino_filter /
 // wino4_filter, the filter first laid out with whole vectors of output channels where it is
-// rotated or they are not a multiple of 4); x read in place (inputSource: the patches that run
-// into the padding gathered one at a time with zeros; a zero frame only where the channels are not
-// a multiple of 4); then blocks of tiles,
+// rotated or they are not a multiple of 4); x read in place, a strip of rows at a time (the
+// padding and channels past a multiple of 4 as zeros, in L1: inputSource); then blocks of tiles,
 // sized so a block's V and M stay in the core's L2, through three SIMD functions
 // (simd/kernels.wat): wino_in / wino4_in (V = B^T d B), wino_gemm (4 tiles x 8 output
 // channels a pass, any number of positions) and wino_out / wino4_out (Y = A^T M A, plus
@@ -183,7 +182,6 @@ function winograd(
   const positions = (tile + 2) * (tile + 2);
   const th = Math.ceil(oh / tile);
   const tw = Math.ceil(ow / tile);
-  const hp = tile * th + 2;
   const wp = tile * tw + 2;
   const cp = up(c, 4);
   const kp = up(k, 8);
@@ -195,7 +193,7 @@ function winograd(
   );
   const direct = oh % tile === 0 && ow % tile === 0 && k4 === k;
 
-  const src = inputSource(backend, simd, x, info, hp, wp, cp, tile);
+  const src = inputSource(backend, x, info, wp, cp, tile);
   // U's positions skewed too (else the filter transform's stores collide in the cache).
   const posU = cp * kp + SKEW;
   const u = backend.makeOutput([positions * posU], 'float32');
@@ -297,10 +295,10 @@ function winograd(
 }
 
 /**
- * Where the input transform (wino_in, wino4_in) reads x ([n, h, w, c]) from: x itself where its
- * pixels are whole vectors (c a multiple of 4: the patches that run past x, into the padding,
- * are gathered into `scratch` with zeros), else a zero frame [n, hp, wp, cp] (fillFrame) that
- * holds every patch. Dispose with disposeSource.
+ * What the input transform (wino_in, wino4_in) reads x ([n, h, w, c]) with: x in place, row by
+ * row, and `strip`, the tile + 2 rows under one row of tiles (wp pixels of cp channels) that it
+ * rebuilds where a row of tiles starts (the padding and channels past c as zeros). Dispose with
+ * disposeSource.
  */
 export interface InputSource {
   addr: number;
@@ -309,62 +307,36 @@ export interface InputSource {
   imgB: number;
   h: number;
   w: number;
+  c: number;
   top: number;
   left: number;
-  /** Where patches that run past x are gathered: (tile + 2)^2 pixels. */
-  scratchAddr: number;
-  frame: tf.TensorInfo | null;
-  scratch: tf.TensorInfo;
+  stripAddr: number;
+  strip: tf.TensorInfo;
 }
 
-/** The InputSource of x for tiles of `tile` x `tile` outputs (see InputSource). */
+/** The InputSource of x for tiles of `tile` x `tile` outputs, wp pixels a row of tiles. */
 export function inputSource(
   backend: BackendWasm,
-  simd: SimdKernels,
   x: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
-  hp: number,
   wp: number,
   cp: number,
   tile: number,
 ): InputSource {
   const { inHeight: h, inWidth: w, inChannels: c } = info;
-  const scratch = backend.makeOutput([(tile + 2) * (tile + 2) * cp], 'float32');
-  const pixB = cp * 4;
-  const scratchAddr = addressOf(backend, scratch);
-  if (c === cp) {
-    const { top, left } = info.padInfo;
-    const addr = addressOf(backend, x);
-    return {
-      addr,
-      pixB,
-      rowB: w * pixB,
-      imgB: h * w * pixB,
-      h,
-      w,
-      top,
-      left,
-      scratchAddr,
-      frame: null,
-      scratch,
-    };
-  }
-  const frame = backend.makeOutput([info.batchSize * hp * wp * cp], 'float32');
-  fillFrame(backend, simd, x, frame, info, hp, wp, cp);
-  const addr = addressOf(backend, frame);
-  // Every patch lies inside the frame: read in place, never gathered.
+  const strip = backend.makeOutput([(tile + 2) * wp * cp], 'float32');
   return {
-    addr,
-    pixB,
-    rowB: wp * pixB,
-    imgB: hp * wp * pixB,
-    h: hp,
-    w: wp,
-    top: 0,
-    left: 0,
-    scratchAddr,
-    frame,
-    scratch,
+    addr: addressOf(backend, x),
+    pixB: cp * 4,
+    rowB: w * c * 4,
+    imgB: h * w * c * 4,
+    h,
+    w,
+    c,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    stripAddr: addressOf(backend, strip),
+    strip,
   };
 }
 
@@ -393,56 +365,16 @@ export function transformInput(
     posB,
     src.h,
     src.w,
+    src.c,
     src.top,
     src.left,
-    src.scratchAddr,
+    src.stripAddr,
   );
 }
 
 /** Frees what inputSource allocated. */
 export function disposeSource(backend: BackendWasm, src: InputSource): void {
-  if (src.frame !== null) disposeIntermediate(backend, src.frame);
-  disposeIntermediate(backend, src.scratch);
-}
-
-/**
- * x ([n, h, w, c]) into the zero frame xp ([n, hp, wp, cp]) at row `top`, column `left`: every
- * tile's 4x4 patch lies inside; what of x lies past the frame no output reads. Only what x
- * does not cover is zeroed; channels are padded to cp where c is not a multiple of 4 (the
- * SIMD module's `frame`: bulk memory copies and fills, no JavaScript a row).
- */
-export function fillFrame(
-  backend: BackendWasm,
-  simd: SimdKernels,
-  x: tf.TensorInfo,
-  xp: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-  hp: number,
-  wp: number,
-  cp: number,
-): void {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
-  const { top, left } = info.padInfo;
-  const rows = Math.min(h, hp - top);
-  const cols = Math.min(w, wp - left);
-  const xAddr = addressOf(backend, x);
-  const pAddr = addressOf(backend, xp);
-  const rowB = wp * cp * 4;
-  simd.frame(
-    xAddr,
-    pAddr,
-    n,
-    rows,
-    top,
-    hp,
-    rowB,
-    left * cp * 4,
-    cols,
-    c,
-    cp,
-    w * c * 4,
-    h * w * c * 4,
-  );
+  disposeIntermediate(backend, src.strip);
 }
 
 /**

@@ -24,8 +24,9 @@ type DyTransform = (
 ) => void;
 
 /**
- * A block of tiles of x to V = B^T d B (wino_in, wino4_in in kernels.wat): x an image of h x w
- * pixels read from row -top, column -left (zeros past it; scratch: a patch of pixels).
+ * A block of tiles of x to V = B^T d B (wino_in, wino4_in in kernels.wat): x images of h x w
+ * pixels of c floats, read from row -top, column -left through `strip` (the rows under a row of
+ * tiles, zero past x).
  */
 type InputTransform = (
   x: I,
@@ -41,9 +42,10 @@ type InputTransform = (
   posB: I,
   h: I,
   w: I,
+  c: I,
   top: I,
   left: I,
-  scratch: I,
+  strip: I,
 ) => void;
 
 /** Y = L X L^T over rows x quads of channel vectors (wino_filter etc. in kernels.wat). */
@@ -220,21 +222,6 @@ export interface SimdKernels {
     tileV: I,
     tileW: I,
     npos: I,
-  ): void;
-  frame(
-    x: I,
-    xp: I,
-    n: I,
-    rows: I,
-    top: I,
-    hp: I,
-    rowB: I,
-    leftB: I,
-    cols: I,
-    c: I,
-    cp: I,
-    srcRowB: I,
-    srcImgB: I,
   ): void;
   /** Y = L X L^T (see kernels.wat): the filter transform G g G^T. */
   wino_filter: MatrixTransform;

@@ -50,9 +50,6 @@
 ;; padrows: out[r, 0..cols) = x[r, :], out[r, cols..colsOut) = 0 for a [rows, cols] matrix
 ;;   into a [rows, colsOut] one (colsOut >= cols): the filter gradient's dy with its channels
 ;;   padded to a multiple of 4.
-;; frame: x ([n, h, w, c] floats, srcRowB and srcImgB bytes a row and an image) into the zero
-;;   frame xp ([n, hp, rowB bytes a row]) at row top, byte leftB of a row: rows rows of cols
-;;   pixels each (padded from c to cp channels by padrows where c != cp), zero elsewhere.
 ;; conv_8: a forward NHWC convolution as an implicit GEMM, one block of up to 8 output
 ;;   channels: for every output pixel (n, oh, ow),
 ;;   out[pixel][o] = sum over kh < fh, k < fw of x[n, oh*sh + kh, ow*sw ..][k] * wt[kh][k][o]
@@ -68,11 +65,13 @@
 ;; wino_in, wino_gemm, wino_out: a Winograd F(2x2, 3x3) forward convolution (Lavin & Gray
 ;;   2016; ../winograd.ts drives them), over a block of `cnt` 2x2 output tiles t0.. of the
 ;;   tiles numbered (image, tile row, tile column) with tw tiles a row and th a column.
-;;   wino_in: for each tile, its 4x4 input patch d (rows 2i - top.., columns 2j - left.. of x,
-;;   an image h x w pixels; pixB, rowB, imgB its byte strides, cv vectors of 4 channels a pixel,
-;;   pixB = 16 cv: whole vectors) to V = B^T d B, the patch read in place where it lies inside
-;;   x, else gathered by $patch into `scratch` with zeros where it runs past x (the padding), B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], stored as
-;;   V[position 0..15][tile of the block][channel] (posB bytes a position, pixB a tile).
+;;   wino_in: for each tile, its 4x4 input patch d (rows 2i - top.., columns 2j - left.. of x:
+;;   images of h x w pixels of c floats, rowB and imgB bytes a row and an image) to V = B^T d B,
+;;   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], stored as V[position 0..15][tile of the
+;;   block][channel] (posB bytes a position, pixB = 16 cv bytes a tile: cv vectors of 4 channels,
+;;   c padded to 4 cv). The patches are read from `strip`, the 4 rows of x under the current row
+;;   of tiles (2 tw + 2 pixels of 4 cv channels, zero where they run past x: the padding),
+;;   rebuilt by $strip where a row of tiles starts.
 ;;   wino_gemm: for each of the npos positions (16 here, 36 for wino4_*), M[pos] (tiles x
 ;;   kb*8) = V[pos] (tiles x cp) . U[pos] (cp x kb*8), U = G g G^T the transformed filter; 4 tiles x 8 output channels a
 ;;   pass (8 SIMD accumulators, 4 splats of V and 2 loads of U per input channel), quads of
@@ -776,36 +775,6 @@
       (local.set $r (i32.sub (local.get $r) (i32.const 1)))
       (br $rowsl)))
   )
-  (func $frame (export "frame")
-    (param $x i32) (param $xp i32) (param $n i32) (param $rows i32) (param $top i32) (param $hp i32) (param $rowB i32) (param $leftB i32) (param $cols i32) (param $c i32) (param $cp i32) (param $srcRowB i32) (param $srcImgB i32)
-    (local $img i32) (local $fb i32) (local $src i32) (local $row i32) (local $r i32) (local $copyB i32) (local $rightB i32)
-    (local.set $copyB (i32.shl (i32.mul (local.get $cols) (local.get $cp)) (i32.const 2)))
-    (local.set $rightB (i32.sub (i32.sub (local.get $rowB) (local.get $leftB)) (local.get $copyB)))
-    (local.set $img (i32.const 0))
-    (local.set $fb (local.get $xp))
-    (block $done (loop $imgs
-      (br_if $done (i32.ge_u (local.get $img) (local.get $n)))
-      (memory.fill (local.get $fb) (i32.const 0) (i32.mul (local.get $top) (local.get $rowB)))
-      (local.set $src (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $srcImgB))))
-      (local.set $row (i32.add (local.get $fb) (i32.mul (local.get $top) (local.get $rowB))))
-      (local.set $r (i32.const 0))
-      (block $rd (loop $rl
-        (br_if $rd (i32.ge_u (local.get $r) (local.get $rows)))
-        (memory.fill (local.get $row) (i32.const 0) (local.get $leftB))
-        (if (i32.eq (local.get $c) (local.get $cp))
-          (then (memory.copy (i32.add (local.get $row) (local.get $leftB)) (local.get $src) (local.get $copyB)))
-          (else (call $padrows (local.get $src) (i32.add (local.get $row) (local.get $leftB)) (local.get $cols) (local.get $c) (local.get $cp))))
-        (memory.fill (i32.add (i32.add (local.get $row) (local.get $leftB)) (local.get $copyB)) (i32.const 0) (local.get $rightB))
-        (local.set $src (i32.add (local.get $src) (local.get $srcRowB)))
-        (local.set $row (i32.add (local.get $row) (local.get $rowB)))
-        (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $rl)))
-      (memory.fill (local.get $row) (i32.const 0)
-        (i32.mul (i32.sub (i32.sub (local.get $hp) (local.get $top)) (local.get $rows)) (local.get $rowB)))
-      (local.set $fb (i32.add (local.get $fb) (i32.mul (local.get $hp) (local.get $rowB))))
-      (local.set $img (i32.add (local.get $img) (i32.const 1)))
-      (br $imgs)))
-  )
   (func $conv_8 (export "conv_8")
     (param $x i32) (param $wt i32) (param $out i32) (param $n i32) (param $oh i32) (param $ow i32) (param $fh i32) (param $fw i32) (param $on i32) (param $xImg i32) (param $xRow i32) (param $xCol i32) (param $xKh i32) (param $outCol i32) (param $outRow i32) (param $outImg i32)
     (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128) (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128) (local $s v128) (local $w0 v128) (local $w1 v128)
@@ -1007,69 +976,79 @@
       (local.set $oimg (i32.add (local.get $oimg) (local.get $outImg)))
       (br_if $images (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))
   )
-  ;; The size x size patch of x (an image h x w pixels, pixB / rowB / imgB bytes a pixel, row and
-  ;; image, pixB a multiple of 16) at row y0, column x0 of image img: its address and row stride
-  ;; where it lies inside x, else a copy in scratch (size * size pixels, rows size * pixB
-  ;; apart) with zeros where it runs past x.
-  (func $patch
-    (param $x i32) (param $img i32) (param $y0 i32) (param $x0 i32) (param $h i32) (param $w i32) (param $pixB i32) (param $rowB i32) (param $imgB i32) (param $size i32) (param $scratch i32)
-    (result i32 i32)
-    (local $r i32) (local $q i32) (local $yy i32) (local $xx i32) (local $src i32) (local $dst i32) (local $b i32)
-    (if (i32.and
-          (i32.and (i32.ge_s (local.get $y0) (i32.const 0)) (i32.ge_s (local.get $x0) (i32.const 0)))
-          (i32.and (i32.le_s (i32.add (local.get $y0) (local.get $size)) (local.get $h))
-                   (i32.le_s (i32.add (local.get $x0) (local.get $size)) (local.get $w))))
-      (then
-        (return
-          (i32.add (local.get $x) (i32.add (i32.mul (local.get $img) (local.get $imgB))
-            (i32.add (i32.mul (local.get $y0) (local.get $rowB)) (i32.mul (local.get $x0) (local.get $pixB)))))
-          (local.get $rowB))))
-    (local.set $dst (local.get $scratch))
+  ;; Rows y0 .. y0 + size of one image of x (h rows, srcRowB bytes a row, c channels a pixel) into
+  ;; the strip at dst (size rows of rowB bytes, cp channels a pixel, the image's columns from byte
+  ;; leftB of a row on): cols pixels a row copied (padded from c to cp channels by padrows where
+  ;; c != cp), zero elsewhere, rows outside the image all zero. Built once per row of tiles, so
+  ;; the transform reads its patches from the core's L1 with the padding in place.
+  ;; zero16: `bytes` (a multiple of 16) zero bytes at dst; copy16: `bytes` bytes from src to dst
+  ;; (not overlapping): SIMD loops, cheaper than memory.fill / memory.copy on the strips' few
+  ;; hundred bytes (V8 calls out of the module for those).
+  (func $zero16 (param $dst i32) (param $bytes i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $dst) (local.get $bytes)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+      (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (br $l)))
+  )
+  (func $copy16 (param $dst i32) (param $src i32) (param $bytes i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $dst) (local.get $bytes)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+      (v128.store (local.get $dst) (v128.load (local.get $src)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (br $l)))
+  )
+  (func $strip
+    (param $x i32) (param $dst i32) (param $y0 i32) (param $size i32) (param $h i32) (param $rowB i32) (param $leftB i32) (param $cols i32) (param $c i32) (param $cp i32) (param $srcRowB i32)
+    (local $r i32) (local $yy i32) (local $copyB i32) (local $rightB i32)
+    (local.set $copyB (i32.shl (i32.mul (local.get $cols) (local.get $cp)) (i32.const 2)))
+    (local.set $rightB (i32.sub (i32.sub (local.get $rowB) (local.get $leftB)) (local.get $copyB)))
     (local.set $r (i32.const 0))
     (loop $rows
       (local.set $yy (i32.add (local.get $y0) (local.get $r)))
-      (local.set $q (i32.const 0))
-      (loop $cols
-        (local.set $xx (i32.add (local.get $x0) (local.get $q)))
-        (local.set $b (i32.const 0))
-        (if (i32.and (i32.lt_u (local.get $yy) (local.get $h)) (i32.lt_u (local.get $xx) (local.get $w)))
-          (then
-            (local.set $src (i32.add (local.get $x) (i32.add (i32.mul (local.get $img) (local.get $imgB))
-              (i32.add (i32.mul (local.get $yy) (local.get $rowB)) (i32.mul (local.get $xx) (local.get $pixB))))))
-            (loop $cp
-              (v128.store (i32.add (local.get $dst) (local.get $b)) (v128.load (i32.add (local.get $src) (local.get $b))))
-              (br_if $cp (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 16))) (local.get $pixB)))))
-          (else
-            (loop $zero
-              (v128.store (i32.add (local.get $dst) (local.get $b)) (v128.const i32x4 0 0 0 0))
-              (br_if $zero (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 16))) (local.get $pixB))))))
-        (local.set $dst (i32.add (local.get $dst) (local.get $pixB)))
-        (br_if $cols (i32.lt_u (local.tee $q (i32.add (local.get $q) (i32.const 1))) (local.get $size))))
+      (if (i32.lt_u (local.get $yy) (local.get $h))
+        (then
+          (call $zero16 (local.get $dst) (local.get $leftB))
+          (if (i32.eq (local.get $c) (local.get $cp))
+            (then (call $copy16 (i32.add (local.get $dst) (local.get $leftB))
+              (i32.add (local.get $x) (i32.mul (local.get $yy) (local.get $srcRowB))) (local.get $copyB)))
+            (else (call $padrows (i32.add (local.get $x) (i32.mul (local.get $yy) (local.get $srcRowB)))
+              (i32.add (local.get $dst) (local.get $leftB)) (local.get $cols) (local.get $c) (local.get $cp))))
+          (call $zero16 (i32.add (i32.add (local.get $dst) (local.get $leftB)) (local.get $copyB)) (local.get $rightB)))
+        (else (call $zero16 (local.get $dst) (local.get $rowB))))
+      (local.set $dst (i32.add (local.get $dst) (local.get $rowB)))
       (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $size))))
-    (local.get $scratch)
-    (i32.mul (local.get $size) (local.get $pixB))
   )
   (func $wino_in (export "wino_in")
-    (param $x i32) (param $v i32) (param $t0 i32) (param $cnt i32) (param $tw i32) (param $th i32) (param $cv i32) (param $pixB i32) (param $rowB i32) (param $imgB i32) (param $posB i32) (param $h i32) (param $w i32) (param $top i32) (param $left i32) (param $scratch i32)
-    (local $rs i32)
+    (param $x i32) (param $v i32) (param $t0 i32) (param $cnt i32) (param $tw i32) (param $th i32) (param $cv i32) (param $pixB i32) (param $rowB i32) (param $imgB i32) (param $posB i32) (param $h i32) (param $w i32) (param $c i32) (param $top i32) (param $left i32) (param $strip i32)
+    (local $rs i32) (local $cols i32) (local $leftB i32)
     (local $d00 v128) (local $d01 v128) (local $d02 v128) (local $d03 v128) (local $d10 v128) (local $d11 v128) (local $d12 v128) (local $d13 v128) (local $d20 v128) (local $d21 v128) (local $d22 v128) (local $d23 v128) (local $d30 v128) (local $d31 v128) (local $d32 v128) (local $d33 v128)
     (local $e00 v128) (local $e01 v128) (local $e02 v128) (local $e03 v128) (local $e10 v128) (local $e11 v128) (local $e12 v128) (local $e13 v128) (local $e20 v128) (local $e21 v128) (local $e22 v128) (local $e23 v128) (local $e30 v128) (local $e31 v128) (local $e32 v128) (local $e33 v128)
     (local $t i32) (local $end i32) (local $j i32) (local $i i32) (local $base i32) (local $dst i32) (local $k i32) (local $q i32)
     (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32) (local $pix2 i32) (local $pix3 i32)
     (local.set $pix2 (i32.shl (local.get $pixB) (i32.const 1)))
     (local.set $pix3 (i32.add (local.get $pix2) (local.get $pixB)))
+    (local.set $rs (i32.mul (i32.add (i32.shl (local.get $tw) (i32.const 1)) (i32.const 2)) (local.get $pixB)))
+    (local.set $leftB (i32.mul (local.get $left) (local.get $pixB)))
+    (local.set $cols (i32.sub (i32.add (i32.shl (local.get $tw) (i32.const 1)) (i32.const 2)) (local.get $left)))
+    (if (i32.gt_s (local.get $cols) (local.get $w)) (then (local.set $cols (local.get $w))))
     (local.set $t (local.get $t0))
     (local.set $end (i32.add (local.get $t0) (local.get $cnt)))
     (local.set $dst (local.get $v))
     (loop $tiles
       (local.set $j (i32.rem_u (local.get $t) (local.get $tw)))
       (local.set $i (i32.div_u (local.get $t) (local.get $tw)))
-      (call $patch (local.get $x) (i32.div_u (local.get $i) (local.get $th))
-        (i32.sub (i32.shl (i32.rem_u (local.get $i) (local.get $th)) (i32.const 1)) (local.get $top))
-        (i32.sub (i32.shl (local.get $j) (i32.const 1)) (local.get $left))
-        (local.get $h) (local.get $w) (local.get $pixB) (local.get $rowB) (local.get $imgB) (i32.const 4) (local.get $scratch))
-      (local.set $rs)
-      (local.set $base)
+      (if (i32.or (i32.eqz (local.get $j)) (i32.eq (local.get $t) (local.get $t0)))
+        (then (call $strip (i32.add (local.get $x) (i32.mul (i32.div_u (local.get $i) (local.get $th)) (local.get $imgB)))
+          (local.get $strip) (i32.sub (i32.shl (i32.rem_u (local.get $i) (local.get $th)) (i32.const 1)) (local.get $top))
+          (i32.const 4) (local.get $h) (local.get $rs) (local.get $leftB) (local.get $cols) (local.get $c)
+          (i32.shl (local.get $cv) (i32.const 2)) (local.get $rowB))))
+      (local.set $base (i32.add (local.get $strip) (i32.mul (i32.shl (local.get $j) (i32.const 1)) (local.get $pixB))))
       (local.set $q (local.get $dst))
       (local.set $k (local.get $cv))
       (loop $chans
@@ -1286,8 +1265,8 @@
       (br_if $tiles (i32.lt_u (local.tee $t (i32.add (local.get $t) (i32.const 1))) (local.get $end))))
   )
   (func $wino4_in (export "wino4_in")
-    (param $x i32) (param $v i32) (param $t0 i32) (param $cnt i32) (param $tw i32) (param $th i32) (param $cv i32) (param $pixB i32) (param $rowB i32) (param $imgB i32) (param $posB i32) (param $h i32) (param $w i32) (param $top i32) (param $left i32) (param $scratch i32)
-    (local $rs i32)
+    (param $x i32) (param $v i32) (param $t0 i32) (param $cnt i32) (param $tw i32) (param $th i32) (param $cv i32) (param $pixB i32) (param $rowB i32) (param $imgB i32) (param $posB i32) (param $h i32) (param $w i32) (param $c i32) (param $top i32) (param $left i32) (param $strip i32)
+    (local $rs i32) (local $cols i32) (local $leftB i32)
     (local $d00 v128) (local $d01 v128) (local $d02 v128) (local $d03 v128) (local $d04 v128) (local $d05 v128) (local $d10 v128) (local $d11 v128) (local $d12 v128) (local $d13 v128) (local $d14 v128) (local $d15 v128) (local $d20 v128) (local $d21 v128) (local $d22 v128) (local $d23 v128) (local $d24 v128) (local $d25 v128) (local $d30 v128) (local $d31 v128) (local $d32 v128) (local $d33 v128) (local $d34 v128) (local $d35 v128) (local $d40 v128) (local $d41 v128) (local $d42 v128) (local $d43 v128) (local $d44 v128) (local $d45 v128) (local $d50 v128) (local $d51 v128) (local $d52 v128) (local $d53 v128) (local $d54 v128) (local $d55 v128)
     (local $f0 v128) (local $f1 v128) (local $f2 v128) (local $f3 v128) (local $f4 v128) (local $f5 v128) (local $ta v128) (local $tb v128) (local $k2 v128) (local $k4 v128) (local $k5 v128)
     (local $t i32) (local $end i32) (local $j i32) (local $i i32) (local $base i32) (local $dst i32) (local $k i32) (local $q i32) (local $p i32) (local $px1 i32) (local $px2 i32) (local $px3 i32) (local $px4 i32) (local $px5 i32)
@@ -1299,18 +1278,22 @@
     (local.set $k2 (f32x4.splat (f32.const 2)))
     (local.set $k4 (f32x4.splat (f32.const 4)))
     (local.set $k5 (f32x4.splat (f32.const 5)))
+    (local.set $rs (i32.mul (i32.add (i32.shl (local.get $tw) (i32.const 2)) (i32.const 2)) (local.get $pixB)))
+    (local.set $leftB (i32.mul (local.get $left) (local.get $pixB)))
+    (local.set $cols (i32.sub (i32.add (i32.shl (local.get $tw) (i32.const 2)) (i32.const 2)) (local.get $left)))
+    (if (i32.gt_s (local.get $cols) (local.get $w)) (then (local.set $cols (local.get $w))))
     (local.set $t (local.get $t0))
     (local.set $end (i32.add (local.get $t0) (local.get $cnt)))
     (local.set $dst (local.get $v))
     (loop $tiles
       (local.set $j (i32.rem_u (local.get $t) (local.get $tw)))
       (local.set $i (i32.div_u (local.get $t) (local.get $tw)))
-      (call $patch (local.get $x) (i32.div_u (local.get $i) (local.get $th))
-        (i32.sub (i32.shl (i32.rem_u (local.get $i) (local.get $th)) (i32.const 2)) (local.get $top))
-        (i32.sub (i32.shl (local.get $j) (i32.const 2)) (local.get $left))
-        (local.get $h) (local.get $w) (local.get $pixB) (local.get $rowB) (local.get $imgB) (i32.const 6) (local.get $scratch))
-      (local.set $rs)
-      (local.set $base)
+      (if (i32.or (i32.eqz (local.get $j)) (i32.eq (local.get $t) (local.get $t0)))
+        (then (call $strip (i32.add (local.get $x) (i32.mul (i32.div_u (local.get $i) (local.get $th)) (local.get $imgB)))
+          (local.get $strip) (i32.sub (i32.shl (i32.rem_u (local.get $i) (local.get $th)) (i32.const 2)) (local.get $top))
+          (i32.const 6) (local.get $h) (local.get $rs) (local.get $leftB) (local.get $cols) (local.get $c)
+          (i32.shl (local.get $cv) (i32.const 2)) (local.get $rowB))))
+      (local.set $base (i32.add (local.get $strip) (i32.mul (i32.shl (local.get $j) (i32.const 2)) (local.get $pixB))))
       (local.set $q (local.get $dst))
       (local.set $k (local.get $cv))
       (loop $chans
