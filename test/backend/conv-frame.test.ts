@@ -30,6 +30,10 @@ const CASES: [number[], ConvFrame][] = [
   [[1, 4, 4, 2], { top: 0, left: 0, hp: 3, wp: 4 }], // the frame ends inside x
   [[2, 3, 3, 1], { top: 5, left: 0, hp: 4, wp: 3 }], // the frame misses x: all zero
   [[1, 2, 3, 5], { top: 1, left: 4, hp: 4, wp: 9 }],
+  // rows of 256+ floats: only the margins zeroed
+  [[2, 5, 6, 64], { top: 1, left: 1, hp: 7, wp: 8 }],
+  [[2, 6, 6, 64], { top: 0, left: 0, hp: 7, wp: 7 }],
+  [[1, 4, 5, 64], { top: -1, left: -1, hp: 3, wp: 5 }],
 ];
 
 describe('copyIntoFrame', () => {

@@ -78,6 +78,9 @@ export function convFrame(info: tf.backend_util.Conv2DInfo): ConvFrame {
   };
 }
 
+/** Floats a frame row needs for copyIntoFrame to zero only its margins (else all of it first). */
+const FRAME_ROW_MARGIN_FLOATS = 256;
+
 /**
  * Copies channels-last x ([n, h, w, c] of `info`) into `pv` ([n, hp, wp, c], the frame),
  * zero where the frame lies outside x; what of x lies outside the frame is left out. Only
@@ -102,16 +105,20 @@ export function copyIntoFrame(
   }
   const q0 = c0 + left; // the frame columns x covers: q0 .. q1
   const q1 = c1 + left;
+  // Short rows (LeNet-5's one-channel 32-pixel frame): one fill of all, then the copies; two
+  // fills a row would cost more calls than the bytes they save.
+  const margins = rowF >= FRAME_ROW_MARGIN_FLOATS;
+  if (!margins) pv.fill(0, 0, n * hp * rowF);
   for (let b = 0; b < n; b++) {
     const img = b * hp * rowF;
-    pv.fill(0, img, img + (r0 + top) * rowF); // rows above x
+    if (margins) pv.fill(0, img, img + (r0 + top) * rowF); // rows above x
     for (let r = r0; r < r1; r++) {
       const row = img + (r + top) * rowF;
-      if (q0 > 0) pv.fill(0, row, row + q0 * c);
+      if (margins && q0 > 0) pv.fill(0, row, row + q0 * c);
       const src = ((b * h + r) * w + c0) * c;
       pv.set(xv.subarray(src, src + (c1 - c0) * c), row + q0 * c);
-      if (q1 < wp) pv.fill(0, row + q1 * c, row + rowF);
+      if (margins && q1 < wp) pv.fill(0, row + q1 * c, row + rowF);
     }
-    pv.fill(0, img + (r1 + top) * rowF, img + hp * rowF); // rows below x
+    if (margins) pv.fill(0, img + (r1 + top) * rowF, img + hp * rowF); // rows below x
   }
 }
