@@ -28,6 +28,9 @@ describe('BatchMatMul on wasm (replaced)', () => {
         [ta ? [1, 9, 4] : [1, 4, 9], tb ? [3, 9] : [9, 3], ta, tb], // broadcast rank
         [ta ? [3, 9, 4] : [3, 4, 9], tb ? [3, 2, 9] : [3, 9, 2], ta, tb], // batch 3: stock
         [ta ? [1, 4] : [4, 1], tb ? [6, 1] : [1, 6], ta, tb], // outer product
+        [ta ? [16, 8] : [8, 16], tb ? [24, 16] : [16, 24], ta, tb], // whole 4x8 GEMM blocks
+        [ta ? [400, 64] : [64, 400], tb ? [120, 400] : [400, 120], ta, tb], // LeNet-5 fc1
+        [ta ? [1, 3] : [3, 1], tb ? [9, 1] : [1, 9], ta, tb], // k = 1, rows and columns padded
       );
     }
   }
@@ -38,6 +41,36 @@ describe('BatchMatMul on wasm (replaced)', () => {
       await expectSameOnCpuAndWasm(() => tf.matMul(tf.tensor(av, a), tf.tensor(bv, b), ta, tb));
     });
   }
+
+  it('is zero for an empty inner dimension and empty for an empty outer one', async () => {
+    await expectSameOnCpuAndWasm(() => tf.matMul(tf.zeros([4, 0]), tf.zeros([0, 8])));
+    await expectSameOnCpuAndWasm(() => tf.matMul(tf.zeros([5, 0]), tf.zeros([0, 3])));
+    await expectSameOnCpuAndWasm(() => tf.matMul(tf.zeros([0, 5]), tf.ones([5, 3])));
+  });
+
+  it('without the SIMD module: the stock product (transposes materialized) equals cpu', async () => {
+    simdKernelsSwitch.enabled = false;
+    try {
+      for (const [ta, tb] of [
+        [false, false],
+        [true, false],
+        [false, true],
+      ]) {
+        const av = randomArray(13 * 7, 3);
+        const bv = randomArray(13 * 5, 4);
+        await expectSameOnCpuAndWasm(() =>
+          tf.matMul(
+            tf.tensor(av, ta ? [13, 7] : [7, 13]),
+            tf.tensor(bv, tb ? [5, 13] : [13, 5]),
+            ta,
+            tb,
+          ),
+        );
+      }
+    } finally {
+      simdKernelsSwitch.enabled = true;
+    }
+  });
 
   it('gives the dense layer gradients', async () => {
     const xv = randomArray(32 * 20, 1);
