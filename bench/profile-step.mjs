@@ -7,9 +7,11 @@
 // per model, the kernels grouped by name with their share of the step, sorted by time;
 // also the whole step's CPU time (the rest: JavaScript outside kernels: tape, gradients,
 // layers). Convolution kernels also get their multiply-adds per CPU-second (GMAC/s).
+// --simd: also each function of the SIMD module (src/backend/wasm/simd/kernels.wat) on its
+// own, calls and wall ms a step (the kernels above include them).
 // Usage (after `npm run build`):
 //   node bench/profile-step.mjs [--models lenet5,resnet20] [--batch 64] [--steps 3] [--qat]
-//                               [--stock] [--no-simd] [--threads 1]
+//                               [--stock] [--no-simd] [--simd] [--threads 1]
 // --qat: QuantOptimizer (PARQ prox, 2-bit LSBQ) instead of plain momentum SGD.
 // --stock: the stock wasm kernels (only the missing Conv2DBackpropFilter added).
 // --no-simd: parq-ts's kernels without their WebAssembly SIMD paths (src/backend/wasm/simd):
@@ -33,6 +35,29 @@ const qat = args.includes('--qat');
 const stock = args.includes('--stock');
 const threads = Number(opt('threads', '1'));
 if (args.includes('--no-simd')) simdKernelsSwitch.enabled = false;
+/** Wall time and calls of each SIMD module function (--simd), while counting. */
+const simdTimes = new Map();
+if (args.includes('--simd')) {
+  simdKernelsSwitch.wrap = (kernels) => {
+    const timed = {};
+    for (const [name, f] of Object.entries(kernels)) {
+      if (typeof f !== 'function') continue;
+      timed[name] = (...a) => {
+        if (!counting) return f(...a);
+        const t0 = performance.now();
+        try {
+          return f(...a);
+        } finally {
+          const e = simdTimes.get(name) ?? { ms: 0, calls: 0 };
+          e.ms += performance.now() - t0;
+          e.calls++;
+          simdTimes.set(name, e);
+        }
+      };
+    }
+    return timed;
+  };
+}
 
 const sel = await selectBackend('wasm', { threads, fastKernels: !stock });
 if (stock) restoreStockWasmKernels();
@@ -127,6 +152,7 @@ for (const name of models) {
     });
   for (let i = 0; i < 3; i++) step();
   times.clear();
+  simdTimes.clear();
   counting = true;
   const c0 = process.cpuUsage();
   for (let s = 0; s < steps; s++) step();
@@ -156,6 +182,13 @@ for (const name of models) {
   }
   row('other kernels (< 0.5% each)', '', otherMs);
   row('outside kernels (JavaScript)', '', stepMs - kernelMs);
+  if (simdTimes.size > 0) {
+    console.log('\n| SIMD function | calls/step | wall ms/step |');
+    console.log('| --- | ---: | ---: |');
+    for (const [k, e] of [...simdTimes.entries()].sort((a, b) => b[1].ms - a[1].ms)) {
+      console.log(`| ${k} | ${(e.calls / steps).toFixed(0)} | ${(e.ms / steps).toFixed(2)} |`);
+    }
+  }
   tf.dispose([x, y]);
   model.dispose();
 }

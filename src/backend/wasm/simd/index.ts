@@ -233,8 +233,16 @@ export interface SimdKernels {
 
 let compiledModule: WebAssembly.Module | null | undefined;
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
-/** Set to false to turn the SIMD kernels off (tests and benchmarks compare both paths). */
-export const simdKernelsSwitch = { enabled: true };
+/**
+ * Set `enabled` to false to turn the SIMD kernels off (tests and benchmarks compare both
+ * paths). `wrap`, where set before the first kernel runs, gets the module's functions once
+ * per heap and returns what the kernels call instead (bench/profile-step.mjs --simd times
+ * each function this way).
+ */
+export const simdKernelsSwitch: {
+  enabled: boolean;
+  wrap: ((kernels: SimdKernels) => SimdKernels) | null;
+} = { enabled: true, wrap: null };
 
 function compiled(): WebAssembly.Module | null {
   if (compiledModule === undefined) {
@@ -272,6 +280,7 @@ export function simdKernelsFor(backend: BackendWasm): SimdKernels | null {
       inst = mod
         ? (new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as SimdKernels)
         : null;
+      if (inst !== null && simdKernelsSwitch.wrap !== null) inst = simdKernelsSwitch.wrap(inst);
     } catch {
       inst = null; // a shared memory (the threaded build): the import is not shared
     }
