@@ -59,6 +59,7 @@ function bnAndGrads(shape: number[], seed: number, composed: boolean): tf.Tensor
 
 const SHAPES: number[][] = [
   [64, 8, 8, 16], // SIMD, a batch of 64
+  [64, 16, 16, 16], // 16384 rows: 512 chunks of the SIMD sums
   [1, 5, 5, 4], // batch 1
   [3, 7, 5, 12], // odd sizes
   [2, 9, 6], // rank 3, 6 channels: the JavaScript path

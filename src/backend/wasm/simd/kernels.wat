@@ -13,12 +13,13 @@
 ;; colsum: out[c] = scale * sum over r of x[r, c] for a [rows, cols] matrix (the reduction of
 ;;   a tensor over its leading axes: batch norm's Sum and Mean), summed in chunks of 256 rows
 ;;   into `part` (cols floats of scratch) and then into out, to keep float32 rounding small.
-;; bn_sums: the per-channel sums of a training batch norm, in double precision, over the
-;;   rows of a [rows, cols] matrix x (cols a multiple of 4) with d = x[r, c] - shift[c]
-;;   (float32): without g (g = 0), s1[c] = sum of d and s2[c] = sum of d * d (the moments,
-;;   shifted by a row of x so the sums do not cancel); with g (a second [rows, cols] matrix,
-;;   the gradient dy), s1[c] = sum of g and s2[c] = sum of g * d (shift = the mean). s1, s2:
-;;   cols doubles each, overwritten. Each float32 vector is widened to two f64x2 halves.
+;; bn_sums: the per-channel sums of a training batch norm over the rows of a [rows, cols]
+;;   matrix x (cols a multiple of 4) with d = x[r, c] - shift[c] (float32): without g (g = 0),
+;;   s1[c] = sum of d and s2[c] = sum of d * d (the moments, shifted by a row of x so the sums
+;;   do not cancel); with g (a second [rows, cols] matrix, the gradient dy), s1[c] = sum of g
+;;   and s2[c] = sum of g * d (shift = the mean). s1, s2: cols doubles each, overwritten.
+;;   Summed in float32 registers down chunks of 32 rows, one vector of channels at a time,
+;;   each chunk's sums then added in double precision (widened to two f64x2 halves).
 ;; bn_affine: out[r, c] = (x[r, c] - mean[c]) * scale[c] + shift[c], plus g[r, c] * gscale[c]
 ;;   when g != 0, for [rows, cols] matrices (cols a multiple of 4): batch norm's output
 ;;   (no g) and its input gradient (g = dy).
@@ -332,44 +333,58 @@
   (func $bn_sums (export "bn_sums")
     (param $x i32) (param $shift i32) (param $g i32) (param $s1 i32) (param $s2 i32)
     (param $rows i32) (param $cols i32)
-    (local $c i32) (local $rowBytes i32) (local $r i32) (local $p i32)
-    (local $d v128) (local $a v128) (local $b v128)
+    (local $rowBytes i32) (local $r0 i32) (local $n i32) (local $c i32) (local $px i32) (local $pg i32)
+    (local $k i32) (local $p i32) (local $sh v128) (local $d v128) (local $a v128) (local $a1 v128) (local $a2 v128)
     (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
     (memory.fill (local.get $s1) (i32.const 0) (i32.shl (local.get $cols) (i32.const 3)))
     (memory.fill (local.get $s2) (i32.const 0) (i32.shl (local.get $cols) (i32.const 3)))
-    (local.set $r (local.get $rows))
-    (block $done (loop $rowsl
-      (br_if $done (i32.eqz (local.get $r)))
+    (local.set $r0 (i32.const 0))
+    (block $done (loop $chunks
+      (br_if $done (i32.ge_u (local.get $r0) (local.get $rows)))
+      (local.set $n (i32.sub (local.get $rows) (local.get $r0)))
+      (if (i32.gt_u (local.get $n) (i32.const 32)) (then (local.set $n (i32.const 32))))
       (local.set $c (i32.const 0))
-      (block $vd (loop $vl
-        (br_if $vd (i32.ge_u (local.get $c) (local.get $rowBytes)))
-        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $c)))
-          (v128.load (i32.add (local.get $shift) (local.get $c)))))
+      (block $cd (loop $cl
+        (br_if $cd (i32.ge_u (local.get $c) (local.get $rowBytes)))
+        (local.set $sh (v128.load (i32.add (local.get $shift) (local.get $c))))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $px (i32.add (i32.add (local.get $x) (i32.mul (local.get $r0) (local.get $rowBytes))) (local.get $c)))
+        (local.set $k (local.get $n))
         (if (local.get $g)
           (then
-            (local.set $a (v128.load (i32.add (local.get $g) (local.get $c))))
-            (local.set $b (f32x4.mul (local.get $a) (local.get $d))))
+            (local.set $pg (i32.add (i32.add (local.get $g) (i32.mul (local.get $r0) (local.get $rowBytes))) (local.get $c)))
+            (loop $rg
+              (local.set $d (f32x4.sub (v128.load (local.get $px)) (local.get $sh)))
+              (local.set $a (v128.load (local.get $pg)))
+              (local.set $a1 (f32x4.add (local.get $a1) (local.get $a)))
+              (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $a) (local.get $d))))
+              (local.set $px (i32.add (local.get $px) (local.get $rowBytes)))
+              (local.set $pg (i32.add (local.get $pg) (local.get $rowBytes)))
+              (br_if $rg (local.tee $k (i32.sub (local.get $k) (i32.const 1))))))
           (else
-            (local.set $a (local.get $d))
-            (local.set $b (f32x4.mul (local.get $d) (local.get $d)))))
+            (loop $rx
+              (local.set $d (f32x4.sub (v128.load (local.get $px)) (local.get $sh)))
+              (local.set $a1 (f32x4.add (local.get $a1) (local.get $d)))
+              (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $d) (local.get $d))))
+              (local.set $px (i32.add (local.get $px) (local.get $rowBytes)))
+              (br_if $rx (local.tee $k (i32.sub (local.get $k) (i32.const 1)))))))
         (local.set $p (i32.add (local.get $s1) (i32.shl (local.get $c) (i32.const 1))))
         (v128.store offset=0 (local.get $p) (f64x2.add (v128.load offset=0 (local.get $p))
-          (f64x2.promote_low_f32x4 (local.get $a))))
+          (f64x2.promote_low_f32x4 (local.get $a1))))
         (v128.store offset=16 (local.get $p) (f64x2.add (v128.load offset=16 (local.get $p))
           (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7
-            (local.get $a) (local.get $a)))))
+            (local.get $a1) (local.get $a1)))))
         (local.set $p (i32.add (local.get $s2) (i32.shl (local.get $c) (i32.const 1))))
         (v128.store offset=0 (local.get $p) (f64x2.add (v128.load offset=0 (local.get $p))
-          (f64x2.promote_low_f32x4 (local.get $b))))
+          (f64x2.promote_low_f32x4 (local.get $a2))))
         (v128.store offset=16 (local.get $p) (f64x2.add (v128.load offset=16 (local.get $p))
           (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7
-            (local.get $b) (local.get $b)))))
+            (local.get $a2) (local.get $a2)))))
         (local.set $c (i32.add (local.get $c) (i32.const 16)))
-        (br $vl)))
-      (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
-      (if (local.get $g) (then (local.set $g (i32.add (local.get $g) (local.get $rowBytes)))))
-      (local.set $r (i32.sub (local.get $r) (i32.const 1)))
-      (br $rowsl)))
+        (br $cl)))
+      (local.set $r0 (i32.add (local.get $r0) (local.get $n)))
+      (br $chunks)))
   )
   (func $bn_affine (export "bn_affine")
     (param $x i32) (param $mean i32) (param $scale i32) (param $shift i32) (param $g i32)
