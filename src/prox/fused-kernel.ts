@@ -10,6 +10,7 @@
  * the composed ops, which compute the same values.
  */
 import * as tf from '@tensorflow/tfjs';
+import { hostArrays, type MakeF32, type ReadF32 } from '../backend/host-arrays.js';
 import { bracketLevels, nearestLevel } from '../quant/levels.js';
 import { type SimdProx, simdProxFor } from './simd/index.js';
 import { PROX_MODES, type ProxMode } from './kernel-modes.js';
@@ -221,8 +222,6 @@ interface Attrs {
   param: number;
 }
 
-type Arrays = (t: tf.TensorInfo) => Float32Array;
-
 /**
  * Contiguous groups (C = 1) of at most four levels, modes hard/parq/relax, on
  * the WebAssembly SIMD module: `x` and `out` live in its memory (the wasm
@@ -245,17 +244,14 @@ function simdGroups(
   }
 }
 
-function kernelFunc(
-  read: Arrays,
-  make: (shape: number[]) => { info: tf.TensorInfo; values: Float32Array },
-  simd: SimdProx | null = null,
-) {
+function kernelFunc(read: ReadF32, make: MakeF32, simd: SimdProx | null = null) {
   return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => {
     const { x, levels } = inputs as { x: tf.TensorInfo; levels: tf.TensorInfo };
     const { mode, param } = attrs as unknown as Attrs;
     const shape = x.shape as [number, number, number];
     const k = levels.shape[1];
-    const { info, values } = make(shape);
+    const out = make(shape);
+    const values = out.values(); // the only allocation: the views below stay valid
     if (simd && k <= 4 && mode !== PROX_MODES.soft) {
       const xs = read(x);
       const lv = read(levels);
@@ -263,45 +259,24 @@ function kernelFunc(
       // per channel on the last axis: one SIMD lane per channel
       else simd.lanes(mode, xs.byteOffset, values.byteOffset, shape, lv.byteOffset, k, param);
     } else proxLoop(read(x), read(levels), shape, k, mode, param, values);
-    return info;
+    return out.info;
   };
-}
-
-function registerFor(backendName: string, config: tf.KernelConfig): void {
-  if (!tf.getKernel(PROX_KERNEL, backendName)) tf.registerKernel(config);
 }
 
 /** Register the fused kernel for cpu and wasm (no-op where registered). */
 export function registerProxKernels(): void {
-  registerFor('cpu', {
-    kernelName: PROX_KERNEL,
-    backendName: 'cpu',
-    kernelFunc: ((args: any) => {
-      const backend = args.backend as any;
-      return kernelFunc(
-        (t) => backend.data.get(t.dataId).values as Float32Array,
-        (shape) => {
-          const values = new Float32Array(shape[0] * shape[1] * shape[2]);
-          return { info: backend.makeTensorInfo(shape, 'float32', values), values };
-        },
-      )(args);
-    }) as tf.KernelFunc,
-  });
-  registerFor('wasm', {
-    kernelName: PROX_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: ((args: any) => {
-      const backend = args.backend as any;
-      return kernelFunc(
-        (t) => backend.typedArrayFromHeap(t) as Float32Array,
-        (shape) => {
-          const info = backend.makeOutput(shape, 'float32');
-          return { info, values: backend.typedArrayFromHeap(info) as Float32Array };
-        },
-        simdProxFor(backend.wasm),
-      )(args);
-    }) as tf.KernelFunc,
-  });
+  for (const backendName of ['cpu', 'wasm'] as const) {
+    if (tf.getKernel(PROX_KERNEL, backendName)) continue;
+    tf.registerKernel({
+      kernelName: PROX_KERNEL,
+      backendName,
+      kernelFunc: ((args: any) => {
+        const { read, make } = hostArrays(backendName, args.backend);
+        const simd = backendName === 'wasm' ? simdProxFor(args.backend.wasm) : null;
+        return kernelFunc(read, make, simd)(args);
+      }) as tf.KernelFunc,
+    });
+  }
 }
 
 /** The same maps composed from tfjs ops, for backends without the fused kernel. */

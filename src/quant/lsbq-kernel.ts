@@ -18,6 +18,7 @@
  * `±v_i` built as the composed concat does, sorted ascending.
  */
 import * as tf from '@tensorflow/tfjs';
+import { hostArrays, type MakeF32, type ReadF32 } from '../backend/host-arrays.js';
 import { isReplacedWasmKernel } from '../backend/wasm/register.js';
 
 export const LSBQ_GREEDY_KERNEL = 'ParqLsbqGreedy';
@@ -197,9 +198,7 @@ interface Attrs {
   order: number;
 }
 
-type Make = (shape: number[]) => { info: tf.TensorInfo; values: () => Float32Array };
-
-function kernelFunc(read: (t: tf.TensorInfo) => Float32Array, make: Make) {
+function kernelFunc(read: ReadF32, make: MakeF32) {
   return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => {
     const { x } = inputs as { x: tf.TensorInfo };
     const { bits, order } = attrs as unknown as Attrs;
@@ -221,35 +220,14 @@ function kernelFunc(read: (t: tf.TensorInfo) => Float32Array, make: Make) {
 
 /** Register the kernel for cpu and wasm (no-op where registered). */
 export function registerLsbqKernels(): void {
-  if (!tf.getKernel(LSBQ_GREEDY_KERNEL, 'cpu')) {
+  for (const backendName of ['cpu', 'wasm'] as const) {
+    if (tf.getKernel(LSBQ_GREEDY_KERNEL, backendName)) continue;
     tf.registerKernel({
       kernelName: LSBQ_GREEDY_KERNEL,
-      backendName: 'cpu',
+      backendName,
       kernelFunc: ((args: any) => {
-        const backend = args.backend as any;
-        return kernelFunc(
-          (t) => backend.data.get(t.dataId).values as Float32Array,
-          (shape) => {
-            const values = new Float32Array(shape[0] * shape[1] * shape[2]);
-            return { info: backend.makeTensorInfo(shape, 'float32', values), values: () => values };
-          },
-        )(args);
-      }) as tf.KernelFunc,
-    });
-  }
-  if (!tf.getKernel(LSBQ_GREEDY_KERNEL, 'wasm')) {
-    tf.registerKernel({
-      kernelName: LSBQ_GREEDY_KERNEL,
-      backendName: 'wasm',
-      kernelFunc: ((args: any) => {
-        const backend = args.backend as any;
-        return kernelFunc(
-          (t) => backend.typedArrayFromHeap(t) as Float32Array,
-          (shape) => {
-            const info = backend.makeOutput(shape, 'float32');
-            return { info, values: () => backend.typedArrayFromHeap(info) as Float32Array };
-          },
-        )(args);
+        const { read, make } = hostArrays(backendName, args.backend);
+        return kernelFunc(read, make)(args);
       }) as tf.KernelFunc,
     });
   }

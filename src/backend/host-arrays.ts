@@ -1,0 +1,38 @@
+// Float32 views of a kernel's tensors where the kernel computes them itself (in JavaScript or
+// the SIMD modules over the heap): the cpu backend's value arrays, or the wasm backend's heap.
+// One pair for every such kernel (the fused prox map, greedy LSBQ), so none of them knows how
+// either backend stores a tensor.
+import type * as tf from '@tensorflow/tfjs';
+
+/** A tensor's values as float32, in place (no copy). */
+export type ReadF32 = (t: tf.TensorInfo) => Float32Array;
+
+/**
+ * A new float32 output of `shape` and its values. Take `values()` after the kernel's last
+ * allocation: on wasm an allocation may grow the heap, which detaches earlier views.
+ */
+export type MakeF32 = (shape: number[]) => { info: tf.TensorInfo; values: () => Float32Array };
+
+/** The read and make of `backendName` ('cpu' or 'wasm') for the kernel's `backend`. */
+export function hostArrays(
+  backendName: 'cpu' | 'wasm',
+  backend: unknown,
+): { read: ReadF32; make: MakeF32 } {
+  const b = backend as any;
+  if (backendName === 'cpu') {
+    return {
+      read: (t) => b.data.get(t.dataId).values as Float32Array,
+      make: (shape) => {
+        const values = new Float32Array(shape.reduce((p, d) => p * d, 1));
+        return { info: b.makeTensorInfo(shape, 'float32', values), values: () => values };
+      },
+    };
+  }
+  return {
+    read: (t) => b.typedArrayFromHeap(t) as Float32Array,
+    make: (shape) => {
+      const info = b.makeOutput(shape, 'float32');
+      return { info, values: () => b.typedArrayFromHeap(info) as Float32Array };
+    },
+  };
+}
