@@ -2,7 +2,7 @@
 // the SIMD modules over the heap): the cpu backend's value arrays, or the wasm backend's heap.
 // One pair for every such kernel (the fused prox map, greedy LSBQ), so none of them knows how
 // either backend stores a tensor.
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 /** A tensor's values as float32, in place (no copy). */
 export type ReadF32 = (t: tf.TensorInfo) => Float32Array;
@@ -14,7 +14,7 @@ export type ReadF32 = (t: tf.TensorInfo) => Float32Array;
 export type MakeF32 = (shape: number[]) => { info: tf.TensorInfo; values: () => Float32Array };
 
 /** The read and make of `backendName` ('cpu' or 'wasm') for the kernel's `backend`. */
-export function hostArrays(
+function hostArrays(
   backendName: 'cpu' | 'wasm',
   backend: unknown,
 ): { read: ReadF32; make: MakeF32 } {
@@ -35,4 +35,36 @@ export function hostArrays(
       return { info, values: () => b.typedArrayFromHeap(info) as Float32Array };
     },
   };
+}
+
+/**
+ * Registers `kernelName` for cpu and wasm (no-op where registered): `body` gets the backend's
+ * read and make, its name and the backend itself, and returns the kernel's function of its
+ * inputs and attributes.
+ */
+export function registerHostKernel(
+  kernelName: string,
+  body: (
+    arrays: { read: ReadF32; make: MakeF32 },
+    backendName: 'cpu' | 'wasm',
+    backend: unknown,
+  ) => (args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => unknown,
+): void {
+  for (const backendName of ['cpu', 'wasm'] as const) {
+    if (tf.getKernel(kernelName, backendName)) continue;
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      kernelFunc: ((args: {
+        inputs: tf.NamedTensorInfoMap;
+        attrs?: tf.NamedAttrMap;
+        backend: unknown;
+      }) =>
+        body(
+          hostArrays(backendName, args.backend),
+          backendName,
+          args.backend,
+        )(args)) as unknown as tf.KernelFunc,
+    });
+  }
 }

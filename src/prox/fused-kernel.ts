@@ -10,7 +10,7 @@
  * the composed ops, which compute the same values.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hostArrays, type MakeF32, type ReadF32 } from '../backend/host-arrays.js';
+import { registerHostKernel, type MakeF32, type ReadF32 } from '../backend/host-arrays.js';
 import { bracketLevels, nearestLevel } from '../quant/levels.js';
 import { type SimdProx, simdProxFor } from './simd/index.js';
 import { PROX_MODES, type ProxMode } from './kernel-modes.js';
@@ -265,18 +265,13 @@ function kernelFunc(read: ReadF32, make: MakeF32, simd: SimdProx | null = null) 
 
 /** Register the fused kernel for cpu and wasm (no-op where registered). */
 export function registerProxKernels(): void {
-  for (const backendName of ['cpu', 'wasm'] as const) {
-    if (tf.getKernel(PROX_KERNEL, backendName)) continue;
-    tf.registerKernel({
-      kernelName: PROX_KERNEL,
-      backendName,
-      kernelFunc: ((args: any) => {
-        const { read, make } = hostArrays(backendName, args.backend);
-        const simd = backendName === 'wasm' ? simdProxFor(args.backend.wasm) : null;
-        return kernelFunc(read, make, simd)(args);
-      }) as tf.KernelFunc,
-    });
-  }
+  registerHostKernel(PROX_KERNEL, ({ read, make }, backendName, backend) =>
+    kernelFunc(
+      read,
+      make,
+      backendName === 'wasm' ? simdProxFor((backend as { wasm: unknown }).wasm) : null,
+    ),
+  );
 }
 
 /** The same maps composed from tfjs ops, for backends without the fused kernel. */

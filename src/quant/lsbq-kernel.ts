@@ -18,7 +18,7 @@
  * `±v_i` built as the composed concat does, sorted ascending.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hostArrays, type MakeF32, type ReadF32 } from '../backend/host-arrays.js';
+import { registerHostKernel, type MakeF32, type ReadF32 } from '../backend/host-arrays.js';
 import { isReplacedWasmKernel } from '../backend/wasm/register.js';
 
 export const LSBQ_GREEDY_KERNEL = 'ParqLsbqGreedy';
@@ -220,17 +220,7 @@ function kernelFunc(read: ReadF32, make: MakeF32) {
 
 /** Register the kernel for cpu and wasm (no-op where registered). */
 export function registerLsbqKernels(): void {
-  for (const backendName of ['cpu', 'wasm'] as const) {
-    if (tf.getKernel(LSBQ_GREEDY_KERNEL, backendName)) continue;
-    tf.registerKernel({
-      kernelName: LSBQ_GREEDY_KERNEL,
-      backendName,
-      kernelFunc: ((args: any) => {
-        const { read, make } = hostArrays(backendName, args.backend);
-        return kernelFunc(read, make)(args);
-      }) as tf.KernelFunc,
-    });
-  }
+  registerHostKernel(LSBQ_GREEDY_KERNEL, ({ read, make }) => kernelFunc(read, make));
 }
 
 /**
