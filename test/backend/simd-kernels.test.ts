@@ -15,8 +15,15 @@ import {
   registerWasmTrainingKernels,
   replaceSlowWasmKernels,
 } from '../../src/backend/wasm/register.js';
-import { KERNELS_WASM_BASE64 } from '../../src/backend/wasm/simd/kernels-wasm.js';
-import { simdKernelsFor } from '../../src/backend/wasm/simd/index.js';
+import {
+  KERNELS_RELAXED_WASM_BASE64,
+  KERNELS_WASM_BASE64,
+} from '../../src/backend/wasm/simd/kernels-wasm.js';
+import {
+  simdKernelsFor,
+  simdKernelsSwitch,
+  simdKernelVariant,
+} from '../../src/backend/wasm/simd/index.js';
 import { expectSameOnCpuAndWasm, randomArray } from './compare.js';
 
 beforeAll(async () => {
@@ -35,6 +42,47 @@ describe('the SIMD kernels module', () => {
     const fresh: Uint8Array = await assembleKernels();
     const committed = Buffer.from(KERNELS_WASM_BASE64, 'base64');
     expect(committed.equals(Buffer.from(fresh))).toBe(true);
+    const relaxed: Uint8Array = await assembleKernels({ relaxed: true });
+    expect(Buffer.from(KERNELS_RELAXED_WASM_BASE64, 'base64').equals(Buffer.from(relaxed))).toBe(
+      true,
+    );
+  });
+
+  it('fuses exactly the multiply-adds of the GEMM loops in the relaxed module', async () => {
+    const script = pathToFileURL(
+      path.resolve(__dirname, '../../scripts/build-wasm-kernels.mjs'),
+    ).href;
+    const { relaxedKernelsWat, RELAXED_FUNCTIONS, WAT_PATH } = await import(script);
+    const { readFileSync } = await import('node:fs');
+    const text: string = readFileSync(WAT_PATH, 'utf8');
+    const relaxed: string = relaxedKernelsWat(text);
+    const funcs = (t: string) => t.split(/(?=\n {2}\(func )/);
+    const before = funcs(text);
+    const after = funcs(relaxed);
+    expect(after.length).toBe(before.length);
+    after.forEach((f, i) => {
+      const name = /\(func \$(\w+)/.exec(f)?.[1] ?? '';
+      const fused = (f.match(/relaxed_madd/g) ?? []).length;
+      if (!RELAXED_FUNCTIONS.includes(name)) expect(f).toBe(before[i]);
+      else {
+        // each fused op replaced one add and one mul, nothing else changed
+        expect(fused).toBeGreaterThan(0);
+        const count = (t: string, op: string) => t.split(op).length - 1;
+        expect(count(before[i], 'f32x4.mul') - count(f, 'f32x4.mul')).toBe(fused);
+        expect(count(before[i], 'f32x4.add') - count(f, 'f32x4.add')).toBe(fused);
+      }
+    });
+  });
+
+  it('runs the SIMD128 module where this runtime has no relaxed SIMD, and where switched off', () => {
+    const relaxedHere = WebAssembly.validate(Buffer.from(KERNELS_RELAXED_WASM_BASE64, 'base64'));
+    expect(simdKernelVariant()).toBe(relaxedHere ? 'relaxed' : 'simd128');
+    simdKernelsSwitch.relaxed = false;
+    try {
+      expect(simdKernelVariant()).toBe('simd128');
+    } finally {
+      simdKernelsSwitch.relaxed = true;
+    }
   });
 
   it('instantiates on the single-threaded backend heap', async () => {

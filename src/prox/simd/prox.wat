@@ -5,7 +5,9 @@
 ;; of thresholds strictly below it; instead of an index, each table entry is
 ;; picked by successive `v128.bitselect` on the masks `v > t_i` (thresholds
 ;; ascending, padded with +inf, so the masks are nested and the last true one
-;; wins). Arithmetic is float32, one rounding per op, in the order the
+;; wins); PARQ's two picks (lo and up) telescope instead: with nested masks,
+;; l0 ^ (m0 & (l0^l1)) ^ (m1 & (l1^l2)) ^ (m2 & (l2^l3)) is the same bits as
+;; the bitselect chain in two ops a level rather than three. Arithmetic is float32, one rounding per op, in the order the
 ;; composed tfjs ops use. Four lanes per iteration, then a scalar tail.
 ;; Assembled by scripts/build-simd.mjs into prox-wasm.ts.
 (module
@@ -119,6 +121,7 @@
     (local $lo v128) (local $up v128) (local $c v128) (local $H v128)
     (local $T0 v128) (local $T1 v128) (local $T2 v128) (local $T3 v128)
     (local $L0 v128) (local $L1 v128) (local $L2 v128) (local $L3 v128)
+    (local $D01 v128) (local $D12 v128) (local $D23 v128)
     (local $s f32) (local $b0 i32) (local $b1 i32) (local $b2 i32) (local $b3 i32)
     (local $los f32) (local $ups f32) (local $cs f32)
     (local.set $S (f32x4.splat (local.get $slope)))
@@ -131,6 +134,9 @@
     (local.set $L1 (f32x4.splat (local.get $l1)))
     (local.set $L2 (f32x4.splat (local.get $l2)))
     (local.set $L3 (f32x4.splat (local.get $l3)))
+    (local.set $D01 (v128.xor (local.get $L0) (local.get $L1)))
+    (local.set $D12 (v128.xor (local.get $L1) (local.get $L2)))
+    (local.set $D23 (v128.xor (local.get $L2) (local.get $L3)))
     (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (block $done4
@@ -143,17 +149,15 @@
         (local.set $m3 (f32x4.gt (local.get $v) (local.get $T3)))
         ;; up: the first level >= v (l_j for j levels below v), lo: the one before
         (local.set $up
-          (v128.bitselect (local.get $L3)
-            (v128.bitselect (local.get $L2)
-              (v128.bitselect (local.get $L1) (local.get $L0) (local.get $m0))
-              (local.get $m1))
-            (local.get $m2)))
+          (v128.xor
+            (v128.xor (local.get $L0) (v128.and (local.get $m0) (local.get $D01)))
+            (v128.xor (v128.and (local.get $m1) (local.get $D12))
+              (v128.and (local.get $m2) (local.get $D23)))))
         (local.set $lo
-          (v128.bitselect (local.get $L3)
-            (v128.bitselect (local.get $L2)
-              (v128.bitselect (local.get $L1) (local.get $L0) (local.get $m1))
-              (local.get $m2))
-            (local.get $m3)))
+          (v128.xor
+            (v128.xor (local.get $L0) (v128.and (local.get $m1) (local.get $D01)))
+            (v128.xor (v128.and (local.get $m2) (local.get $D12))
+              (v128.and (local.get $m3) (local.get $D23)))))
         (local.set $c (f32x4.mul (f32x4.add (local.get $lo) (local.get $up)) (local.get $H)))
         (v128.store (i32.add (local.get $out) (local.get $i))
           (f32x4.pmin

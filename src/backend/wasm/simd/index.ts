@@ -3,7 +3,7 @@
 // addresses in that heap). Null where they cannot run: no WebAssembly SIMD, the memory not
 // found, or a shared memory (the threaded build): the kernels then keep their other paths.
 import type { BackendWasm } from '../kernel-utils.js';
-import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
+import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
 type I = number;
 
@@ -231,31 +231,54 @@ export interface SimdKernels {
   wino4_back: MatrixTransform;
 }
 
-let compiledModule: WebAssembly.Module | null | undefined;
-const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+/** Which module runs: the relaxed-SIMD one (fused multiply-adds), or SIMD128. */
+export type SimdKernelVariant = 'relaxed' | 'simd128';
+
+const compiledModules = new Map<SimdKernelVariant, WebAssembly.Module | null>();
+const instances = new WeakMap<WebAssembly.Memory, Map<SimdKernelVariant, SimdKernels | null>>();
 /**
  * Set `enabled` to false to turn the SIMD kernels off (tests and benchmarks compare both
- * paths). `wrap`, where set before the first kernel runs, gets the module's functions once
- * per heap and returns what the kernels call instead (bench/profile-step.mjs --simd times
- * each function this way).
+ * paths). `relaxed` (default true) lets the kernels use the relaxed-SIMD module where the
+ * runtime validates it: the GEMM loops of the convolutions then take `f32x4.relaxed_madd`, a
+ * fused multiply-add on CPUs that have one (results differ from the SIMD128 module by the
+ * rounding of the product, deterministically on one machine); set it to false for the
+ * SIMD128 module everywhere. `wrap`, where set before the first kernel runs, gets the module's
+ * functions once per heap and returns what the kernels call instead (bench/profile-step.mjs
+ * --simd times each function this way).
  */
 export const simdKernelsSwitch: {
   enabled: boolean;
+  relaxed: boolean;
   wrap: ((kernels: SimdKernels) => SimdKernels) | null;
-} = { enabled: true, wrap: null };
+} = { enabled: true, relaxed: true, wrap: null };
 
-function compiled(): WebAssembly.Module | null {
-  if (compiledModule === undefined) {
-    try {
-      const bin = atob(KERNELS_WASM_BASE64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      compiledModule = new WebAssembly.Module(bytes); // throws where SIMD is unsupported
-    } catch {
-      compiledModule = null;
-    }
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(base64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+/** The compiled module of a variant, or null where this runtime has no such feature. */
+function compiled(variant: SimdKernelVariant): WebAssembly.Module | null {
+  let mod = compiledModules.get(variant);
+  if (mod === undefined) {
+    const bytes = decode(variant === 'relaxed' ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_WASM_BASE64);
+    // validate first: an unsupported feature is a compile error, not an exception to rely on
+    mod = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    compiledModules.set(variant, mod);
   }
-  return compiledModule;
+  return mod;
+}
+
+/**
+ * The module the kernels run here: 'relaxed' where the runtime has relaxed SIMD (V8 11.4 on:
+ * Chrome and Edge 114+, Node 22+; Node 20 with --experimental-wasm-relaxed-simd) and
+ * `simdKernelsSwitch.relaxed` allows it, else 'simd128' where it has SIMD, else null.
+ */
+export function simdKernelVariant(): SimdKernelVariant | null {
+  if (simdKernelsSwitch.relaxed && compiled('relaxed') !== null) return 'relaxed';
+  return compiled('simd128') !== null ? 'simd128' : null;
 }
 
 /** The emscripten module's memory (its name differs between emscripten versions). */
@@ -273,18 +296,20 @@ export function simdKernelsFor(backend: BackendWasm): SimdKernels | null {
   if (!simdKernelsSwitch.enabled) return null;
   const memory = memoryOf((backend as unknown as { wasm: unknown }).wasm);
   if (memory === null) return null;
-  let inst = instances.get(memory);
+  const variant = simdKernelVariant();
+  if (variant === null) return null;
+  let byVariant = instances.get(memory);
+  if (byVariant === undefined) instances.set(memory, (byVariant = new Map()));
+  let inst = byVariant.get(variant);
   if (inst === undefined) {
-    const mod = compiled();
     try {
-      inst = mod
-        ? (new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as SimdKernels)
-        : null;
-      if (inst !== null && simdKernelsSwitch.wrap !== null) inst = simdKernelsSwitch.wrap(inst);
+      inst = new WebAssembly.Instance(compiled(variant) as WebAssembly.Module, { env: { memory } })
+        .exports as unknown as SimdKernels;
+      if (simdKernelsSwitch.wrap !== null) inst = simdKernelsSwitch.wrap(inst);
     } catch {
       inst = null; // a shared memory (the threaded build): the import is not shared
     }
-    instances.set(memory, inst);
+    byVariant.set(variant, inst);
   }
   return inst;
 }

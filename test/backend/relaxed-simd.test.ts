@@ -1,0 +1,25 @@
+// The relaxed-SIMD module (fused multiply-adds in the convolutions' GEMM loops, see
+// scripts/build-wasm-kernels.mjs) under the same tests as the SIMD128 module: this file turns
+// relaxed SIMD on in its own process (Node 20 has it behind a V8 flag; Node 22 and Chrome 114+
+// have it on), checks the kernels run the relaxed module, and then runs the convolution test
+// files, which compare every kernel with the cpu backend (within 1e-4 relative) on the same
+// shapes, and hold memory steady. The other test files run whichever module the runtime gives
+// (SIMD128 on Node 20).
+import v8 from 'node:v8';
+import { describe, expect, it } from 'vitest';
+
+// before any module is compiled: the feature is read when a module is validated
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+const { simdKernelVariant } = await import('../../src/backend/wasm/simd/index.js');
+
+describe('the relaxed-SIMD kernels', () => {
+  it('are the ones that run once the runtime has relaxed SIMD', () => {
+    expect(simdKernelVariant()).toBe('relaxed');
+  });
+});
+
+await import('./conv-kernels.test.js');
+await import('./winograd.test.js');
+await import('./winograd-filter-grad.test.js');
+await import('./training-step.test.js');
