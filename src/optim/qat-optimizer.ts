@@ -234,9 +234,15 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
     return v;
   }
 
-  /** Refreshes a slot's levels from `view` with its group's quantizer; returns its hard q. */
-  protected refreshLevels(s: QatSlot, view: tf.Tensor3D): tf.Tensor3D {
-    const { q, Q } = s.entry.quantizer.quantize(view, s.entry.bits);
+  /**
+   * Refreshes a slot's levels from `view` with its group's quantizer; returns its hard q, or
+   * null with `withQ` false (the quantizer then computes the levels alone).
+   */
+  protected refreshLevels(s: QatSlot, view: tf.Tensor3D, withQ = true): tf.Tensor3D | null {
+    const { quantizer, bits } = s.entry;
+    const { q, Q } = withQ
+      ? quantizer.quantize(view, bits)
+      : { q: null, Q: quantizer.levels(view, bits) };
     s.levels?.dispose();
     s.levels = tf.keep(Q);
     return q;

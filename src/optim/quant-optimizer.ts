@@ -139,7 +139,8 @@ export class QuantOptimizer extends QATOptimizer {
     let p: tf.Tensor = v;
     if (this.quantShrink) p = tf.div(p, shrink);
     const pView = tf.reshape(p, view.view) as tf.Tensor3D;
-    const q = refresh || !s.levels ? this.refreshLevels(s, pView) : null;
+    const q =
+      refresh || !s.levels ? this.refreshLevels(s, pView, prox.usesQuantized(this.step)) : null;
     const mapped = prox.apply(pView, q, s.levels as tf.Tensor3D, this.step);
     if (mapped) v.assign(tf.reshape(mapped, v.shape));
     else if (this.quantShrink) v.assign(p);

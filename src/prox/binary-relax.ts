@@ -37,6 +37,10 @@ export class ProxBinaryRelax extends ProxMap {
     return 1 - annealFraction(step, this.annealStart, this.annealEnd);
   }
 
+  override usesQuantized(step: number): boolean {
+    return step >= this.annealStart;
+  }
+
   apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D, step: number): tf.Tensor3D | null {
     if (step < this.annealStart) return null;
     if (step >= this.annealEnd) return hardQuantize(p, q, Q);

@@ -54,6 +54,11 @@ export class ProxPARQ extends ProxMap {
     return Math.max(FLOAT32_TINY, s);
   }
 
+  /** q only once the map is hard (inverse slope 0): the PARQ kernel needs the levels alone. */
+  override usesQuantized(step: number): boolean {
+    return step >= this.annealStart && this.inverseSlope(step) === 0;
+  }
+
   apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D, step: number): tf.Tensor3D | null {
     if (step < this.annealStart) return null;
     const invSlope = this.inverseSlope(step);

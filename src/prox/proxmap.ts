@@ -23,6 +23,15 @@ export abstract class ProxMap {
   ): tf.Tensor3D | null;
 
   /**
+   * Does `apply` at `step` use `q` when it is given? The optimizer then asks the quantizer for
+   * q with the levels; where it does not, for the levels only (a pass over the weights less).
+   * Default true: a map that does not say gets q.
+   */
+  usesQuantized(_step: number): boolean {
+    return true;
+  }
+
+  /**
    * The map's inverse slope at `step` (1 = identity, 0 = hard quantization), for
    * weight-decay annealing and reports; `undefined` where the map has none.
    */

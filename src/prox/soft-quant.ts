@@ -51,6 +51,10 @@ export class ProxSoftQuant extends ProxMap {
     return this.tStart + frac ** this.tPower * (this.tEnd - this.tStart);
   }
 
+  override usesQuantized(step: number): boolean {
+    return step >= this.annealEnd;
+  }
+
   apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D, step: number): tf.Tensor3D | null {
     if (step < this.annealStart) return null;
     if (step >= this.annealEnd) return hardQuantize(p, q, Q);

@@ -10,7 +10,8 @@
  *  - cpu (tfjs's kernel): every |r| divided by M and rounded, the quotients added in double
  *    in order, the sum rounded once;
  *  - wasm with parq-ts's exact reductions (src/backend/wasm/exact-reduction.ts, installed by
- *    selectBackend): the |r| added in double in order, divided by M, rounded once.
+ *    selectBackend): the |r| added in double in the order of its sumRange (four interleaved
+ *    sums), divided by M, rounded once.
  * Where the backend's Mean is anything else (the stock wasm kernel adds in float32; webgl,
  * webgpu, tensorflow) `greedyKernelMean` says so and lsbq.ts keeps the composed ops.
  * Per element, as the composed ops: `sign(r) = r < 0 ? -1 : 1`, `step = sign * v`,
@@ -43,7 +44,7 @@ export function greedyLoop(
   [A, M, C]: readonly [number, number, number],
   bits: number,
   order: MeanOrder,
-  q: Float32Array,
+  q: Float32Array | null,
   levels: Float32Array,
 ): void {
   const k = 2 ** bits;
@@ -62,8 +63,9 @@ export function greedyLoop(
         sv[2 * (b * C + c) + 1] = -v;
       }
     }
-    if (C === 1 && bits === 2) quantizeTwoBit(x, base, M, sv, q);
-    else quantizeChain(x, base, M, C, bits, sv, q);
+    // q (skipped where only the levels are asked for)
+    if (q !== null && C === 1 && bits === 2) quantizeTwoBit(x, base, M, sv, q);
+    else if (q !== null) quantizeChain(x, base, M, C, bits, sv, q);
     // levels: [l - v, l + v] for every level l so far, bit by bit, then sorted
     for (let c = 0; c < C; c++) {
       lv[0] = 0;
@@ -83,7 +85,54 @@ export function greedyLoop(
   }
 }
 
-/** Sum of |r_b| over one contiguous group (r_0 = x, r_t+1 = r_t - sign(r_t) v_t), as Mean adds. */
+/** |r_b| of one weight x (r_0 = x, r_t+1 = r_t - sign(r_t) v_t). */
+function absResidual(x: number, b: number, sv: Float64Array): number {
+  let r = x;
+  for (let t = 0; t < b; t++) r = f32(r - sv[2 * t + +(r < 0)]);
+  return Math.abs(r);
+}
+
+/**
+ * Sum of |r_b| over `x[base .. end)` in sumRange's order (exact-reduction.ts): four
+ * interleaved double sums. Bits 0 and 1 spelled out: the residual loop costs more than the add.
+ */
+function sumAbsFourWay(x: Float32Array, base: number, end: number, b: number, sv: Float64Array) {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = base;
+  const v0 = sv[0];
+  if (b === 0) {
+    for (; i + 4 <= end; i += 4) {
+      s0 += Math.abs(x[i]);
+      s1 += Math.abs(x[i + 1]);
+      s2 += Math.abs(x[i + 2]);
+      s3 += Math.abs(x[i + 3]);
+    }
+  } else if (b === 1) {
+    // |x - sign(x) v| = ||x| - v|, rounded alike (rounding is symmetric): no sign to pick
+    for (; i + 4 <= end; i += 4) {
+      s0 += Math.abs(f32(Math.abs(x[i]) - v0));
+      s1 += Math.abs(f32(Math.abs(x[i + 1]) - v0));
+      s2 += Math.abs(f32(Math.abs(x[i + 2]) - v0));
+      s3 += Math.abs(f32(Math.abs(x[i + 3]) - v0));
+    }
+  } else {
+    for (; i + 4 <= end; i += 4) {
+      s0 += absResidual(x[i], b, sv);
+      s1 += absResidual(x[i + 1], b, sv);
+      s2 += absResidual(x[i + 2], b, sv);
+      s3 += absResidual(x[i + 3], b, sv);
+    }
+  }
+  if (i < end) s0 += absResidual(x[i], b, sv);
+  if (i + 1 < end) s1 += absResidual(x[i + 1], b, sv);
+  if (i + 2 < end) s2 += absResidual(x[i + 2], b, sv);
+  return s0 + s1 + (s2 + s3);
+}
+
+/** Sum of |r_b| over one contiguous group, as Mean adds. */
 function sumAbsContiguous(
   x: Float32Array,
   base: number,
@@ -92,22 +141,15 @@ function sumAbsContiguous(
   sv: Float64Array,
   divideFirst: boolean,
 ): number {
-  let s = 0;
   const end = base + M;
+  if (!divideFirst) return sumAbsFourWay(x, base, end, b, sv);
+  let s = 0;
   if (b === 0) {
-    if (divideFirst) for (let i = base; i < end; i++) s += f32(Math.abs(x[i]) / M);
-    else for (let i = base; i < end; i++) s += Math.abs(x[i]);
+    for (let i = base; i < end; i++) s += f32(Math.abs(x[i]) / M);
   } else if (b === 1) {
-    if (divideFirst) {
-      for (let i = base; i < end; i++) {
-        const r = x[i];
-        s += f32(Math.abs(f32(r - sv[+(r < 0)])) / M);
-      }
-    } else {
-      for (let i = base; i < end; i++) {
-        const r = x[i];
-        s += Math.abs(f32(r - sv[+(r < 0)]));
-      }
+    for (let i = base; i < end; i++) {
+      const r = x[i];
+      s += f32(Math.abs(f32(r - sv[+(r < 0)])) / M);
     }
   } else {
     for (let i = base; i < end; i++) {
@@ -196,14 +238,16 @@ function quantizeChain(
 interface Attrs {
   bits: number;
   order: number;
+  /** 1: outputs [q, Q]; 0: [Q] alone (q's pass skipped) */
+  withQ: number;
 }
 
 function kernelFunc(read: ReadF32, make: MakeF32) {
   return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => {
     const { x } = inputs as { x: tf.TensorInfo };
-    const { bits, order } = attrs as unknown as Attrs;
+    const { bits, order, withQ } = attrs as unknown as Attrs;
     const [A, M, C] = x.shape as [number, number, number];
-    const q = make([A, M, C]);
+    const q = withQ ? make([A, M, C]) : null;
     const Q = make([A, 2 ** bits, C]);
     // views after every allocation (wasm: an allocation may grow the heap)
     greedyLoop(
@@ -211,10 +255,10 @@ function kernelFunc(read: ReadF32, make: MakeF32) {
       [A, M, C],
       bits,
       order === MEAN_CODE['sum-first'] ? 'sum-first' : 'divide-first',
-      q.values(),
+      q ? q.values() : null,
       Q.values(),
     );
-    return [q.info, Q.info];
+    return q ? [q.info, Q.info] : [Q.info];
   };
 }
 
@@ -241,9 +285,16 @@ export function greedyKernel(
   bits: number,
   order: MeanOrder,
 ): { q: tf.Tensor3D; Q: tf.Tensor3D } {
-  const attrs = { bits, order: MEAN_CODE[order] } as unknown as tf.NamedAttrMap;
+  const attrs = { bits, order: MEAN_CODE[order], withQ: 1 } as unknown as tf.NamedAttrMap;
   const [q, Q] = tf.engine().runKernel(LSBQ_GREEDY_KERNEL, { x: p }, attrs) as tf.Tensor3D[];
   return { q, Q };
+}
+
+/** The levels Q of `greedyKernel` alone: the kernel skips q's pass over the weights. */
+export function greedyKernelLevels(p: tf.Tensor3D, bits: number, order: MeanOrder): tf.Tensor3D {
+  const attrs = { bits, order: MEAN_CODE[order], withQ: 0 } as unknown as tf.NamedAttrMap;
+  const [Q] = tf.engine().runKernel(LSBQ_GREEDY_KERNEL, { x: p }, attrs) as tf.Tensor3D[];
+  return Q;
 }
 
 registerLsbqKernels();

@@ -19,7 +19,7 @@ import {
   ternaryAssign,
 } from './quantizer.js';
 import { optimalTwoBit, optimalTernary, referenceTernary } from './optimal-lsbq.js';
-import { greedyKernel, greedyKernelMean } from './lsbq-kernel.js';
+import { greedyKernel, greedyKernelLevels, greedyKernelMean } from './lsbq-kernel.js';
 
 export interface LSBQuantizerOptions extends QuantizerOptions {
   /** Exact optimum for 2 bits and ternary (1 bit is optimal already). Default false. */
@@ -71,6 +71,13 @@ export class LSBQuantizer extends Quantizer {
     return greedy(p, bits);
   }
 
+  /** Greedy LSBQ on the kernel skips q's pass; everything else as quantizeCentered. */
+  protected override levelsCentered(p: tf.Tensor3D, bits: number): tf.Tensor3D {
+    if (this.optimal || bits === 0) return this.quantizeCentered(p, bits).Q;
+    const order = greedyOrder(p);
+    return order ? greedyKernelLevels(p, bits, order) : greedyComposed(p, bits).Q;
+  }
+
   override getConfig(): Record<string, unknown> {
     return {
       ...super.getConfig(),
@@ -81,9 +88,14 @@ export class LSBQuantizer extends Quantizer {
   }
 }
 
+/** The kernel's mean order where it can reproduce the backend's Mean (bit for bit), else null. */
+function greedyOrder(p: tf.Tensor3D) {
+  return p.dtype === 'float32' && p.shape[1] > 0 ? greedyKernelMean() : null;
+}
+
 function greedy(p: tf.Tensor3D, bits: number): Quantized {
   // one kernel where the backend's Mean can be reproduced (the same values bit for bit)
-  const order = p.dtype === 'float32' && p.shape[1] > 0 ? greedyKernelMean() : null;
+  const order = greedyOrder(p);
   if (order) return greedyKernel(p, bits, order);
   return greedyComposed(p, bits);
 }

@@ -59,8 +59,23 @@ export abstract class Quantizer {
     });
   }
 
+  /** The levels Q of `quantize` alone (the same values), where q is not needed. */
+  levels(p: tf.Tensor3D, bits: number): tf.Tensor3D {
+    this.checkBits(bits);
+    return tf.tidy(() => {
+      if (!this.center) return this.levelsCentered(p, bits);
+      const mean = tf.mean(p, 1, true);
+      return tf.add(this.levelsCentered(tf.sub(p, mean), bits), mean) as tf.Tensor3D;
+    });
+  }
+
   /** The quantizer proper, on an already centered view (inside a tidy). */
   protected abstract quantizeCentered(p: tf.Tensor3D, bits: number): Quantized;
+
+  /** The levels of `quantizeCentered` (inside a tidy); a quantizer may skip q here. */
+  protected levelsCentered(p: tf.Tensor3D, bits: number): tf.Tensor3D {
+    return this.quantizeCentered(p, bits).Q;
+  }
 
   /** Serializable options (the constructor's argument). */
   getConfig(): Record<string, unknown> {

@@ -371,6 +371,48 @@ describe('QuantOptimizer state', () => {
   });
 });
 
+describe('QuantOptimizer levels-only refresh', () => {
+  it('asks for q only where the map uses it, and trains the same weights bit for bit', () => {
+    // PARQ needs q only once hard; BinaryRelax from annealStart on; SoftQuant once hard
+    const parq = new ProxPARQ({ annealStart: 2, annealEnd: 6 });
+    expect([0, 3, 5, 6, 9].map((s) => parq.usesQuantized(s))).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
+    const relax = new ProxBinaryRelax({ annealStart: 2, annealEnd: 6 });
+    expect([0, 2, 7].map((s) => relax.usesQuantized(s))).toEqual([false, true, true]);
+    expect(new ProxHardQuant().usesQuantized(0)).toBe(true);
+    // a map that always asks for q: the optimizer must end on the same weights
+    class AlwaysQ extends ProxPARQ {
+      override usesQuantized(): boolean {
+        return true;
+      }
+    }
+    const run = (prox: ProxPARQ) => {
+      const w = tf.variable(tf.tensor2d(normals(64 * 8, 5, 0.1), [64, 8]), true, 'lvl/kernel');
+      const opt = new QuantOptimizer({
+        base: tf.train.momentum(0.05, 0.9),
+        quantizer: new LSBQuantizer(),
+        prox,
+        bits: 2,
+        quantPeriod: 3,
+      });
+      for (let s = 0; s < 12; s++) {
+        opt.applyGradients({ [w.name]: tf.tidy(() => tf.sin(tf.mul(w, 7 + s))) });
+      }
+      const out = { w: Array.from(w.dataSync()), latent: Array.from(opt.getLatent(w)!.dataSync()) };
+      opt.dispose();
+      w.dispose();
+      return out;
+    };
+    const opts = { annealStart: 1, annealEnd: 8 };
+    expect(run(new ProxPARQ(opts))).toEqual(run(new AlwaysQ(opts)));
+  });
+});
+
 describe('QuantOptimizer variants', () => {
   it('NM-SGD adds -(lr / nmGamma) * (latent - mapped) after the base step', () => {
     const w = tf.variable(tf.tensor1d([1, -1, 0.5, -0.5]), true, 'nm/kernel');

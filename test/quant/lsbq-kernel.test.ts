@@ -10,6 +10,7 @@ import {
 import { greedyComposed } from '../../src/quant/lsbq.js';
 import {
   greedyKernel,
+  greedyKernelLevels,
   greedyKernelMean,
   greedyLoop,
   type MeanOrder,
@@ -75,6 +76,24 @@ for (const backend of ['cpu', 'wasm'] as const) {
           expect(bitsOf(got.q), `q ${shape} ${bits} bits`).toEqual(bitsOf(want.q));
           expect(bitsOf(got.Q), `Q ${shape} ${bits} bits`).toEqual(bitsOf(want.Q));
           tf.dispose([want.q, want.Q, got.q, got.Q]);
+        }
+        p.dispose();
+      }
+    });
+
+    it('gives the same levels alone (withQ 0: one output, no pass for q)', async () => {
+      await setUp();
+      const order = greedyKernelMean() as MeanOrder;
+      let seed = 21;
+      for (const shape of SHAPES) {
+        const p = tf.tensor3d(weights(shape, seed++), shape);
+        for (const bits of [1, 2, 3]) {
+          const both = greedyKernel(p, bits, order);
+          const before = tf.memory().numTensors;
+          const Q = greedyKernelLevels(p, bits, order);
+          expect(tf.memory().numTensors).toBe(before + 1);
+          expect(bitsOf(Q), `Q ${shape} ${bits} bits`).toEqual(bitsOf(both.Q));
+          tf.dispose([both.q, both.Q, Q]);
         }
         p.dispose();
       }

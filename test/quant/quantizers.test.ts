@@ -36,6 +36,23 @@ const granularities: [string, Granularity][] = [
 
 describe('quantizers', () => {
   for (const [name, quantizer, bitsList] of cases) {
+    it(`${name}: levels() is quantize()'s Q bit for bit, per tensor and per channel`, () => {
+      const bitsOf = (t: tf.Tensor) => Array.from(new Uint32Array(t.dataSync().buffer));
+      for (const bits of bitsList) {
+        for (const shape of [
+          [1, 301, 1],
+          [1, 40, 6],
+        ] as [number, number, number][]) {
+          const p = tf.tensor3d(heavyTailed(shape[1] * shape[2], bits + shape[2]), shape);
+          const before = tf.memory().numTensors;
+          const Q = quantizer.levels(p, bits);
+          expect(tf.memory().numTensors).toBe(before + 1);
+          const want = quantizer.quantize(p, bits);
+          expect(bitsOf(Q), `${bits} bits [${shape}]`).toEqual(bitsOf(want.Q));
+          tf.dispose([p, Q, want.q, want.Q]);
+        }
+      }
+    });
     for (const bits of bitsList) {
       for (const [gName, g] of granularities) {
         it(`${name} ${bits} bits per ${gName}: q lies in Q, at most ${quantizer.quantSize(bits)} values a group, levels ascending`, () => {

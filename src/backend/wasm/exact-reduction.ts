@@ -7,9 +7,10 @@
 // mean |w|, greedy LSBQ's mean |r| per bit), so on wasm the levels moved by that much, and a
 // weight sitting that close to a midpoint went to the other level: a training trajectory
 // that the cpu backend follows to 3e-7 for 200 steps left the reference at step 51
-// (conformance/trajectories-48-24.json). Here every output is one double sum, rounded once
-// to float32, for any set of reduced axes that is contiguous in the shape (all of them in
-// parq-ts); other cases, and non-float32 inputs, go to the stock kernel.
+// (conformance/trajectories-48-24.json). Here every output is one double sum (over a
+// contiguous range: four interleaved ones, see sumRange), rounded once to float32, for any
+// set of reduced axes that is contiguous in the shape (all of them in parq-ts); other cases,
+// and non-float32 inputs, go to the stock kernel.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from './kernel-utils.js';
 
@@ -43,15 +44,42 @@ export function reduceLayout(
   };
 }
 
-/** out[o, i] = sum over r of x[o, r, i] (in double), divided by `divisor`, rounded once. */
+/**
+ * The double sum of `x[base .. base + n)` in the order of the contiguous reductions: four
+ * partial sums, value r into sum r % 4 in order, then `(s0 + s1) + (s2 + s3)`. Four chains
+ * instead of one: a single chain waits on each add's latency, and the sum of 200k weights
+ * took 0.3 ms. Greedy LSBQ's kernel (src/quant/lsbq-kernel.ts) adds its mean |r| in this
+ * order too, so it equals the composed ops bit for bit.
+ */
+export function sumRange(x: Float32Array, base: number, n: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const end = base + n;
+  let i = base;
+  for (; i + 4 <= end; i += 4) {
+    s0 += x[i];
+    s1 += x[i + 1];
+    s2 += x[i + 2];
+    s3 += x[i + 3];
+  }
+  if (i < end) s0 += x[i];
+  if (i + 1 < end) s1 += x[i + 1];
+  if (i + 2 < end) s2 += x[i + 2];
+  return s0 + s1 + (s2 + s3);
+}
+
+/**
+ * out[o, i] = sum over r of x[o, r, i] (in double), divided by `divisor`, rounded once: over a
+ * contiguous range (inner = 1) in `sumRange`'s order, else in the order of r.
+ */
 export function sumInto(x: Float32Array, out: Float32Array, l: Layout, divisor: number): void {
   const { outer, reduce, inner } = l;
   if (inner === 1) {
     for (let o = 0; o < outer; o++) {
-      let s = 0;
       const base = o * reduce;
-      for (let r = 0; r < reduce; r++) s += x[base + r];
-      out[o] = s / divisor;
+      out[o] = sumRange(x, base, reduce) / divisor;
     }
     return;
   }
