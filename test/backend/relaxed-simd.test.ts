@@ -11,11 +11,36 @@ import { describe, expect, it } from 'vitest';
 // before any module is compiled: the feature is read when a module is validated
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
-const { simdKernelVariant } = await import('../../src/backend/wasm/simd/index.js');
+const tf = await import('@tensorflow/tfjs');
+await import('@tensorflow/tfjs-backend-wasm');
+const { simdKernelsSwitch, simdKernelVariant } =
+  await import('../../src/backend/wasm/simd/index.js');
+const { registerWasmTrainingKernels, replaceSlowWasmKernels } =
+  await import('../../src/backend/wasm/register.js');
+const { normals } = await import('../helpers.js');
 
 describe('the relaxed-SIMD kernels', () => {
   it('are the ones that run once the runtime has relaxed SIMD', () => {
     expect(simdKernelVariant()).toBe('relaxed');
+  });
+
+  it('leave MatMul on the SIMD128 module: the same bits with relaxed SIMD on and off', async () => {
+    await tf.setBackend('wasm');
+    registerWasmTrainingKernels();
+    replaceSlowWasmKernels();
+    const a = tf.tensor2d(normals(64 * 200, 1), [64, 200]);
+    const b = tf.tensor2d(normals(200 * 40, 2), [200, 40]);
+    const bits = (t: import('@tensorflow/tfjs').Tensor) =>
+      Array.from(new Uint32Array(t.dataSync().buffer));
+    const product = () => tf.tidy(() => bits(tf.matMul(a, b)));
+    const withRelaxed = product();
+    simdKernelsSwitch.relaxed = false;
+    try {
+      expect(withRelaxed).toEqual(product());
+    } finally {
+      simdKernelsSwitch.relaxed = true;
+    }
+    tf.dispose([a, b]);
   });
 });
 

@@ -291,13 +291,20 @@ function memoryOf(wasmModule: unknown): WebAssembly.Memory | null {
   return mem instanceof WebAssembly.Memory ? mem : null;
 }
 
-/** The SIMD kernels for this backend's heap, or null where they cannot run. */
-export function simdKernelsFor(backend: BackendWasm): SimdKernels | null {
+/**
+ * The SIMD kernels for this backend's heap, or null where they cannot run. `relaxed: false`:
+ * the SIMD128 module even where the relaxed one runs (MatMul asks so: see batch-mat-mul.ts).
+ */
+export function simdKernelsFor(
+  backend: BackendWasm,
+  { relaxed = true }: { relaxed?: boolean } = {},
+): SimdKernels | null {
   if (!simdKernelsSwitch.enabled) return null;
   const memory = memoryOf((backend as unknown as { wasm: unknown }).wasm);
   if (memory === null) return null;
-  const variant = simdKernelVariant();
-  if (variant === null) return null;
+  const best = simdKernelVariant();
+  if (best === null) return null;
+  const variant = relaxed ? best : 'simd128';
   let byVariant = instances.get(memory);
   if (byVariant === undefined) instances.set(memory, (byVariant = new Map()));
   let inst = byVariant.get(variant);
