@@ -1,7 +1,8 @@
 // copyIntoFrame (src/backend/wasm/kernel-utils.ts): x into the frame a convolution reads, zero
 // where the frame lies outside x, against a per-element rule, on frames that pad on every side,
 // only bottom/right (stride-2 'same'), crop x (negative offsets) and miss x entirely. The frame
-// starts dirty (NaN), so a value the copy forgets to zero shows.
+// starts dirty (NaN), so a value the copy forgets to zero shows. Separate arrays (set per row)
+// and two views of one buffer, as the kernels pass the wasm heap (copyWithin per row).
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { copyIntoFrame, type ConvFrame } from '../../src/backend/wasm/kernel-utils.js';
@@ -45,6 +46,23 @@ describe('copyIntoFrame', () => {
       const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [1, 1, c, 1], 1, 1, 'valid');
       copyIntoFrame(x, pv, info, f);
       expect(Array.from(pv)).toEqual(Array.from(reference(x, shape, f)));
+    });
+
+    it(`x ${shape.join('x')} into frame ${JSON.stringify(f)}, both views of one heap`, () => {
+      // as the kernels call it: x and the frame at offsets in one buffer (copyWithin rows)
+      const [n, h, w, c] = shape;
+      const size = n * h * w * c;
+      const frameSize = n * f.hp * f.wp * c;
+      const heap = new Float32Array(3 + size + 5 + frameSize + 2).fill(NaN);
+      const x = heap.subarray(3, 3 + size);
+      x.forEach((_, i) => (x[i] = i + 1));
+      const pv = heap.subarray(3 + size + 5, 3 + size + 5 + frameSize);
+      const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [1, 1, c, 1], 1, 1, 'valid');
+      copyIntoFrame(x, pv, info, f);
+      expect(Array.from(pv)).toEqual(Array.from(reference(x, shape, f)));
+      // nothing outside the frame and x was touched
+      expect(Array.from(heap.subarray(3 + size, 3 + size + 5)).every(Number.isNaN)).toBe(true);
+      expect(Array.from(heap.subarray(3 + size + 5 + frameSize)).every(Number.isNaN)).toBe(true);
     });
   }
 });
