@@ -11,11 +11,11 @@
 // the rounds, the ratio parq-ts / PyTorch, and QAT / plain step time on each side.
 // Usage (after `npm run build`):
 //   npm run bench:vs-torch [-- --models mlp,lenet5,resnet20 --modes plain,qat --rounds 3
-//                              --threads 1 --relaxed-simd --json out.json]
-// --relaxed-simd: turn on relaxed SIMD in the parq-ts process where the runtime has it behind
-// a flag (Node 20: --experimental-wasm-relaxed-simd; Node 22 and Chrome have it on): the
-// convolutions' GEMM loops then run fused multiply-adds (src/backend/wasm/simd/index.ts). The
-// header says which SIMD module ran.
+//                              --threads 1 --simd128 --json out.json]
+// The parq-ts process runs the kernels as Chrome 114+ and Node 22 run them: with relaxed SIMD
+// (fused multiply-adds in the convolutions' GEMM loops, src/backend/wasm/simd/index.ts), which
+// Node 20 has behind a V8 flag that the process turns on for itself. --simd128: the SIMD128
+// module only (as Node 20 runs the library without that flag). The header says which ran.
 // The PyTorch side runs with $PARQ_TORCH_PYTHON, else /usr/bin/python3, else python3: the
 // first that imports torch; none does: one line says so and only parq-ts is measured.
 // QAT on the PyTorch side needs the reference `parq` package: $PARQ_REF (default
@@ -89,7 +89,7 @@ async function parent() {
     '--child',
     '--threads',
     threads,
-    ...(args.includes('--relaxed-simd') ? ['--relaxed-simd'] : []),
+    ...(args.includes('--simd128') ? ['--simd128'] : []),
   ]);
   const tsHello = await ts.next();
   if (tsHello.notice) console.log(`parq-ts: ${tsHello.notice}`);
@@ -196,17 +196,18 @@ async function parent() {
 
 /** The parq-ts server: one model + optimizer per (model, mode), momentum SGD on wasm. */
 async function child(threads) {
-  // --relaxed-simd: relaxed SIMD on where the runtime has it behind a flag (Node 20), before
-  // any module is compiled; the kernels then take the relaxed module (fused multiply-adds)
-  if (args.includes('--relaxed-simd')) {
-    (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
-  }
+  // relaxed SIMD on where the runtime has it behind a flag (Node 20), before any module is
+  // compiled, unless --simd128 (then the switch keeps the SIMD128 module on any runtime)
+  const simd128 = args.includes('--simd128');
+  if (!simd128) (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
   const tf = await import('@tensorflow/tfjs');
   const parq = await import('../dist/index.js');
   const { selectBackend } = await import('../dist/backend/select.js');
   const { buildModel, logitsModel } = await import('../dist/models/index.js');
   const sel = await selectBackend('wasm', { threads });
-  const { simdKernelVariant } = await import('../dist/backend/wasm/simd/index.js');
+  const { simdKernelsSwitch, simdKernelVariant } =
+    await import('../dist/backend/wasm/simd/index.js');
+  if (simd128) simdKernelsSwitch.relaxed = false;
   const simd = simdKernelVariant();
   console.log(JSON.stringify({ ready: true, backend: sel.backend, notice: sel.notice, simd }));
   const SHAPES = { mlp: [784], lenet5: [28, 28, 1], resnet20: [32, 32, 3] };
