@@ -264,8 +264,12 @@ function compiled(variant: SimdKernelVariant): WebAssembly.Module | null {
   let mod = compiledModules.get(variant);
   if (mod === undefined) {
     const bytes = decode(variant === 'relaxed' ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_WASM_BASE64);
-    // validate first: an unsupported feature is a compile error, not an exception to rely on
-    mod = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    try {
+      // validate first: an unsupported feature (SIMD, relaxed SIMD) is then no exception
+      mod = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    } catch {
+      mod = null; // compiling refused (a page whose content policy forbids it)
+    }
     compiledModules.set(variant, mod);
   }
   return mod;
