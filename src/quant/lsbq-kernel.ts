@@ -132,7 +132,7 @@ function sumAbsFourWay(x: Float32Array, base: number, end: number, b: number, sv
   return s0 + s1 + (s2 + s3);
 }
 
-/** Sum of |r_b| over one contiguous group, as Mean adds. */
+/** Sum of |r_b| over one contiguous group, as Mean adds (divide-first: in order, each / M). */
 function sumAbsContiguous(
   x: Float32Array,
   base: number,
@@ -155,7 +155,7 @@ function sumAbsContiguous(
     for (let i = base; i < end; i++) {
       let r = x[i];
       for (let t = 0; t < b; t++) r = f32(r - sv[2 * t + +(r < 0)]);
-      s += divideFirst ? f32(Math.abs(r) / M) : Math.abs(r);
+      s += f32(Math.abs(r) / M);
     }
   }
   return s;

@@ -73,7 +73,7 @@ export class LSBQuantizer extends Quantizer {
 
   /** Greedy LSBQ on the kernel skips q's pass; everything else as quantizeCentered. */
   protected override levelsCentered(p: tf.Tensor3D, bits: number): tf.Tensor3D {
-    if (this.optimal || bits === 0) return this.quantizeCentered(p, bits).Q;
+    if (this.optimal || bits === 0) return super.levelsCentered(p, bits);
     const order = greedyOrder(p);
     return order ? greedyKernelLevels(p, bits, order) : greedyComposed(p, bits).Q;
   }
