@@ -13,11 +13,21 @@ export type ReadF32 = (t: tf.TensorInfo) => Float32Array;
  */
 export type MakeF32 = (shape: number[]) => { info: tf.TensorInfo; values: () => Float32Array };
 
+/**
+ * A tensor's byte address in the wasm heap (for a SIMD module over that heap: no view to
+ * allocate); null on cpu, where values live in their own arrays.
+ */
+export type AddressOf = ((t: tf.TensorInfo) => number) | null;
+
+/** What a host kernel gets to reach its tensors' values on one backend. */
+export interface HostArrays {
+  read: ReadF32;
+  make: MakeF32;
+  address: AddressOf;
+}
+
 /** The read and make of `backendName` ('cpu' or 'wasm') for the kernel's `backend`. */
-function hostArrays(
-  backendName: 'cpu' | 'wasm',
-  backend: unknown,
-): { read: ReadF32; make: MakeF32 } {
+function hostArrays(backendName: 'cpu' | 'wasm', backend: unknown): HostArrays {
   const b = backend as any;
   if (backendName === 'cpu') {
     return {
@@ -26,6 +36,7 @@ function hostArrays(
         const values = new Float32Array(shape.reduce((p, d) => p * d, 1));
         return { info: b.makeTensorInfo(shape, 'float32', values), values: () => values };
       },
+      address: null,
     };
   }
   return {
@@ -34,37 +45,40 @@ function hostArrays(
       const info = b.makeOutput(shape, 'float32');
       return { info, values: () => b.typedArrayFromHeap(info) as Float32Array };
     },
+    address: (t) => b.dataIdMap.get(t.dataId).memoryOffset as number,
   };
 }
 
+type HostKernelFunc = (args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => unknown;
+
 /**
  * Registers `kernelName` for cpu and wasm (no-op where registered): `body` gets the backend's
- * read and make, its name and the backend itself, and returns the kernel's function of its
- * inputs and attributes.
+ * read, make and address, its name and the backend itself, and returns the kernel's function
+ * of its inputs and attributes. `body` runs once per backend object (the function is kept:
+ * a training step calls these kernels on every weight tensor).
  */
 export function registerHostKernel(
   kernelName: string,
-  body: (
-    arrays: { read: ReadF32; make: MakeF32 },
-    backendName: 'cpu' | 'wasm',
-    backend: unknown,
-  ) => (args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => unknown,
+  body: (arrays: HostArrays, backendName: 'cpu' | 'wasm', backend: unknown) => HostKernelFunc,
 ): void {
   for (const backendName of ['cpu', 'wasm'] as const) {
     if (tf.getKernel(kernelName, backendName)) continue;
+    const made = new WeakMap<object, HostKernelFunc>();
     tf.registerKernel({
       kernelName,
       backendName,
       kernelFunc: ((args: {
         inputs: tf.NamedTensorInfoMap;
         attrs?: tf.NamedAttrMap;
-        backend: unknown;
-      }) =>
-        body(
-          hostArrays(backendName, args.backend),
-          backendName,
-          args.backend,
-        )(args)) as unknown as tf.KernelFunc,
+        backend: object;
+      }) => {
+        let f = made.get(args.backend);
+        if (!f) {
+          f = body(hostArrays(backendName, args.backend), backendName, args.backend);
+          made.set(args.backend, f);
+        }
+        return f(args);
+      }) as unknown as tf.KernelFunc,
     });
   }
 }

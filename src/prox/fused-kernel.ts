@@ -10,7 +10,7 @@
  * the composed ops, which compute the same values.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerHostKernel, type MakeF32, type ReadF32 } from '../backend/host-arrays.js';
+import { registerHostKernel, type HostArrays } from '../backend/host-arrays.js';
 import { bracketLevels, nearestLevel } from '../quant/levels.js';
 import { type SimdProx, simdProxFor } from './simd/index.js';
 import { PROX_MODES, type ProxMode } from './kernel-modes.js';
@@ -62,6 +62,20 @@ class GroupTables {
     for (let t = 0; t < n; t++) th[t] = midpoints ? f32(f32(lv[t] + lv[t + 1]) * 0.5) : lv[t];
     return n;
   }
+}
+
+/**
+ * The tables of `k` levels, one object per k for the whole process: filled anew by `load` for
+ * each group (kernels run one at a time), so a call allocates nothing for them.
+ */
+const tablesByK = new Map<number, GroupTables>();
+function tablesFor(k: number): GroupTables {
+  let g = tablesByK.get(k);
+  if (!g) {
+    g = new GroupTables(k);
+    tablesByK.set(k, g);
+  }
+  return g;
 }
 
 // The hot loops, one function per map so each stays monomorphic. The interval
@@ -196,7 +210,7 @@ export function proxLoop(
   out: Float32Array,
 ): void {
   const [A, M, C] = shape;
-  const g = new GroupTables(k);
+  const g = tablesFor(k);
   const p32 = f32(param);
   for (let a = 0; a < A; a++) {
     for (let c = 0; c < C; c++) {
@@ -229,46 +243,44 @@ interface Attrs {
  */
 function simdGroups(
   simd: SimdProx,
-  x: Float32Array,
+  x: number,
   levels: Float32Array,
   [A, M]: readonly [number, number, number],
   k: number,
   mode: number,
   param: number,
-  out: Float32Array,
+  out: number,
 ): void {
-  const g = new GroupTables(k);
+  const g = tablesFor(k);
   for (let a = 0; a < A; a++) {
     g.load(levels, a * k, 1, mode !== PROX_MODES.parq);
-    simd.run(mode, x.byteOffset + a * M * 4, out.byteOffset + a * M * 4, M, g, param);
+    simd.run(mode, x + a * M * 4, out + a * M * 4, M, g, param);
   }
 }
 
-function kernelFunc(read: ReadF32, make: MakeF32, simd: SimdProx | null = null) {
+function kernelFunc({ read, make, address }: HostArrays, simd: SimdProx | null) {
   return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => {
     const { x, levels } = inputs as { x: tf.TensorInfo; levels: tf.TensorInfo };
     const { mode, param } = attrs as unknown as Attrs;
     const shape = x.shape as [number, number, number];
     const k = levels.shape[1];
-    const out = make(shape);
-    const values = out.values(); // the only allocation: the views below stay valid
-    if (simd && k <= 4 && mode !== PROX_MODES.soft) {
-      const xs = read(x);
-      const lv = read(levels);
-      if (shape[2] === 1) simdGroups(simd, xs, lv, shape, k, mode, param, values);
+    const out = make(shape); // the only allocation: the views below stay valid
+    if (simd && address && k <= 4 && mode !== PROX_MODES.soft) {
+      // byte addresses for the module; the levels (a few floats) read in JavaScript
+      if (shape[2] === 1)
+        simdGroups(simd, address(x), read(levels), shape, k, mode, param, address(out.info));
       // per channel on the last axis: one SIMD lane per channel
-      else simd.lanes(mode, xs.byteOffset, values.byteOffset, shape, lv.byteOffset, k, param);
-    } else proxLoop(read(x), read(levels), shape, k, mode, param, values);
+      else simd.lanes(mode, address(x), address(out.info), shape, address(levels), k, param);
+    } else proxLoop(read(x), read(levels), shape, k, mode, param, out.values());
     return out.info;
   };
 }
 
 /** Register the fused kernel for cpu and wasm (no-op where registered). */
 export function registerProxKernels(): void {
-  registerHostKernel(PROX_KERNEL, ({ read, make }, backendName, backend) =>
+  registerHostKernel(PROX_KERNEL, (arrays, backendName, backend) =>
     kernelFunc(
-      read,
-      make,
+      arrays,
       backendName === 'wasm' ? simdProxFor((backend as { wasm: unknown }).wasm) : null,
     ),
   );

@@ -19,8 +19,16 @@
  * `±v_i` built as the composed concat does, sorted ascending.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerHostKernel, type MakeF32, type ReadF32 } from '../backend/host-arrays.js';
+import { registerHostKernel, type HostArrays } from '../backend/host-arrays.js';
 import { isReplacedWasmKernel } from '../backend/wasm/register.js';
+import { simdKernelsFor } from '../backend/wasm/simd/index.js';
+import type { BackendWasm } from '../backend/wasm/kernel-utils.js';
+
+/**
+ * A sum in sumRange's order over `n` float32 at byte `address` of the heap `x` views: mode 1
+ * |x|, 2 | |x| - v | (the SIMD module's sum4 on wasm).
+ */
+export type FourWaySum = (address: number, n: number, mode: 1 | 2, v: number) => number;
 
 export const LSBQ_GREEDY_KERNEL = 'ParqLsbqGreedy';
 
@@ -46,6 +54,7 @@ export function greedyLoop(
   order: MeanOrder,
   q: Float32Array | null,
   levels: Float32Array,
+  fourWay: FourWaySum | null = null,
 ): void {
   const k = 2 ** bits;
   const divideFirst = order === 'divide-first';
@@ -55,7 +64,9 @@ export function greedyLoop(
   for (let a = 0; a < A; a++) {
     const base = a * M * C;
     for (let b = 0; b < bits; b++) {
-      if (C === 1) acc[0] = sumAbsContiguous(x, base, M, b, sv, divideFirst);
+      if (C === 1 && fourWay !== null && !divideFirst && b < 2)
+        acc[0] = fourWay(x.byteOffset + 4 * base, M, b === 0 ? 1 : 2, sv[0]);
+      else if (C === 1) acc[0] = sumAbsContiguous(x, base, M, b, sv, divideFirst);
       else sumAbsChannels(x, base, M, C, b, sv, divideFirst, acc);
       for (let c = 0; c < C; c++) {
         const v = divideFirst ? f32(acc[c]) : f32(acc[c] / M);
@@ -242,7 +253,13 @@ interface Attrs {
   withQ: number;
 }
 
-function kernelFunc(read: ReadF32, make: MakeF32) {
+/** The SIMD module's sum4 for a wasm backend's heap (looked up per call: the switch may turn it off). */
+function fourWayOf(backend: BackendWasm): FourWaySum | null {
+  const simd = simdKernelsFor(backend);
+  return simd ? (address, n, mode, v) => simd.sum4(address, n, mode, v) : null;
+}
+
+function kernelFunc({ read, make }: HostArrays, fourWay: (() => FourWaySum | null) | null) {
   return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => {
     const { x } = inputs as { x: tf.TensorInfo };
     const { bits, order, withQ } = attrs as unknown as Attrs;
@@ -257,6 +274,7 @@ function kernelFunc(read: ReadF32, make: MakeF32) {
       order === MEAN_CODE['sum-first'] ? 'sum-first' : 'divide-first',
       q ? q.values() : null,
       Q.values(),
+      fourWay ? fourWay() : null,
     );
     return q ? [q.info, Q.info] : [Q.info];
   };
@@ -264,7 +282,9 @@ function kernelFunc(read: ReadF32, make: MakeF32) {
 
 /** Register the kernel for cpu and wasm (no-op where registered). */
 export function registerLsbqKernels(): void {
-  registerHostKernel(LSBQ_GREEDY_KERNEL, ({ read, make }) => kernelFunc(read, make));
+  registerHostKernel(LSBQ_GREEDY_KERNEL, (arrays, backendName, backend) =>
+    kernelFunc(arrays, backendName === 'wasm' ? () => fourWayOf(backend as BackendWasm) : null),
+  );
 }
 
 /**

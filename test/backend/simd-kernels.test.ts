@@ -91,6 +91,60 @@ describe('the SIMD kernels module', () => {
   });
 });
 
+describe('sum4 (exact sums in sumRange order)', () => {
+  const f32 = Math.fround;
+  /** The JavaScript four-way sum (exact-reduction.ts sumRange, lsbq-kernel.ts) of a term. */
+  const fourWay = (x: Float32Array, g: (w: number) => number) => {
+    const s = [0, 0, 0, 0];
+    for (let i = 0; i < x.length; i++) s[i % 4] += g(x[i]);
+    return s[0] + s[1] + (s[2] + s[3]);
+  };
+  it('adds the values, |x| and | |x| - v | to the JavaScript sums bit for bit', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const simd = simdKernelsFor(backend);
+    expect(simd).not.toBeNull();
+    const v = f32(0.3);
+    const terms = [
+      (w: number) => w,
+      (w: number) => Math.abs(w),
+      (w: number) => Math.abs(f32(Math.abs(w) - v)),
+    ];
+    const special = [0, -0, 1e-40, -1e-40, 3e38, -3e38, v, -v, 0.1, -0.7];
+    for (const n of [0, 1, 2, 3, 4, 5, 6, 7, 9, 64, 1001, 40003]) {
+      const values = Float32Array.from(randomArray(n, n + 1), (w, i) =>
+        i % 7 === 0 ? special[i % special.length] : w,
+      );
+      const t = tf.tensor1d(values);
+      const address = (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
+      for (const mode of [0, 1, 2]) {
+        const got = simd!.sum4(address, n, mode, v);
+        expect(Object.is(got, fourWay(values, terms[mode])), `n ${n} mode ${mode}`).toBe(true);
+      }
+      t.dispose();
+    }
+  });
+  it('gives NaN for a NaN and the infinite sum for an infinity, as JavaScript does', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const simd = simdKernelsFor(backend)!;
+    for (const [bad, want] of [
+      [NaN, NaN],
+      [Infinity, Infinity],
+      [-Infinity, -Infinity],
+    ]) {
+      for (const at of [0, 5, 6]) {
+        const values = new Float32Array(7).fill(0.5);
+        values[at] = bad;
+        const t = tf.tensor1d(values);
+        const address = (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
+        expect(simd.sum4(address, 7, 0, 0)).toBe(want);
+        t.dispose();
+      }
+    }
+  });
+});
+
 describe('leadingSplit', () => {
   it('sees a reduction over leading axes as [rows, cols]', () => {
     expect(leadingSplit([4, 5, 6, 7], [0, 1, 2])).toEqual({

@@ -16,6 +16,7 @@ import {
   type MeanOrder,
 } from '../../src/quant/lsbq-kernel.js';
 import { LSBQuantizer } from '../../src/index.js';
+import { simdKernelsSwitch } from '../../src/backend/wasm/simd/index.js';
 import { heavyTailed, normals, rng, useBackend } from '../helpers.js';
 
 const bitsOf = (t: tf.Tensor) => Array.from(new Uint32Array(new Float32Array(t.dataSync()).buffer));
@@ -98,6 +99,29 @@ for (const backend of ['cpu', 'wasm'] as const) {
         p.dispose();
       }
     });
+
+    if (backend === 'wasm')
+      it('adds its sums on the SIMD module (sum4) to the same bits as in JavaScript', async () => {
+        await setUp();
+        let seed = 41;
+        for (const shape of SHAPES) {
+          const p = tf.tensor3d(weights(shape, seed++), shape);
+          for (const bits of [1, 2, 3]) {
+            const simd = greedyKernel(p, bits, 'sum-first');
+            simdKernelsSwitch.enabled = false;
+            let js;
+            try {
+              js = greedyKernel(p, bits, 'sum-first');
+            } finally {
+              simdKernelsSwitch.enabled = true;
+            }
+            expect(bitsOf(simd.Q), `Q ${shape} ${bits} bits`).toEqual(bitsOf(js.Q));
+            expect(bitsOf(simd.q), `q ${shape} ${bits} bits`).toEqual(bitsOf(js.q));
+            tf.dispose([simd.q, simd.Q, js.q, js.Q]);
+          }
+          p.dispose();
+        }
+      });
 
     it('is what LSBQuantizer uses, and leaks no tensor', async () => {
       await setUp();

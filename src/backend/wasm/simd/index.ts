@@ -114,6 +114,11 @@ export interface SimdKernels {
     outRow: I,
   ): void;
   colsum(x: I, out: I, part: I, rows: I, cols: I, scale: number): void;
+  /**
+   * The double sum of `n` float32 at `x` in sumRange's order (exact-reduction.ts): mode 0 the
+   * values, 1 |x|, 2 | |x| - v | (the difference rounded to float32).
+   */
+  sum4(x: I, n: I, mode: I, v: number): number;
   bn_sums(x: I, shift: I, g: I, s1: I, s2: I, rows: I, cols: I): void;
   bn_affine(x: I, mean: I, scale: I, shift: I, g: I, gscale: I, out: I, rows: I, cols: I): void;
   relu_grad(dy: I, x: I, out: I, n: I): void;

@@ -108,6 +108,11 @@
 ;;   transform U = G g G^T (X: the 9 taps of a 3x3 filter; L = G, 4 x 3 or 6 x 3, as in
 ;;   ../winograd.ts); wino_back / wino4_back: the filter gradient's dW = G^T S G (X: the 16 or
 ;;   36 positions of S; L = G^T).
+;; sum4: the double sum of n float32 values at x in exact-reduction.ts's sumRange order (value
+;;   i into sum i % 4: s0, s1 in one f64x2 and s2, s3 in another; then (s0 + s1) + (s2 + s3)),
+;;   of the values (mode 0), of |x| (1), or of | |x| - v | with the difference rounded to
+;;   float32 (2: greedy LSBQ's second bit, src/quant/lsbq-kernel.ts). Every term is exact in
+;;   double, so this is the JavaScript loop's sum bit for bit, two adds an instruction.
 (module
   (import "env" "memory" (memory 1))
   (func $fg_4x2 (export "fg_4x2")
@@ -330,6 +335,51 @@
       (local.set $c (i32.add (local.get $c) (i32.const 4)))
       (br $ml)))
   )
+  ;; A value read back from a global is computed once, before the loop that uses it: V8's
+  ;; optimizing tier (Node 20) otherwise recomputes a splat of a parameter inside the loop.
+  (global $pin (mut v128) (v128.const i32x4 0 0 0 0))
+  (func $hoisted (param $v v128) (result v128)
+    (global.set $pin (local.get $v))
+    (global.get $pin))
+  ;; One term of sum4 (mode 0: x, 1: |x|, 2: | |x| - v |), for the last n % 4 values.
+  (func $term (param $w f32) (param $mode i32) (param $v f32) (result f64)
+    (f64.promote_f32
+      (if (result f32) (i32.eqz (local.get $mode))
+        (then (local.get $w))
+        (else (if (result f32) (i32.eq (local.get $mode) (i32.const 1))
+          (then (f32.abs (local.get $w)))
+          (else (f32.abs (f32.sub (f32.abs (local.get $w)) (local.get $v)))))))))
+  (func $sum4 (export "sum4") (param $x i32) (param $n i32) (param $mode i32) (param $v f32)
+    (result f64)
+    (local $end4 i32) (local $rest i32) (local $w v128) (local $V v128) (local $a v128) (local $b v128)
+    (local $s0 f64) (local $s1 f64) (local $s2 f64)
+    (local.set $V (call $hoisted (f32x4.splat (local.get $v))))
+    (local.set $end4 (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (local.set $rest (i32.and (local.get $n) (i32.const 3)))
+    (block $d (loop $l
+      (br_if $d (i32.ge_u (local.get $x) (local.get $end4)))
+      ;; the mode's branches inside the loop: predicted, and the loop waits on its adds anyway
+      (local.set $w (v128.load (local.get $x)))
+      (if (local.get $mode) (then
+        (local.set $w (f32x4.abs (local.get $w)))
+        (if (i32.eq (local.get $mode) (i32.const 2)) (then
+          (local.set $w (f32x4.abs (f32x4.sub (local.get $w) (local.get $V))))))))
+      (local.set $a (f64x2.add (local.get $a) (f64x2.promote_low_f32x4 (local.get $w))))
+      (local.set $b (f64x2.add (local.get $b) (f64x2.promote_low_f32x4
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w)))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (br $l)))
+    (local.set $s0 (f64x2.extract_lane 0 (local.get $a)))
+    (local.set $s1 (f64x2.extract_lane 1 (local.get $a)))
+    (local.set $s2 (f64x2.extract_lane 0 (local.get $b)))
+    (if (i32.gt_u (local.get $rest) (i32.const 0)) (then (local.set $s0 (f64.add (local.get $s0)
+      (call $term (f32.load offset=0 (local.get $x)) (local.get $mode) (local.get $v))))))
+    (if (i32.gt_u (local.get $rest) (i32.const 1)) (then (local.set $s1 (f64.add (local.get $s1)
+      (call $term (f32.load offset=4 (local.get $x)) (local.get $mode) (local.get $v))))))
+    (if (i32.gt_u (local.get $rest) (i32.const 2)) (then (local.set $s2 (f64.add (local.get $s2)
+      (call $term (f32.load offset=8 (local.get $x)) (local.get $mode) (local.get $v))))))
+    (f64.add (f64.add (local.get $s0) (local.get $s1))
+      (f64.add (local.get $s2) (f64x2.extract_lane 1 (local.get $b)))))
   (func $bn_sums (export "bn_sums")
     (param $x i32) (param $shift i32) (param $g i32) (param $s1 i32) (param $s2 i32)
     (param $rows i32) (param $cols i32)
