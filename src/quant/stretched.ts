@@ -60,6 +60,14 @@ function codesOf(p: tf.Tensor3D, m: tf.Tensor, s: tf.Tensor): tf.Tensor3D {
   return tf.round(tf.sub(tf.div(clamped, s), 0.5)) as tf.Tensor3D;
 }
 
+/** The levels `(i + 1/2) s` over the code range of `bits`. */
+function stretchedLevels(s: tf.Tensor, bits: number): tf.Tensor3D {
+  const [lo, hi] = stretchedCodeRange(bits);
+  const levels: number[] = [];
+  for (let i = lo; i <= hi; i++) levels.push(i + 0.5);
+  return scaledLevels(levels, s);
+}
+
 /** torchao's Stretched uniform quantizer: `2^b` levels `(i + 1/2) * s` reaching `min(b mean|w|, max|w|)`. */
 export class StretchedUnifQuantizer extends Quantizer {
   readonly className = 'StretchedUnifQuantizer';
@@ -87,10 +95,12 @@ export class StretchedUnifQuantizer extends Quantizer {
   protected quantizeCentered(p: tf.Tensor3D, bits: number): Quantized {
     const [m, s] = rangeAndScale(p, bits, this.eps);
     const q = tf.mul(tf.add(codesOf(p, m, s), 0.5), s) as tf.Tensor3D;
-    const [lo, hi] = stretchedCodeRange(bits);
-    const levels: number[] = [];
-    for (let i = lo; i <= hi; i++) levels.push(i + 0.5);
-    return { q, Q: scaledLevels(levels, s) };
+    return { q, Q: stretchedLevels(s, bits) };
+  }
+
+  /** Q alone: the scale's reductions, without the codes' passes. */
+  protected override levelsCentered(p: tf.Tensor3D, bits: number): tf.Tensor3D {
+    return stretchedLevels(rangeAndScale(p, bits, this.eps)[1], bits);
   }
 
   /**

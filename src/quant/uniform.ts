@@ -67,10 +67,20 @@ export class UnifQuantizer extends Quantizer {
     }
   }
 
-  protected quantizeCentered(p: tf.Tensor3D, bits: number): Quantized {
-    const qmax = rangeMax(p, bits, this.scaleMethod);
+  /** The scale of a centered view, and the largest integer magnitude. */
+  private scaleOf(p: tf.Tensor3D, bits: number): { s: tf.Tensor; rangeAbsMax: number } {
     const rangeAbsMax = 2 ** (bits - 1) - this.intShift;
-    const s = tf.div(qmax, rangeAbsMax);
+    return { s: tf.div(rangeMax(p, bits, this.scaleMethod), rangeAbsMax), rangeAbsMax };
+  }
+
+  /** Q alone: the scale's reductions, none of q's passes over the weights. */
+  protected override levelsCentered(p: tf.Tensor3D, bits: number): tf.Tensor3D {
+    const { s, rangeAbsMax } = this.scaleOf(p, bits);
+    return scaledLevels(arange(-rangeAbsMax, rangeAbsMax), s);
+  }
+
+  protected quantizeCentered(p: tf.Tensor3D, bits: number): Quantized {
+    const { s, rangeAbsMax } = this.scaleOf(p, bits);
     const zp = this.zeroPoint;
     // The reference clamps p to [-qmax, qmax] first; clamping the integers to
     // where those ends land is the same map, and avoids a broadcast compare.
@@ -129,17 +139,36 @@ export class AsymUnifQuantizer extends Quantizer {
       throw new Error('AsymUnifQuantizer has no ternary mode: use TernaryUnifQuantizer');
   }
 
-  protected quantizeCentered(p: tf.Tensor3D, bits: number): Quantized {
+  /** The view's minimum and the scale. */
+  private scaleOf(p: tf.Tensor3D, bits: number): { lo: tf.Tensor; s: tf.Tensor } {
     const intMin = -(2 ** (bits - 1));
     const intMax = 2 ** (bits - 1) - 1;
     const lo = tf.min(p, 1, true);
     const s = tf.maximum(tf.div(tf.sub(tf.max(p, 1, true), lo), intMax - intMin), FLOAT32_TINY);
-    const q = tf.mul(tf.round(tf.div(p, s)), s) as tf.Tensor3D;
-    const ints = arange(intMin, intMax);
-    if (this.referenceCompat) return { q, Q: scaledLevels(ints, s) };
+    return { lo, s };
+  }
+
+  /** The levels for a scale (and, unless referenceCompat, the zero the minimum rounds to). */
+  private levelsOf(lo: tf.Tensor, s: tf.Tensor, bits: number): tf.Tensor3D {
+    const intMin = -(2 ** (bits - 1));
+    const ints = arange(intMin, 2 ** (bits - 1) - 1);
+    if (this.referenceCompat) return scaledLevels(ints, s);
     const zero = tf.round(tf.div(lo, s));
-    const Q = tf.mul(tf.add(tf.tensor3d(ints, [1, ints.length, 1]), tf.sub(zero, intMin)), s);
-    return { q, Q: Q as tf.Tensor3D };
+    return tf.mul(
+      tf.add(tf.tensor3d(ints, [1, ints.length, 1]), tf.sub(zero, intMin)),
+      s,
+    ) as tf.Tensor3D;
+  }
+
+  protected override levelsCentered(p: tf.Tensor3D, bits: number): tf.Tensor3D {
+    const { lo, s } = this.scaleOf(p, bits);
+    return this.levelsOf(lo, s, bits);
+  }
+
+  protected quantizeCentered(p: tf.Tensor3D, bits: number): Quantized {
+    const { lo, s } = this.scaleOf(p, bits);
+    const q = tf.mul(tf.round(tf.div(p, s)), s) as tf.Tensor3D;
+    return { q, Q: this.levelsOf(lo, s, bits) };
   }
 
   override getConfig(): Record<string, unknown> {
@@ -157,6 +186,10 @@ export class TernaryUnifQuantizer extends Quantizer {
 
   override checkBits(bits: number): void {
     if (bits !== 0) throw new Error(`TernaryUnifQuantizer needs bits 0 (ternary), got ${bits}`);
+  }
+
+  protected override levelsCentered(p: tf.Tensor3D): tf.Tensor3D {
+    return scaledLevels([-1, 0, 1], tf.div(rangeMax(p, 0, 'max'), 1.5));
   }
 
   protected quantizeCentered(p: tf.Tensor3D): Quantized {
