@@ -3,12 +3,13 @@
 ;; float32 weights at byte address `x` to `out` (which may equal `x`) for one
 ;; group of at most four levels. The interval index of a weight v is the number
 ;; of thresholds strictly below it; instead of an index, each table entry is
-;; picked by successive `v128.bitselect` on the masks `v > t_i` (thresholds
-;; ascending, padded with +inf, so the masks are nested and the last true one
-;; wins); PARQ's two picks (lo and up) telescope instead: with nested masks,
-;; l0 ^ (m0 & (l0^l1)) ^ (m1 & (l1^l2)) ^ (m2 & (l2^l3)) is the same bits as
-;; the bitselect chain in two ops a level rather than three. Arithmetic is float32, one rounding per op, in the order the
-;; composed tfjs ops use. Four lanes per iteration, then a scalar tail.
+;; picked from the masks `v > t_i` (thresholds ascending, padded with +inf, so
+;; the masks are nested and the last true one wins) by telescoping xors:
+;; l0 ^ (m0 & (l0^l1)) ^ (m1 & (l1^l2)) ^ (m2 & (l2^l3)) is the same bits as a
+;; chain of `v128.bitselect` in two ops a level rather than three (the C % 4
+;; tail of the channel lanes, $parqV, keeps the chain). Arithmetic is float32,
+;; one rounding per op, in the order the composed tfjs ops use. Four lanes per
+;; iteration, then a scalar tail.
 ;; Assembled by scripts/build-simd.mjs into prox-wasm.ts.
 (module
   (import "env" "memory" (memory 1))
@@ -29,6 +30,7 @@
     (local $i i32) (local $end4 i32) (local $end i32) (local $v v128) (local $s f32)
     (local $T0 v128) (local $T1 v128) (local $T2 v128)
     (local $L0 v128) (local $L1 v128) (local $L2 v128) (local $L3 v128)
+    (local $D01 v128) (local $D12 v128) (local $D23 v128)
     (local.set $T0 (call $hoisted (f32x4.splat (local.get $t0))))
     (local.set $T1 (call $hoisted (f32x4.splat (local.get $t1))))
     (local.set $T2 (call $hoisted (f32x4.splat (local.get $t2))))
@@ -36,6 +38,9 @@
     (local.set $L1 (call $hoisted (f32x4.splat (local.get $l1))))
     (local.set $L2 (call $hoisted (f32x4.splat (local.get $l2))))
     (local.set $L3 (call $hoisted (f32x4.splat (local.get $l3))))
+    (local.set $D01 (call $hoisted (v128.xor (local.get $L0) (local.get $L1))))
+    (local.set $D12 (call $hoisted (v128.xor (local.get $L1) (local.get $L2))))
+    (local.set $D23 (call $hoisted (v128.xor (local.get $L2) (local.get $L3))))
     (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (block $done4
@@ -43,12 +48,10 @@
         (br_if $done4 (i32.ge_u (local.get $i) (local.get $end4)))
         (local.set $v (v128.load (i32.add (local.get $x) (local.get $i))))
         (v128.store (i32.add (local.get $out) (local.get $i))
-          (v128.bitselect (local.get $L3)
-            (v128.bitselect (local.get $L2)
-              (v128.bitselect (local.get $L1) (local.get $L0)
-                (f32x4.gt (local.get $v) (local.get $T0)))
-              (f32x4.gt (local.get $v) (local.get $T1)))
-            (f32x4.gt (local.get $v) (local.get $T2))))
+          (v128.xor
+            (v128.xor (local.get $L0) (v128.and (f32x4.gt (local.get $v) (local.get $T0)) (local.get $D01)))
+            (v128.xor (v128.and (f32x4.gt (local.get $v) (local.get $T1)) (local.get $D12))
+              (v128.and (f32x4.gt (local.get $v) (local.get $T2)) (local.get $D23)))))
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $vec)))
     (block $done
@@ -74,6 +77,7 @@
     (local $K v128) (local $P v128)
     (local $T0 v128) (local $T1 v128) (local $T2 v128)
     (local $L0 v128) (local $L1 v128) (local $L2 v128) (local $L3 v128)
+    (local $D01 v128) (local $D12 v128) (local $D23 v128)
     (local.set $K (call $hoisted (f32x4.splat (local.get $keep))))
     (local.set $P (call $hoisted (f32x4.splat (local.get $take))))
     (local.set $T0 (call $hoisted (f32x4.splat (local.get $t0))))
@@ -83,6 +87,9 @@
     (local.set $L1 (call $hoisted (f32x4.splat (local.get $l1))))
     (local.set $L2 (call $hoisted (f32x4.splat (local.get $l2))))
     (local.set $L3 (call $hoisted (f32x4.splat (local.get $l3))))
+    (local.set $D01 (call $hoisted (v128.xor (local.get $L0) (local.get $L1))))
+    (local.set $D12 (call $hoisted (v128.xor (local.get $L1) (local.get $L2))))
+    (local.set $D23 (call $hoisted (v128.xor (local.get $L2) (local.get $L3))))
     (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (block $done4
@@ -93,12 +100,10 @@
           (f32x4.add
             (f32x4.mul (local.get $v) (local.get $K))
             (f32x4.mul (local.get $P)
-              (v128.bitselect (local.get $L3)
-                (v128.bitselect (local.get $L2)
-                  (v128.bitselect (local.get $L1) (local.get $L0)
-                    (f32x4.gt (local.get $v) (local.get $T0)))
-                  (f32x4.gt (local.get $v) (local.get $T1)))
-                (f32x4.gt (local.get $v) (local.get $T2))))))
+              (v128.xor
+                (v128.xor (local.get $L0) (v128.and (f32x4.gt (local.get $v) (local.get $T0)) (local.get $D01)))
+                (v128.xor (v128.and (f32x4.gt (local.get $v) (local.get $T1)) (local.get $D12))
+                  (v128.and (f32x4.gt (local.get $v) (local.get $T2)) (local.get $D23)))))))
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $vec)))
     (block $done
@@ -261,9 +266,13 @@
     (param $L0 v128) (param $L1 v128) (param $L2 v128) (param $L3 v128)
     (local $T0 v128) (local $T1 v128) (local $T2 v128) (local $v v128)
     (local $end i32) (local $d i32)
+    (local $D01 v128) (local $D12 v128) (local $D23 v128)
     (local.set $T0 (call $mid (local.get $L0) (local.get $L1) (i32.const 0) (local.get $k)))
     (local.set $T1 (call $mid (local.get $L1) (local.get $L2) (i32.const 1) (local.get $k)))
     (local.set $T2 (call $mid (local.get $L2) (local.get $L3) (i32.const 2) (local.get $k)))
+    (local.set $D01 (call $hoisted (v128.xor (local.get $L0) (local.get $L1))))
+    (local.set $D12 (call $hoisted (v128.xor (local.get $L1) (local.get $L2))))
+    (local.set $D23 (call $hoisted (v128.xor (local.get $L2) (local.get $L3))))
     (local.set $end (i32.add (local.get $x) (i32.mul (local.get $M) (local.get $row))))
     (local.set $d (i32.sub (local.get $out) (local.get $x)))
     (if (local.get $wide)
@@ -272,12 +281,10 @@
           (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
           (local.set $v (v128.load (local.get $x)))
           (v128.store (i32.add (local.get $x) (local.get $d))
-            (v128.bitselect (local.get $L3)
-              (v128.bitselect (local.get $L2)
-                (v128.bitselect (local.get $L1) (local.get $L0)
-                  (f32x4.gt (local.get $v) (local.get $T0)))
-                (f32x4.gt (local.get $v) (local.get $T1)))
-              (f32x4.gt (local.get $v) (local.get $T2))))
+            (v128.xor
+              (v128.xor (local.get $L0) (v128.and (f32x4.gt (local.get $v) (local.get $T0)) (local.get $D01)))
+              (v128.xor (v128.and (f32x4.gt (local.get $v) (local.get $T1)) (local.get $D12))
+                (v128.and (f32x4.gt (local.get $v) (local.get $T2)) (local.get $D23)))))
           (local.set $x (i32.add (local.get $x) (local.get $row)))
           (br $m))))
       (else
@@ -285,12 +292,10 @@
           (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
           (local.set $v (v128.load32_splat (local.get $x)))
           (v128.store32_lane 0 (i32.add (local.get $x) (local.get $d))
-            (v128.bitselect (local.get $L3)
-              (v128.bitselect (local.get $L2)
-                (v128.bitselect (local.get $L1) (local.get $L0)
-                  (f32x4.gt (local.get $v) (local.get $T0)))
-                (f32x4.gt (local.get $v) (local.get $T1)))
-              (f32x4.gt (local.get $v) (local.get $T2))))
+            (v128.xor
+              (v128.xor (local.get $L0) (v128.and (f32x4.gt (local.get $v) (local.get $T0)) (local.get $D01)))
+              (v128.xor (v128.and (f32x4.gt (local.get $v) (local.get $T1)) (local.get $D12))
+                (v128.and (f32x4.gt (local.get $v) (local.get $T2)) (local.get $D23)))))
           (local.set $x (i32.add (local.get $x) (local.get $row)))
           (br $m))))))
 
@@ -301,11 +306,15 @@
     (param $keep f32) (param $take f32)
     (local $T0 v128) (local $T1 v128) (local $T2 v128) (local $v v128)
     (local $K v128) (local $P v128) (local $end i32) (local $d i32)
+    (local $D01 v128) (local $D12 v128) (local $D23 v128)
     (local.set $K (f32x4.splat (local.get $keep)))
     (local.set $P (f32x4.splat (local.get $take)))
     (local.set $T0 (call $mid (local.get $L0) (local.get $L1) (i32.const 0) (local.get $k)))
     (local.set $T1 (call $mid (local.get $L1) (local.get $L2) (i32.const 1) (local.get $k)))
     (local.set $T2 (call $mid (local.get $L2) (local.get $L3) (i32.const 2) (local.get $k)))
+    (local.set $D01 (call $hoisted (v128.xor (local.get $L0) (local.get $L1))))
+    (local.set $D12 (call $hoisted (v128.xor (local.get $L1) (local.get $L2))))
+    (local.set $D23 (call $hoisted (v128.xor (local.get $L2) (local.get $L3))))
     (local.set $end (i32.add (local.get $x) (i32.mul (local.get $M) (local.get $row))))
     (local.set $d (i32.sub (local.get $out) (local.get $x)))
     (if (local.get $wide)
@@ -317,12 +326,10 @@
             (f32x4.add
               (f32x4.mul (local.get $v) (local.get $K))
               (f32x4.mul (local.get $P)
-                (v128.bitselect (local.get $L3)
-                  (v128.bitselect (local.get $L2)
-                    (v128.bitselect (local.get $L1) (local.get $L0)
-                      (f32x4.gt (local.get $v) (local.get $T0)))
-                    (f32x4.gt (local.get $v) (local.get $T1)))
-                  (f32x4.gt (local.get $v) (local.get $T2))))))
+                (v128.xor
+                  (v128.xor (local.get $L0) (v128.and (f32x4.gt (local.get $v) (local.get $T0)) (local.get $D01)))
+                  (v128.xor (v128.and (f32x4.gt (local.get $v) (local.get $T1)) (local.get $D12))
+                    (v128.and (f32x4.gt (local.get $v) (local.get $T2)) (local.get $D23)))))))
           (local.set $x (i32.add (local.get $x) (local.get $row)))
           (br $m))))
       (else
@@ -333,12 +340,10 @@
             (f32x4.add
               (f32x4.mul (local.get $v) (local.get $K))
               (f32x4.mul (local.get $P)
-                (v128.bitselect (local.get $L3)
-                  (v128.bitselect (local.get $L2)
-                    (v128.bitselect (local.get $L1) (local.get $L0)
-                      (f32x4.gt (local.get $v) (local.get $T0)))
-                    (f32x4.gt (local.get $v) (local.get $T1)))
-                  (f32x4.gt (local.get $v) (local.get $T2))))))
+                (v128.xor
+                  (v128.xor (local.get $L0) (v128.and (f32x4.gt (local.get $v) (local.get $T0)) (local.get $D01)))
+                  (v128.xor (v128.and (f32x4.gt (local.get $v) (local.get $T1)) (local.get $D12))
+                    (v128.and (f32x4.gt (local.get $v) (local.get $T2)) (local.get $D23)))))))
           (local.set $x (i32.add (local.get $x) (local.get $row)))
           (br $m))))))
 
@@ -382,13 +387,16 @@
     (local $T0 v128) (local $T1 v128) (local $T2 v128) (local $T3 v128) (local $S v128)
     (local $end i32) (local $d i32) (local $v v128) (local $H v128)
     (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
-    (local $lo v128) (local $up v128) (local $c v128)
+    (local $lo v128) (local $up v128) (local $c v128) (local $D01 v128) (local $D12 v128) (local $D23 v128)
     (local.set $S (f32x4.splat (local.get $slope)))
     (local.set $H (f32x4.splat (f32.const 0.5)))
     (local.set $T0 (call $th (local.get $L0) (i32.const 0) (local.get $k)))
     (local.set $T1 (call $th (local.get $L1) (i32.const 1) (local.get $k)))
     (local.set $T2 (call $th (local.get $L2) (i32.const 2) (local.get $k)))
     (local.set $T3 (call $th (local.get $L3) (i32.const 3) (local.get $k)))
+    (local.set $D01 (call $hoisted (v128.xor (local.get $L0) (local.get $L1))))
+    (local.set $D12 (call $hoisted (v128.xor (local.get $L1) (local.get $L2))))
+    (local.set $D23 (call $hoisted (v128.xor (local.get $L2) (local.get $L3))))
     (local.set $end (i32.add (local.get $x) (i32.mul (local.get $M) (local.get $row))))
     (local.set $d (i32.sub (local.get $out) (local.get $x)))
     (if (local.get $wide)
@@ -402,17 +410,15 @@
           (local.set $m2 (f32x4.gt (local.get $v) (local.get $T2)))
           (local.set $m3 (f32x4.gt (local.get $v) (local.get $T3)))
           (local.set $up
-            (v128.bitselect (local.get $L3)
-              (v128.bitselect (local.get $L2)
-                (v128.bitselect (local.get $L1) (local.get $L0) (local.get $m0))
-                (local.get $m1))
-              (local.get $m2)))
+            (v128.xor
+              (v128.xor (local.get $L0) (v128.and (local.get $m0) (local.get $D01)))
+              (v128.xor (v128.and (local.get $m1) (local.get $D12))
+                (v128.and (local.get $m2) (local.get $D23)))))
           (local.set $lo
-            (v128.bitselect (local.get $L3)
-              (v128.bitselect (local.get $L2)
-                (v128.bitselect (local.get $L1) (local.get $L0) (local.get $m1))
-                (local.get $m2))
-              (local.get $m3)))
+            (v128.xor
+              (v128.xor (local.get $L0) (v128.and (local.get $m1) (local.get $D01)))
+              (v128.xor (v128.and (local.get $m2) (local.get $D12))
+                (v128.and (local.get $m3) (local.get $D23)))))
           (local.set $c (f32x4.mul (f32x4.add (local.get $lo) (local.get $up)) (local.get $H)))
           (v128.store (i32.add (local.get $x) (local.get $d))
             (f32x4.pmin
