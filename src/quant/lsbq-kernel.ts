@@ -21,14 +21,26 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerHostKernel, type HostArrays } from '../backend/host-arrays.js';
 import { isReplacedWasmKernel } from '../backend/wasm/register.js';
-import { simdKernelsFor } from '../backend/wasm/simd/index.js';
+import { addressOf, simdKernelsFor } from '../backend/wasm/simd/index.js';
 import type { BackendWasm } from '../backend/wasm/kernel-utils.js';
 
 /**
- * A sum in sumRange's order over `n` float32 at byte `address` of the heap `x` views: mode 1
- * |x|, 2 | |x| - v | (the SIMD module's sum4 on wasm).
+ * The sums of the first two bits on the SIMD module (wasm), in the JavaScript loops' order and
+ * to their bits; `x`'s byte address in the heap. mode 1: |x|, 2: | |x| - v |.
  */
-export type FourWaySum = (address: number, n: number, mode: 1 | 2, v: number) => number;
+export interface SimdSums {
+  /** sumRange's order over `n` contiguous values (sum4). */
+  range(address: number, n: number, mode: 1 | 2, v: number): number;
+  /** Per channel of a `[M, C]` block, each in row order, into `acc`; v[c] = sv[2c] (colsum4). */
+  columns(
+    address: number,
+    M: number,
+    C: number,
+    mode: 1 | 2,
+    sv: Float64Array,
+    acc: Float64Array,
+  ): void;
+}
 
 export const LSBQ_GREEDY_KERNEL = 'ParqLsbqGreedy';
 
@@ -54,7 +66,7 @@ export function greedyLoop(
   order: MeanOrder,
   q: Float32Array | null,
   levels: Float32Array,
-  fourWay: FourWaySum | null = null,
+  sums: SimdSums | null = null,
 ): void {
   const k = 2 ** bits;
   const divideFirst = order === 'divide-first';
@@ -64,9 +76,11 @@ export function greedyLoop(
   for (let a = 0; a < A; a++) {
     const base = a * M * C;
     for (let b = 0; b < bits; b++) {
-      if (C === 1 && fourWay !== null && !divideFirst && b < 2)
-        acc[0] = fourWay(x.byteOffset + 4 * base, M, b === 0 ? 1 : 2, sv[0]);
-      else if (C === 1) acc[0] = sumAbsContiguous(x, base, M, b, sv, divideFirst);
+      if (sums !== null && !divideFirst && b < 2) {
+        const at = x.byteOffset + 4 * base;
+        if (C === 1) acc[0] = sums.range(at, M, b === 0 ? 1 : 2, sv[0]);
+        else sums.columns(at, M, C, b === 0 ? 1 : 2, sv, acc);
+      } else if (C === 1) acc[0] = sumAbsContiguous(x, base, M, b, sv, divideFirst);
       else sumAbsChannels(x, base, M, C, b, sv, divideFirst, acc);
       for (let c = 0; c < C; c++) {
         const v = divideFirst ? f32(acc[c]) : f32(acc[c] / M);
@@ -253,29 +267,55 @@ interface Attrs {
   withQ: number;
 }
 
-/** The SIMD module's sum4 for a wasm backend's heap (looked up per call: the switch may turn it off). */
-function fourWayOf(backend: BackendWasm): FourWaySum | null {
+/**
+ * The SIMD sums for a wasm backend's heap (looked up per call: the switch may turn the module
+ * off), with a scratch buffer for `C` channels' values and sums; call `dispose` after. Make
+ * it after the kernel's outputs and before taking views: the scratch may grow the heap.
+ */
+function simdSumsOf(backend: BackendWasm, C: number): (SimdSums & { dispose(): void }) | null {
   const simd = simdKernelsFor(backend);
-  return simd ? (address, n, mode, v) => simd.sum4(address, n, mode, v) : null;
+  if (!simd) return null;
+  // C float64 sums, then C float32 values (malloc's 8-byte alignment holds for the sums)
+  const scratch = C > 1 ? backend.makeOutput([3 * C], 'float32') : null;
+  const at = scratch ? addressOf(backend, scratch) : 0;
+  const heap = () => (backend as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer;
+  return {
+    range: (address, n, mode, v) => simd.sum4(address, n, mode, v),
+    columns: (address, M, C2, mode, sv, acc) => {
+      const vs = new Float32Array(heap(), at + 8 * C2, C2);
+      for (let c = 0; c < C2; c++) vs[c] = sv[2 * c];
+      simd.colsum4(address, M, C2, mode, at + 8 * C2, at);
+      acc.set(new Float64Array(heap(), at, C2));
+    },
+    dispose: () => {
+      if (scratch) backend.disposeData(scratch.dataId);
+    },
+  };
 }
 
-function kernelFunc({ read, make }: HostArrays, fourWay: (() => FourWaySum | null) | null) {
+function kernelFunc({ read, make }: HostArrays, backend: BackendWasm | null) {
   return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => {
     const { x } = inputs as { x: tf.TensorInfo };
     const { bits, order, withQ } = attrs as unknown as Attrs;
     const [A, M, C] = x.shape as [number, number, number];
     const q = withQ ? make([A, M, C]) : null;
     const Q = make([A, 2 ** bits, C]);
-    // views after every allocation (wasm: an allocation may grow the heap)
-    greedyLoop(
-      read(x),
-      [A, M, C],
-      bits,
-      order === MEAN_CODE['sum-first'] ? 'sum-first' : 'divide-first',
-      q ? q.values() : null,
-      Q.values(),
-      fourWay ? fourWay() : null,
-    );
+    const sumFirst = order === MEAN_CODE['sum-first'];
+    const sums = backend && sumFirst ? simdSumsOf(backend, C) : null;
+    try {
+      // views after every allocation (wasm: an allocation may grow the heap)
+      greedyLoop(
+        read(x),
+        [A, M, C],
+        bits,
+        sumFirst ? 'sum-first' : 'divide-first',
+        q ? q.values() : null,
+        Q.values(),
+        sums,
+      );
+    } finally {
+      sums?.dispose();
+    }
     return q ? [q.info, Q.info] : [Q.info];
   };
 }
@@ -283,7 +323,7 @@ function kernelFunc({ read, make }: HostArrays, fourWay: (() => FourWaySum | nul
 /** Register the kernel for cpu and wasm (no-op where registered). */
 export function registerLsbqKernels(): void {
   registerHostKernel(LSBQ_GREEDY_KERNEL, (arrays, backendName, backend) =>
-    kernelFunc(arrays, backendName === 'wasm' ? () => fourWayOf(backend as BackendWasm) : null),
+    kernelFunc(arrays, backendName === 'wasm' ? (backend as BackendWasm) : null),
   );
 }
 

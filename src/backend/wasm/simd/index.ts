@@ -119,6 +119,11 @@ export interface SimdKernels {
    * values, 1 |x|, 2 | |x| - v | (the difference rounded to float32).
    */
   sum4(x: I, n: I, mode: I, v: number): number;
+  /**
+   * Per-channel double sums down the rows of `[M, C]` at `x`, each in row order, into C f64 at
+   * `out`: mode 1 |x|, 2 | |x| - v[c] | (v: C float32 at `v`).
+   */
+  colsum4(x: I, M: I, C: I, mode: I, v: I, out: I): void;
   bn_sums(x: I, shift: I, g: I, s1: I, s2: I, rows: I, cols: I): void;
   bn_affine(x: I, mean: I, scale: I, shift: I, g: I, gscale: I, out: I, rows: I, cols: I): void;
   relu_grad(dy: I, x: I, out: I, n: I): void;

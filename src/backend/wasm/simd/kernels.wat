@@ -380,6 +380,54 @@
       (call $term (f32.load offset=8 (local.get $x)) (local.get $mode) (local.get $v))))))
     (f64.add (f64.add (local.get $s0) (local.get $s1))
       (f64.add (local.get $s2) (f64x2.extract_lane 1 (local.get $b)))))
+  ;; colsum4: per-channel double sums down the rows of a [M, C] block at x (element (m, c) at
+  ;;   x + 4 (m C + c)), each in row order from 0: the f64 at out + 8c is the sum over m of
+  ;;   |x[m, c]| (mode 1) or | |x[m, c]| - v[c] | (mode 2, v float32 at v + 4c, the difference
+  ;;   rounded to float32), as lsbq-kernel.ts's sumAbsChannels adds them in JavaScript (bit for
+  ;;   bit: every term is exact in double). Quads of channels in two f64x2 sums, walking the
+  ;;   rows; the last C % 4 channels one at a time.
+  (func $colsum4 (export "colsum4") (param $x i32) (param $M i32) (param $C i32) (param $mode i32)
+    (param $v i32) (param $out i32)
+    (local $c i32) (local $p i32) (local $end i32) (local $row i32) (local $off i32)
+    (local $w v128) (local $V v128) (local $a v128) (local $b v128) (local $s f64) (local $vs f32)
+    (local.set $row (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $end (i32.mul (local.get $M) (local.get $row)))
+    (block $qd (loop $ql
+      (br_if $qd (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $C)))
+      (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+      (local.set $V (v128.load (i32.add (local.get $v) (local.get $off))))
+      (local.set $a (v128.const i64x2 0 0))
+      (local.set $b (v128.const i64x2 0 0))
+      (local.set $p (i32.add (local.get $x) (local.get $off)))
+      (block $md (loop $ml
+        (br_if $md (i32.ge_u (local.get $p) (i32.add (i32.add (local.get $x) (local.get $off)) (local.get $end))))
+        (local.set $w (f32x4.abs (v128.load (local.get $p))))
+        (if (i32.eq (local.get $mode) (i32.const 2)) (then
+          (local.set $w (f32x4.abs (f32x4.sub (local.get $w) (local.get $V))))))
+        (local.set $a (f64x2.add (local.get $a) (f64x2.promote_low_f32x4 (local.get $w))))
+        (local.set $b (f64x2.add (local.get $b) (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w)))))
+        (local.set $p (i32.add (local.get $p) (local.get $row)))
+        (br $ml)))
+      (v128.store offset=0 (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 3))) (local.get $a))
+      (v128.store offset=16 (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 3))) (local.get $b))
+      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+      (br $ql)))
+    (block $cd (loop $cl
+      (br_if $cd (i32.ge_u (local.get $c) (local.get $C)))
+      (local.set $off (i32.shl (local.get $c) (i32.const 2)))
+      (local.set $vs (f32.load (i32.add (local.get $v) (local.get $off))))
+      (local.set $s (f64.const 0))
+      (local.set $p (i32.add (local.get $x) (local.get $off)))
+      (block $md1 (loop $ml1
+        (br_if $md1 (i32.ge_u (local.get $p) (i32.add (i32.add (local.get $x) (local.get $off)) (local.get $end))))
+        (local.set $s (f64.add (local.get $s)
+          (call $term (f32.load (local.get $p)) (local.get $mode) (local.get $vs))))
+        (local.set $p (i32.add (local.get $p) (local.get $row)))
+        (br $ml1)))
+      (f64.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 3))) (local.get $s))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $cl))))
   (func $bn_sums (export "bn_sums")
     (param $x i32) (param $shift i32) (param $g i32) (param $s1 i32) (param $s2 i32)
     (param $rows i32) (param $cols i32)
