@@ -1,14 +1,28 @@
 // QAT overhead split by step kind: CPU ms per step of bench/vs-torch.mjs's MLP (784-256-256-10,
 // batch 64, momentum SGD 0.01/0.9) plain, and with QuantOptimizer (2-bit LSBQ, PARQ, Q every
 // 10 steps) on steps without and with the Q refresh; plain and QAT alternate in blocks of 10.
-// Usage (after `npm run build`): node bench/qat-step-split.mjs  (BK=cpu for the cpu backend;
-// ROOT=<checkout> to time another build's dist/)
-import * as tf from '@tensorflow/tfjs';
+// Usage (after `npm run build`): node bench/qat-step-split.mjs [prox] [quantizer] [granularity]
+// (prox parq | ste | binaryrelax, default parq; quantizer lsbq | unif, default lsbq;
+// granularity tensor | channel, default tensor; BK=cpu for the cpu backend; ROOT=<checkout>
+// to time another build's dist/)
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 const root = (process.env.ROOT ?? new URL('..', import.meta.url).pathname).replace(/\/?$/, '/');
+// tfjs as that checkout resolves it: one engine for its dist/ and this script
+const tf = await import(
+  pathToFileURL(createRequire(root + 'package.json').resolve('@tensorflow/tfjs')).href
+);
 const parq = await import(root + 'dist/index.js');
 const { selectBackend } = await import(root + 'dist/backend/select.js');
 const { buildModel, logitsModel } = await import(root + 'dist/models/index.js');
 await selectBackend(process.env.BK ?? 'wasm', { threads: 1 });
+const [proxName = 'parq', quant = 'lsbq', gran = 'tensor'] = process.argv.slice(2);
+const makeProx = () =>
+  proxName === 'ste'
+    ? new parq.ProxHardQuant()
+    : proxName === 'binaryrelax'
+      ? new parq.ProxBinaryRelax({ annealStart: 0, annealEnd: 1000 })
+      : new parq.ProxPARQ({ annealStart: 0, annealEnd: 1000 });
 const mk = (mode) => {
   const net = logitsModel(buildModel('mlp', { inputShape: [784], numClasses: 10, seed: 0 }));
   const base = tf.train.momentum(0.01, 0.9);
@@ -17,9 +31,10 @@ const mk = (mode) => {
       ? base
       : new parq.QuantOptimizer({
           base,
-          quantizer: parq.quantizerByName('lsbq', 2),
-          prox: new parq.ProxPARQ({ annealStart: 0, annealEnd: 1000 }),
+          quantizer: parq.quantizerByName(quant, 2),
+          prox: makeProx(),
           bits: 2,
+          granularity: { kind: gran },
           quantPeriod: 10,
         });
   const x = tf.randomNormal([64, 784], 0, 1, 'float32', 7);
@@ -63,5 +78,9 @@ for (let r = 0; r < 60; r++) {
 const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
 console.log(
   `plain med ${med(plain).toFixed(3)} mean ${mean(plain).toFixed(3)}; qat non-refresh med ${med(qn).toFixed(3)} mean ${mean(qn).toFixed(3)}; refresh med ${med(qr).toFixed(3)} mean ${mean(qr).toFixed(3)}; amortized qat ${((mean(qn) * 9 + mean(qr)) / 10).toFixed(3)}`,
+);
+const pm = med(plain);
+console.log(
+  `${proxName} ${quant} per ${gran}: non-refresh +${(med(qn) - pm).toFixed(3)} ms, refresh +${(med(qr) - pm).toFixed(3)} ms over plain (medians); amortized QAT / plain ${((med(qn) * 9 + med(qr)) / 10 / pm).toFixed(3)}`,
 );
 console.log('tensors', tf.memory().numTensors);
