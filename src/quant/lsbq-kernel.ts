@@ -25,10 +25,11 @@ import { addressOf, simdKernelsFor } from '../backend/wasm/simd/index.js';
 import type { BackendWasm } from '../backend/wasm/kernel-utils.js';
 
 /**
- * The sums of the first two bits on the SIMD module (wasm), in the JavaScript loops' order and
- * to their bits; `x`'s byte address in the heap. mode 1: |x|, 2: | |x| - v |.
+ * Greedy LSBQ's passes on the SIMD module (wasm), to the JavaScript loops' bits: the sums of
+ * the first two bits in their order (mode 1: |x|, 2: | |x| - v |) and 2-bit q; addresses are
+ * byte offsets in the heap.
  */
-export interface SimdSums {
+export interface SimdLsbq {
   /** sumRange's order over `n` contiguous values (sum4). */
   range(address: number, n: number, mode: 1 | 2, v: number): number;
   /** Per channel of a `[M, C]` block, each in row order, into `acc`; v[c] = sv[2c] (colsum4). */
@@ -40,6 +41,8 @@ export interface SimdSums {
     sv: Float64Array,
     acc: Float64Array,
   ): void;
+  /** 2-bit q of `n` contiguous values into `out`: T[j], j = #{-v0, 0, v0 above x} (lsbq_q2). */
+  twoBit(address: number, out: number, n: number, v0: number, T: Float64Array): void;
 }
 
 export const LSBQ_GREEDY_KERNEL = 'ParqLsbqGreedy';
@@ -66,7 +69,7 @@ export function greedyLoop(
   order: MeanOrder,
   q: Float32Array | null,
   levels: Float32Array,
-  sums: SimdSums | null = null,
+  simd: SimdLsbq | null = null,
 ): void {
   const k = 2 ** bits;
   const divideFirst = order === 'divide-first';
@@ -76,10 +79,10 @@ export function greedyLoop(
   for (let a = 0; a < A; a++) {
     const base = a * M * C;
     for (let b = 0; b < bits; b++) {
-      if (sums !== null && !divideFirst && b < 2) {
+      if (simd !== null && !divideFirst && b < 2) {
         const at = x.byteOffset + 4 * base;
-        if (C === 1) acc[0] = sums.range(at, M, b === 0 ? 1 : 2, sv[0]);
-        else sums.columns(at, M, C, b === 0 ? 1 : 2, sv, acc);
+        if (C === 1) acc[0] = simd.range(at, M, b === 0 ? 1 : 2, sv[0]);
+        else simd.columns(at, M, C, b === 0 ? 1 : 2, sv, acc);
       } else if (C === 1) acc[0] = sumAbsContiguous(x, base, M, b, sv, divideFirst);
       else sumAbsChannels(x, base, M, C, b, sv, divideFirst, acc);
       for (let c = 0; c < C; c++) {
@@ -89,7 +92,10 @@ export function greedyLoop(
       }
     }
     // q (skipped where only the levels are asked for)
-    if (q !== null && C === 1 && bits === 2) quantizeTwoBit(x, base, M, sv, q);
+    if (q !== null && C === 1 && bits === 2 && simd !== null) {
+      const T = twoBitTable(sv);
+      simd.twoBit(x.byteOffset + 4 * base, q.byteOffset + 4 * base, M, sv[0], T);
+    } else if (q !== null && C === 1 && bits === 2) quantizeTwoBit(x, base, M, sv, q);
     else if (q !== null) quantizeChain(x, base, M, C, bits, sv, q);
     // levels: [l - v, l + v] for every level l so far, bit by bit, then sorted
     for (let c = 0; c < C; c++) {
@@ -220,19 +226,27 @@ function quantizeTwoBit(
   sv: Float64Array,
   q: Float32Array,
 ): void {
-  const [v0, n0, v1, n1] = sv;
-  // counts 0..3: x >= v0; 0 <= x < v0; -v0 <= x < 0; x < -v0 (q from 0, as the ops add it)
-  const T = new Float64Array([
-    f32(f32(0 + v0) + v1),
-    f32(f32(0 + v0) + n1),
-    f32(f32(0 + n0) + v1),
-    f32(f32(0 + n0) + n1),
-  ]);
+  const [v0, n0] = sv;
+  const T = twoBitTable(sv);
   const end = base + M;
   for (let i = base; i < end; i++) {
     const r = x[i];
     q[i] = T[+(r < n0) + +(r < 0) + +(r < v0)];
   }
+}
+
+/**
+ * The four values of 2-bit q by count 0..3: x >= v0; 0 <= x < v0; -v0 <= x < 0; x < -v0
+ * (q from 0, as the ops add it).
+ */
+function twoBitTable(sv: Float64Array): Float64Array {
+  const [v0, n0, v1, n1] = sv;
+  return new Float64Array([
+    f32(f32(0 + v0) + v1),
+    f32(f32(0 + v0) + n1),
+    f32(f32(0 + n0) + v1),
+    f32(f32(0 + n0) + n1),
+  ]);
 }
 
 /** q of any bits and channels: the signed steps summed in the order they were taken. */
@@ -268,11 +282,11 @@ interface Attrs {
 }
 
 /**
- * The SIMD sums for a wasm backend's heap (looked up per call: the switch may turn the module
+ * Greedy LSBQ's SIMD passes for a wasm backend's heap (looked up per call: the switch may turn the module
  * off), with a scratch buffer for `C` channels' values and sums; call `dispose` after. Make
  * it after the kernel's outputs and before taking views: the scratch may grow the heap.
  */
-function simdSumsOf(backend: BackendWasm, C: number): (SimdSums & { dispose(): void }) | null {
+function simdLsbqOf(backend: BackendWasm, C: number): (SimdLsbq & { dispose(): void }) | null {
   const simd = simdKernelsFor(backend);
   if (!simd) return null;
   // C float64 sums, then C float32 values (malloc's 8-byte alignment holds for the sums)
@@ -287,6 +301,7 @@ function simdSumsOf(backend: BackendWasm, C: number): (SimdSums & { dispose(): v
       simd.colsum4(address, M, C2, mode, at + 8 * C2, at);
       acc.set(new Float64Array(heap(), at, C2));
     },
+    twoBit: (address, out, n, v0, T) => simd.lsbq_q2(address, out, n, v0, T[0], T[1], T[2], T[3]),
     dispose: () => {
       if (scratch) backend.disposeData(scratch.dataId);
     },
@@ -301,7 +316,7 @@ function kernelFunc({ read, make }: HostArrays, backend: BackendWasm | null) {
     const q = withQ ? make([A, M, C]) : null;
     const Q = make([A, 2 ** bits, C]);
     const sumFirst = order === MEAN_CODE['sum-first'];
-    const sums = backend && sumFirst ? simdSumsOf(backend, C) : null;
+    const simd = backend && sumFirst ? simdLsbqOf(backend, C) : null;
     try {
       // views after every allocation (wasm: an allocation may grow the heap)
       greedyLoop(
@@ -311,10 +326,10 @@ function kernelFunc({ read, make }: HostArrays, backend: BackendWasm | null) {
         sumFirst ? 'sum-first' : 'divide-first',
         q ? q.values() : null,
         Q.values(),
-        sums,
+        simd,
       );
     } finally {
-      sums?.dispose();
+      simd?.dispose();
     }
     return q ? [q.info, Q.info] : [Q.info];
   };

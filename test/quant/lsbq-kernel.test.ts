@@ -101,7 +101,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
 
     if (backend === 'wasm')
-      it('adds its sums on the SIMD module (sum4) to the same bits as in JavaScript', async () => {
+      it('runs its passes on the SIMD module (sum4, colsum4, lsbq_q2) to the same bits as in JavaScript', async () => {
         await setUp();
         let seed = 41;
         for (const shape of SHAPES) {

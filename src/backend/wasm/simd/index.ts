@@ -124,6 +124,8 @@ export interface SimdKernels {
    * `out`: mode 1 |x|, 2 | |x| - v[c] | (v: C float32 at `v`).
    */
   colsum4(x: I, M: I, C: I, mode: I, v: I, out: I): void;
+  /** Greedy LSBQ's 2-bit q of `n` float32 at `x` into `out`: t[j], j = #{-v0, 0, v0 above x}. */
+  lsbq_q2(x: I, out: I, n: I, v0: number, t0: number, t1: number, t2: number, t3: number): void;
   bn_sums(x: I, shift: I, g: I, s1: I, s2: I, rows: I, cols: I): void;
   bn_affine(x: I, mean: I, scale: I, shift: I, g: I, gscale: I, out: I, rows: I, cols: I): void;
   relu_grad(dy: I, x: I, out: I, n: I): void;
