@@ -3,6 +3,8 @@
 // One pair for every such kernel (the fused prox map, greedy LSBQ), so none of them knows how
 // either backend stores a tensor.
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from './wasm/kernel-utils.js';
+import { addressOf } from './wasm/simd/index.js';
 
 /** A tensor's values as float32, in place (no copy). */
 export type ReadF32 = (t: tf.TensorInfo) => Float32Array;
@@ -45,7 +47,7 @@ function hostArrays(backendName: 'cpu' | 'wasm', backend: unknown): HostArrays {
       const info = b.makeOutput(shape, 'float32');
       return { info, values: () => b.typedArrayFromHeap(info) as Float32Array };
     },
-    address: (t) => b.dataIdMap.get(t.dataId).memoryOffset as number,
+    address: (t) => addressOf(b as BackendWasm, t),
   };
 }
 

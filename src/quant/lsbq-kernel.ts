@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerHostKernel, type HostArrays } from '../backend/host-arrays.js';
 import { isReplacedWasmKernel } from '../backend/wasm/register.js';
 import { addressOf, simdKernelsFor } from '../backend/wasm/simd/index.js';
-import type { BackendWasm } from '../backend/wasm/kernel-utils.js';
+import { heapF32, type BackendWasm } from '../backend/wasm/kernel-utils.js';
 
 /**
  * Greedy LSBQ's passes on the SIMD module (wasm), to the JavaScript loops' bits: the sums of
@@ -292,14 +292,13 @@ function simdLsbqOf(backend: BackendWasm, C: number): (SimdLsbq & { dispose(): v
   // C float64 sums, then C float32 values (malloc's 8-byte alignment holds for the sums)
   const scratch = C > 1 ? backend.makeOutput([3 * C], 'float32') : null;
   const at = scratch ? addressOf(backend, scratch) : 0;
-  const heap = () => (backend as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer;
   return {
     range: (address, n, mode, v) => simd.sum4(address, n, mode, v),
     columns: (address, M, C2, mode, sv, acc) => {
-      const vs = new Float32Array(heap(), at + 8 * C2, C2);
-      for (let c = 0; c < C2; c++) vs[c] = sv[2 * c];
+      const f = heapF32(backend, scratch as tf.TensorInfo); // the block's C2 is the kernel's C
+      for (let c = 0; c < C2; c++) f[2 * C2 + c] = sv[2 * c];
       simd.colsum4(address, M, C2, mode, at + 8 * C2, at);
-      acc.set(new Float64Array(heap(), at, C2));
+      acc.set(new Float64Array(f.buffer, f.byteOffset, C2));
     },
     twoBit: (address, out, n, v0, T) => simd.lsbq_q2(address, out, n, v0, T[0], T[1], T[2], T[3]),
     dispose: () => {
