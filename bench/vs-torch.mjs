@@ -5,10 +5,16 @@
 // parq-ts's QuantOptimizer here, the reference PARQ QuantOptimizer there).
 // Both sides run as servers in their own process, each model and optimizer built once and
 // warmed up; the parent asks them in turns, round by round (parq-ts then PyTorch, then the
-// other order next round), for a block of steps, and each side measures the CPU time of its
-// own process for the block (process.cpuUsage / time.process_time: the numbers do not
+// other order next round), for the same steps of each mode, which each side runs in short
+// blocks alternating between plain and QAT (ABBA; a QAT block is 10 steps, so it holds one
+// refresh of Q; one untimed step of each mode first, the first mode alternating from round
+// to round), and each side measures the CPU time of its own process for each block (process.cpuUsage / time.process_time: the numbers do not
 // depend on other work sharing the machine). Reported: samples per CPU-second, median over
-// the rounds, the ratio parq-ts / PyTorch, and QAT / plain step time on each side.
+// the rounds; the ratio parq-ts / PyTorch as the median of the rounds' own ratios (the two
+// sides of a round ran seconds apart, so a host that speeds up or slows down between
+// rounds, as a shared one does, moves both), and QAT / plain step time on each side as the
+// median over pairs of adjacent blocks (tenths of a second apart for the MLP), each with the
+// lowest and highest.
 // Usage (after `npm run build`):
 //   npm run bench:vs-torch [-- --models mlp,lenet5,resnet20 --modes plain,qat --rounds 3
 //                              --threads 1 --simd128 --json out.json]
@@ -34,8 +40,10 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const BATCH = Number(opt('batch', '64'));
-/** Steps per block, by model (a block is ~0.3-2 s of CPU). */
-const STEPS = { mlp: 40, lenet5: 15, resnet20: 2 };
+/** Steps of each mode a round, by model (~0.3-4 s of CPU), in blocks of BLOCK steps. */
+const STEPS = { mlp: 40, lenet5: 20, resnet20: 10 };
+/** Steps a block: the QAT refresh period, so every QAT block costs the same. */
+const BLOCK = 10;
 
 /** A line-protocol server in a child process: send(request) -> the next JSON line. */
 function server(cmd, argv, env) {
@@ -111,22 +119,35 @@ async function parent() {
       `PyTorch ${hello.torch} (${py}), 1 thread${torchQat ? '' : '; no reference parq package: QAT on parq-ts only'}`,
     );
   }
-  /** samples per CPU-second, by `${side} ${model} ${mode}`. */
+  /** samples per CPU-second, a value a round, by `${side} ${model} ${mode}`. */
   const rates = new Map();
-  const record = (key, r) => {
-    if (r.error) throw new Error(`${key}: ${r.error}`);
-    const list = rates.get(key) ?? [];
-    list.push(r.samples / r.cpu_s);
-    rates.set(key, list);
-  };
+  /** QAT / plain CPU time of each pair of adjacent blocks (ABBA), by `${side} ${model}`. */
+  const blockPairs = new Map();
+  const push = (map, key, v) => map.set(key, [...(map.get(key) ?? []), ...v]);
+  const sum = (v) => v.reduce((a, b) => a + b, 0);
   for (let round = 0; round < rounds; round++) {
     for (const model of models) {
-      for (const mode of modes) {
-        const req = { model, mode, steps: STEPS[model] ?? 10, batch: BATCH };
-        const sides = [['parq-ts', ts]];
-        if (torch && (mode === 'plain' || torchQat)) sides.push(['pytorch', torch]);
-        if (round % 2 === 1) sides.reverse();
-        for (const [side, srv] of sides) record(`${side} ${model} ${mode}`, await srv.send(req));
+      const req = { model, modes, steps: STEPS[model] ?? BLOCK, block: BLOCK, batch: BATCH };
+      const sides = [['parq-ts', ts, modes]];
+      const torchModes = modes.filter((m) => m === 'plain' || torchQat);
+      if (torch && torchModes.length > 0) sides.push(['pytorch', torch, torchModes]);
+      if (round % 2 === 1) sides.reverse();
+      for (const [side, srv, sideModes] of sides) {
+        // the first block of a request alternates between the modes from round to round
+        const order = round % 2 === 0 ? sideModes : [...sideModes].reverse();
+        const r = await srv.send({ ...req, modes: order });
+        if (r.error) throw new Error(`${side} ${model}: ${r.error}`);
+        for (const mode of sideModes) {
+          const t = r.cpu_s[mode];
+          push(rates, `${side} ${model} ${mode}`, [(r.samples * t.length) / sum(t)]);
+        }
+        if (r.cpu_s.plain && r.cpu_s.qat) {
+          push(
+            blockPairs,
+            `${side} ${model}`,
+            r.cpu_s.qat.map((q, i) => q / r.cpu_s.plain[i]),
+          );
+        }
       }
     }
     process.stdout.write(`round ${round + 1}/${rounds} done\n`);
@@ -138,9 +159,20 @@ async function parent() {
     const v = rates.get(`${side} ${model} ${mode}`);
     return v ? median(v) : null;
   };
+  /** The rounds' own ratios a[i] / b[i] (null when either side is missing). */
+  const paired = (a, b) => {
+    const ra = rates.get(a);
+    const rb = rates.get(b);
+    return ra && rb ? ra.map((x, i) => x / rb[i]) : null;
+  };
   const f = (v) => (v == null ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
-  const ratio = (a, b) => (a == null || b == null ? '-' : `${(a / b).toFixed(2)}x`);
-  console.log('\nsamples per CPU-second (median of rounds), ratio parq-ts / PyTorch:');
+  const spread = (v, digits, unit = '') =>
+    v == null
+      ? '-'
+      : `${median(v).toFixed(digits)}${unit} (${Math.min(...v).toFixed(digits)}-${Math.max(...v).toFixed(digits)})`;
+  console.log(
+    "\nsamples per CPU-second (median of rounds); parq-ts / PyTorch: median of the rounds' ratios (lowest-highest):",
+  );
   console.log('| model | mode | parq-ts | PyTorch | parq-ts / PyTorch |');
   console.log('| --- | --- | ---: | ---: | ---: |');
   const results = [];
@@ -148,29 +180,32 @@ async function parent() {
     for (const mode of modes) {
       const a = get('parq-ts', model, mode);
       const b = get('pytorch', model, mode);
+      const r = paired(`parq-ts ${model} ${mode}`, `pytorch ${model} ${mode}`);
       results.push({
         model,
         mode,
         parqTs: a,
         pytorch: b,
+        ratio: r && median(r),
         runs: {
           ts: rates.get(`parq-ts ${model} ${mode}`),
           torch: rates.get(`pytorch ${model} ${mode}`),
         },
       });
-      console.log(`| ${model} | ${mode} | ${f(a)} | ${f(b)} | ${ratio(a, b)} |`);
+      console.log(`| ${model} | ${mode} | ${f(a)} | ${f(b)} | ${spread(r, 2, 'x')} |`);
     }
   }
   if (modes.includes('plain') && modes.includes('qat')) {
-    console.log('\nQAT / plain step time (plain rate / QAT rate):');
+    console.log(
+      '\nQAT / plain step time: median over pairs of adjacent blocks of 10 steps (lowest-highest):',
+    );
     console.log('| model | parq-ts | PyTorch |');
     console.log('| --- | ---: | ---: |');
     for (const model of models) {
-      const q = (side) => {
-        const p = get(side, model, 'plain');
-        const qq = get(side, model, 'qat');
-        return p == null || qq == null ? '-' : (p / qq).toFixed(3);
-      };
+      const q = (side) => spread(blockPairs.get(`${side} ${model}`) ?? null, 3);
+      const row = results.find((x) => x.model === model && x.mode === 'qat');
+      const p = blockPairs.get(`parq-ts ${model}`);
+      if (row && p) row.qatOverPlain = median(p);
       console.log(`| ${model} | ${q('parq-ts')} | ${q('pytorch')} |`);
     }
   }
@@ -240,21 +275,30 @@ async function child(threads) {
   const rl = readline.createInterface({ input: process.stdin });
   for await (const line of rl) {
     const req = JSON.parse(line);
-    const key = `${req.model} ${req.mode} ${req.batch}`;
-    if (!runners.has(key)) runners.set(key, makeRunner(req.model, req.mode, req.batch));
-    const step = runners.get(key);
-    const c0 = process.cpuUsage();
-    let loss;
-    for (let i = 0; i < req.steps; i++) {
-      loss?.dispose();
-      loss = step();
+    const steps = {};
+    for (const mode of req.modes) {
+      const key = `${req.model} ${mode} ${req.batch}`;
+      if (!runners.has(key)) runners.set(key, makeRunner(req.model, mode, req.batch));
+      steps[mode] = runners.get(key);
     }
-    loss.dataSync();
-    loss.dispose();
-    const c = process.cpuUsage(c0);
-    console.log(
-      JSON.stringify({ cpu_s: (c.user + c.system) / 1e6, samples: req.steps * req.batch }),
-    );
+    // one step of each mode untimed: the other side ran last, so the first block would start cold
+    for (const mode of req.modes) steps[mode]().dispose();
+    const cpu = Object.fromEntries(req.modes.map((m) => [m, []]));
+    for (let b = 0; b < req.steps / req.block; b++) {
+      for (const mode of b % 2 === 0 ? req.modes : [...req.modes].reverse()) {
+        const c0 = process.cpuUsage();
+        let loss;
+        for (let i = 0; i < req.block; i++) {
+          loss?.dispose();
+          loss = steps[mode]();
+        }
+        loss.dataSync();
+        loss.dispose();
+        const c = process.cpuUsage(c0);
+        cpu[mode].push((c.user + c.system) / 1e6);
+      }
+    }
+    console.log(JSON.stringify({ cpu_s: cpu, samples: req.block * req.batch }));
   }
 }
 

@@ -4,9 +4,12 @@ with momentum SGD on one thread, plain or QAT (the reference PARQ
 QuantOptimizer: ProxPARQ, 2-bit LSBQ on the conv and linear weights).
 
 A server: reads one JSON request a line on stdin and answers one JSON line on
-stdout. Requests: {"model": "lenet5", "mode": "plain"|"qat", "steps": 10,
-"batch": 64}; it answers {"cpu_s": ..., "samples": ...} for the timed steps
-(CPU time of this process, time.process_time). The first line it prints says
+stdout. Requests: {"model": "lenet5", "modes": ["plain", "qat"], "steps": 20,
+"block": 10, "batch": 64}: `steps` steps of each mode, run in blocks of `block`
+steps that alternate between the modes (ABBA: plain qat qat plain ...); it
+answers {"cpu_s": {"plain": [...], "qat": [...]}, "samples": ...}: the CPU time
+of this process for each block of each mode, in order (time.process_time), and
+the samples a block. The first line it prints says
 whether QAT is available ({"ready": true, "qat": bool, "torch": version}).
 QAT needs the reference package `parq` importable (PYTHONPATH).
 """
@@ -124,23 +127,31 @@ def main():
     print(json.dumps({"ready": True, "qat": HAVE_PARQ, "torch": torch.__version__}), flush=True)
     for line in sys.stdin:
         req = json.loads(line)
-        if req["mode"] == "qat" and not HAVE_PARQ:
+        modes = req["modes"]
+        if "qat" in modes and not HAVE_PARQ:
             print(json.dumps({"error": "the reference parq package is not importable"}),
                   flush=True)
             continue
-        key = (req["model"], req["mode"], req["batch"])
-        if key not in runners:
-            runners[key] = Runner(*key)
-            for _ in range(3):
-                runners[key].step()  # warm-up
-        r = runners[key]
-        t0 = time.process_time()
-        for _ in range(req["steps"]):
-            loss = r.step()
-        loss.item()
-        cpu = time.process_time() - t0
-        print(json.dumps({"cpu_s": cpu, "samples": req["steps"] * req["batch"]}), flush=True)
-
+        rs = {}
+        for mode in modes:
+            key = (req["model"], mode, req["batch"])
+            if key not in runners:
+                runners[key] = Runner(*key)
+                for _ in range(3):
+                    runners[key].step()  # warm-up
+            rs[mode] = runners[key]
+        for mode in modes:  # untimed: the other side ran last, the first block would start cold
+            rs[mode].step()
+        cpu = {mode: [] for mode in modes}
+        for b in range(req["steps"] // req["block"]):
+            for mode in (modes if b % 2 == 0 else modes[::-1]):
+                r = rs[mode]
+                t0 = time.process_time()
+                for _ in range(req["block"]):
+                    loss = r.step()
+                loss.item()
+                cpu[mode].append(time.process_time() - t0)
+        print(json.dumps({"cpu_s": cpu, "samples": req["block"] * req["batch"]}), flush=True)
 
 if __name__ == "__main__":
     main()
