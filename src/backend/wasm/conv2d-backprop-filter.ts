@@ -124,7 +124,7 @@ function viaSimd(
   const dyp = cop !== co ? backend.makeOutput([n * oh * ow, cop], 'float32') : dy;
   const dWp = backend.makeOutput([fh, fw, c, cop], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
-  if (padX) copyIntoFrame(heapF32(backend, x), heapF32(backend, xp), info, frame);
+  if (padX) copyIntoFrame(heapF32(backend, x), heapF32(backend, xp), info, frame, simd);
   if (dyp !== dy) {
     simd.padrows(addressOf(backend, dy), addressOf(backend, dyp), n * oh * ow, co, cop);
   }

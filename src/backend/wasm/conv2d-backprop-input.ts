@@ -403,7 +403,7 @@ function viaPhases(
     if (padded) {
       const dyv = heapF32(backend, dy).subarray(b0 * oh * ow * co, (b0 + nb) * oh * ow * co);
       const pv = heapF32(backend, frame).subarray(0, nb * frameImg);
-      copyIntoFrame(dyv, pv, { ...dyInfo, batchSize: nb }, frameAt);
+      copyIntoFrame(dyv, pv, { ...dyInfo, batchSize: nb }, frameAt, simd);
       chunkAddr = frameAddr;
     }
     const dxChunk = dxAddr + b0 * h * w * c * 4;

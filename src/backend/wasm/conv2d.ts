@@ -129,7 +129,7 @@ export function conv2dImplicitGemm(
   const wt = backend.makeOutput([blocks * fh * fwc * BLOCK], 'float32');
   const out = backend.makeOutput([n, oh, ow, co], 'float32');
   // Views after every makeOutput (a heap growth detaches older ones).
-  if (padX) copyIntoFrame(heapF32(backend, x), heapF32(backend, xp), info, frame);
+  if (padX) copyIntoFrame(heapF32(backend, x), heapF32(backend, xp), info, frame, simd);
   // wt[block][kh][kw c + ci][o] = filter[kh, kw, ci, block*8 + o], zero past co.
   const fv = heapF32(backend, filter);
   const tv = heapF32(backend, wt);

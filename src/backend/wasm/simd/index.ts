@@ -132,6 +132,24 @@ export interface SimdKernels {
   mulrows(a: I, b: I, out: I, rows: I, cols: I): void;
   addrows(a: I, b: I, out: I, rows: I, cols: I): void;
   padrows(x: I, out: I, rows: I, cols: I, colsOut: I): void;
+  /**
+   * The zero-padded frame of n images (kernel-utils.ts's copyIntoFrame): hp rows of rowB
+   * bytes at out, frame row r from row r - top of x (one of h rows, else zero): leftB zero
+   * bytes, copyB bytes of that row (rows srcRowB, images srcImgB bytes apart), zero after.
+   */
+  frame(
+    x: I,
+    out: I,
+    n: I,
+    h: I,
+    hp: I,
+    top: I,
+    rowB: I,
+    leftB: I,
+    copyB: I,
+    srcRowB: I,
+    srcImgB: I,
+  ): void;
   conv_8(
     x: I,
     wt: I,

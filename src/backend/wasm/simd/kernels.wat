@@ -1153,6 +1153,71 @@
       (local.set $src (i32.add (local.get $src) (i32.const 16)))
       (br $l)))
   )
+  ;; zero4: `bytes` (a multiple of 4) zero bytes at dst; copy4: `bytes` bytes from src to dst (not
+  ;; overlapping): 16 bytes a step, then 4.
+  (func $zero4 (param $dst i32) (param $bytes i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $dst) (local.get $bytes)))
+    (block $done (loop $l
+      (br_if $done (i32.gt_u (i32.add (local.get $dst) (i32.const 16)) (local.get $end)))
+      (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (br $l)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+      (i32.store (local.get $dst) (i32.const 0))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+      (br $l)))
+  )
+  (func $copy4 (param $dst i32) (param $src i32) (param $bytes i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $dst) (local.get $bytes)))
+    (block $done (loop $l
+      (br_if $done (i32.gt_u (i32.add (local.get $dst) (i32.const 16)) (local.get $end)))
+      (v128.store (local.get $dst) (v128.load (local.get $src)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (br $l)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+      (i32.store (local.get $dst) (i32.load (local.get $src)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+      (local.set $src (i32.add (local.get $src) (i32.const 4)))
+      (br $l)))
+  )
+  ;; frame: the zero-padded frame a convolution reads, n images of hp rows of rowB bytes at
+  ;; out. Frame row r of an image shows row r - top of x when that is one of x's h rows: leftB
+  ;; zero bytes, copyB bytes of the x row (from x, an image srcImgB and a row srcRowB bytes
+  ;; apart: x points at the first column the frame shows), zero to the row's end; other rows
+  ;; all zero. (kernel-utils.ts's copyIntoFrame computes the geometry; in JavaScript a row was
+  ;; a copyWithin and two fills, ~3 builtin calls a row, ~10 ms of a ResNet-20 step.)
+  (func $frame (export "frame")
+    (param $x i32) (param $out i32) (param $n i32) (param $h i32) (param $hp i32) (param $top i32)
+    (param $rowB i32) (param $leftB i32) (param $copyB i32) (param $srcRowB i32) (param $srcImgB i32)
+    (local $b i32) (local $r i32) (local $y i32) (local $rightB i32) (local $img i32)
+    (local.set $rightB (i32.sub (i32.sub (local.get $rowB) (local.get $leftB)) (local.get $copyB)))
+    (local.set $img (local.get $x))
+    (block $doneb (loop $images
+      (br_if $doneb (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $r (i32.const 0))
+      (block $doner (loop $rows
+        (br_if $doner (i32.ge_u (local.get $r) (local.get $hp)))
+        (local.set $y (i32.sub (local.get $r) (local.get $top)))
+        (if (i32.lt_u (local.get $y) (local.get $h))
+          (then
+            (call $zero4 (local.get $out) (local.get $leftB))
+            (call $copy4 (i32.add (local.get $out) (local.get $leftB))
+              (i32.add (local.get $img) (i32.mul (local.get $y) (local.get $srcRowB))) (local.get $copyB))
+            (call $zero4 (i32.add (i32.add (local.get $out) (local.get $leftB)) (local.get $copyB))
+              (local.get $rightB)))
+          (else (call $zero4 (local.get $out) (local.get $rowB))))
+        (local.set $out (i32.add (local.get $out) (local.get $rowB)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows)))
+      (local.set $img (i32.add (local.get $img) (local.get $srcImgB)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $images)))
+  )
   (func $strip
     (param $x i32) (param $dst i32) (param $y0 i32) (param $size i32) (param $h i32) (param $rowB i32) (param $leftB i32) (param $cols i32) (param $c i32) (param $cp i32) (param $srcRowB i32)
     (local $r i32) (local $yy i32) (local $copyB i32) (local $rightB i32)
