@@ -36,6 +36,7 @@ import { makeMaxPoolGrad } from './max-pool-grad.js';
 import { makeExactMean, makeExactSum } from './exact-reduction.js';
 import { makeMultiply } from './multiply.js';
 import { reluGradConfig } from './relu-grad.js';
+import '../mean-grad.js'; // the Mean gradient without a tensor of ones (all backends)
 import { makeTile } from './tile.js';
 
 /** Kernels parq-ts adds to the wasm backend where they are missing. */
