@@ -1126,35 +1126,9 @@
       (local.set $oimg (i32.add (local.get $oimg) (local.get $outImg)))
       (br_if $images (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))
   )
-  ;; Rows y0 .. y0 + size of one image of x (h rows, srcRowB bytes a row, c channels a pixel) into
-  ;; the strip at dst (size rows of rowB bytes, cp channels a pixel, the image's columns from byte
-  ;; leftB of a row on): cols pixels a row copied (padded from c to cp channels by padrows where
-  ;; c != cp), zero elsewhere, rows outside the image all zero. Built once per row of tiles, so
-  ;; the transform reads its patches from the core's L1 with the padding in place.
-  ;; zero16: `bytes` (a multiple of 16) zero bytes at dst; copy16: `bytes` bytes from src to dst
-  ;; (not overlapping): SIMD loops, cheaper than memory.fill / memory.copy on the strips' few
-  ;; hundred bytes (V8 calls out of the module for those).
-  (func $zero16 (param $dst i32) (param $bytes i32)
-    (local $end i32)
-    (local.set $end (i32.add (local.get $dst) (local.get $bytes)))
-    (block $done (loop $l
-      (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
-      (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-      (br $l)))
-  )
-  (func $copy16 (param $dst i32) (param $src i32) (param $bytes i32)
-    (local $end i32)
-    (local.set $end (i32.add (local.get $dst) (local.get $bytes)))
-    (block $done (loop $l
-      (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
-      (v128.store (local.get $dst) (v128.load (local.get $src)))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-      (local.set $src (i32.add (local.get $src) (i32.const 16)))
-      (br $l)))
-  )
   ;; zero4: `bytes` (a multiple of 4) zero bytes at dst; copy4: `bytes` bytes from src to dst (not
-  ;; overlapping): 16 bytes a step, then 4.
+  ;; overlapping): 16 bytes a step, then 4. SIMD loops, cheaper than memory.fill / memory.copy on
+  ;; the strips' and frames' few hundred bytes a row (V8 calls out of the module for those).
   (func $zero4 (param $dst i32) (param $bytes i32)
     (local $end i32)
     (local.set $end (i32.add (local.get $dst) (local.get $bytes)))
@@ -1218,6 +1192,11 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $images)))
   )
+  ;; Rows y0 .. y0 + size of one image of x (h rows, srcRowB bytes a row, c channels a pixel) into
+  ;; the strip at dst (size rows of rowB bytes, cp channels a pixel, the image's columns from byte
+  ;; leftB of a row on): cols pixels a row copied (padded from c to cp channels by padrows where
+  ;; c != cp), zero elsewhere, rows outside the image all zero. Built once per row of tiles, so
+  ;; the transform reads its patches from the core's L1 with the padding in place.
   (func $strip
     (param $x i32) (param $dst i32) (param $y0 i32) (param $size i32) (param $h i32) (param $rowB i32) (param $leftB i32) (param $cols i32) (param $c i32) (param $cp i32) (param $srcRowB i32)
     (local $r i32) (local $yy i32) (local $copyB i32) (local $rightB i32)
@@ -1228,14 +1207,14 @@
       (local.set $yy (i32.add (local.get $y0) (local.get $r)))
       (if (i32.lt_u (local.get $yy) (local.get $h))
         (then
-          (call $zero16 (local.get $dst) (local.get $leftB))
+          (call $zero4 (local.get $dst) (local.get $leftB))
           (if (i32.eq (local.get $c) (local.get $cp))
-            (then (call $copy16 (i32.add (local.get $dst) (local.get $leftB))
+            (then (call $copy4 (i32.add (local.get $dst) (local.get $leftB))
               (i32.add (local.get $x) (i32.mul (local.get $yy) (local.get $srcRowB))) (local.get $copyB)))
             (else (call $padrows (i32.add (local.get $x) (i32.mul (local.get $yy) (local.get $srcRowB)))
               (i32.add (local.get $dst) (local.get $leftB)) (local.get $cols) (local.get $c) (local.get $cp))))
-          (call $zero16 (i32.add (i32.add (local.get $dst) (local.get $leftB)) (local.get $copyB)) (local.get $rightB)))
-        (else (call $zero16 (local.get $dst) (local.get $rowB))))
+          (call $zero4 (i32.add (i32.add (local.get $dst) (local.get $leftB)) (local.get $copyB)) (local.get $rightB)))
+        (else (call $zero4 (local.get $dst) (local.get $rowB))))
       (local.set $dst (i32.add (local.get $dst) (local.get $rowB)))
       (br_if $rows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $size))))
   )
