@@ -8,8 +8,9 @@
 // other order next round), for the same steps of each mode, which each side runs in short
 // blocks alternating between plain and QAT (ABBA; a QAT block is 10 steps, so it holds one
 // refresh of Q; one untimed step of each mode first, the first mode alternating from round
-// to round), and each side measures the CPU time of its own process for each block (process.cpuUsage / time.process_time: the numbers do not
-// depend on other work sharing the machine). Reported: samples per CPU-second, median over
+// to round), and each side measures the CPU time of its own process for each block
+// (process.cpuUsage / time.process_time: the numbers do not depend on other work sharing
+// the machine). Reported: samples per CPU-second, median over
 // the rounds; the ratio parq-ts / PyTorch as the median of the rounds' own ratios (the two
 // sides of a round ran seconds apart, so a host that speeds up or slows down between
 // rounds, as a shared one does, moves both), and QAT / plain step time on each side as the
@@ -197,7 +198,7 @@ async function parent() {
   }
   if (modes.includes('plain') && modes.includes('qat')) {
     console.log(
-      '\nQAT / plain step time: median over pairs of adjacent blocks of 10 steps (lowest-highest):',
+      `\nQAT / plain step time: median over pairs of adjacent blocks of ${BLOCK} steps (lowest-highest):`,
     );
     console.log('| model | parq-ts | PyTorch |');
     console.log('| --- | ---: | ---: |');

@@ -163,7 +163,7 @@
         (local.set $m3 (f32x4.gt (local.get $v) (local.get $T3)))
         ;; up: the first level >= v (l_j for j levels below v), lo: the one before; the
         ;; chains start from T0, which is l0 (the first threshold is the first level): one
-        ;; constant fewer in the loop, one reload of a spilled one fewer (~4% on an EPYC)
+        ;; constant fewer in the loop, one reload of a spilled one fewer (~7% alone on an EPYC)
         (local.set $up
           (v128.xor
             (v128.xor (local.get $T0) (v128.and (local.get $m0) (local.get $D01)))
