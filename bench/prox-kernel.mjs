@@ -3,12 +3,19 @@
 // one per-tensor group of 200k weights (normal, sd 0.05) and 2-bit LSBQ levels,
 // then per channel on a 784x256 Dense kernel (view [1, 784, 256], 4 levels per
 // channel): the JS loop vs the channel-lanes SIMD function (one lane per channel).
-// Reports the median of 30 timed calls after warm-up, wall and process CPU.
+// Both SIMD modules where the runtime has relaxed SIMD (turned on here, as Node 22 and
+// Chrome 114+ have it): SIMD128, and the relaxed one (laneselect level picks, the same bits).
+// Reports the median of 30 timed calls after warm-up (the three take turns), wall and CPU.
 // Usage: npx tsc -p tsconfig.build.json && node bench/prox-kernel.mjs [--n 200000]
+import v8 from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { proxLoop } from '../dist/prox/fused-kernel.js';
 import { simdProxFor } from '../dist/prox/simd/index.js';
+import { simdKernelsSwitch } from '../dist/backend/wasm/simd/index.js';
+
+// before any module is compiled (the prox module compiles at its first use)
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const args = process.argv.slice(2);
 const nArg = args.indexOf('--n');
@@ -17,8 +24,14 @@ const reps = 30;
 
 await tf.setBackend('wasm');
 const backend = tf.backend();
-const simd = simdProxFor(backend.wasm);
+const variant = (relaxed) => {
+  simdKernelsSwitch.relaxed = relaxed;
+  return simdProxFor(backend.wasm);
+};
+const simd = variant(false);
+const relaxedSimd = variant(true);
 if (!simd) throw new Error('WebAssembly SIMD module unavailable on this runtime');
+const variants = relaxedSimd && relaxedSimd !== simd ? [simd, relaxedSimd] : [simd];
 
 let s = 1;
 const rand = () => (s = (s * 16807) % 2147483647) / 2147483647;
@@ -48,20 +61,35 @@ function tables(mode) {
   return { lv, lower, upper, center, th };
 }
 
-function time(fn) {
-  for (let i = 0; i < 5; i++) fn();
-  const wall = [];
-  const cpu = [];
+/** Medians of wall and CPU ms per call of each function, the functions taking turns. */
+function time(...fns) {
+  for (let i = 0; i < 5; i++) fns.forEach((fn) => fn());
+  const wall = fns.map(() => []);
+  const cpu = fns.map(() => []);
   for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    fn();
-    const c = process.cpuUsage(c0);
-    wall.push(performance.now() - t0);
-    cpu.push((c.user + c.system) / 1000);
+    // each rep starts with the next function: none always runs after the same one
+    fns.forEach((_, turn) => {
+      const j = (i + turn) % fns.length;
+      const fn = fns[j];
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      fn();
+      const c = process.cpuUsage(c0);
+      wall[j].push(performance.now() - t0);
+      cpu[j].push((c.user + c.system) / 1000);
+    });
   }
   const med = (a) => a.sort((p, q) => p - q)[a.length >> 1];
-  return { wall: med(wall), cpu: med(cpu) };
+  return fns.map((_, j) => ({ wall: med(wall[j]), cpu: med(cpu[j]) }));
+}
+
+const f = (v) => v.toFixed(3).padStart(9);
+const header =
+  'map              JS wall   JS cpu SIMD wall SIMD cpu speed-up' +
+  (variants.length > 1 ? ' relax wall relax cpu vs SIMD128' : ' (no relaxed SIMD here)');
+function row(name, [js, sm, rx]) {
+  const relaxed = rx ? `${f(rx.wall)}${f(rx.cpu)}   ${(sm.wall / rx.wall).toFixed(2)}x` : '';
+  return `${name.padEnd(14)}${f(js.wall)}${f(js.cpu)}${f(sm.wall)}${f(sm.cpu)}   ${(js.wall / sm.wall).toFixed(1)}x ${relaxed}`;
 }
 
 const maps = [
@@ -73,22 +101,19 @@ const maps = [
 console.log(
   `fused prox kernel, ${n} weights, 4 levels, wasm backend (ms per call, median of ${reps})`,
 );
-console.log('map            JS wall  JS cpu  SIMD wall SIMD cpu  speed-up (wall)');
+console.log(header);
 for (const [name, mode, param] of maps) {
   const heap = () => [backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out)];
-  const js = time(() => {
+  const js = () => {
     const [xs, os] = heap();
     proxLoop(xs, lv, [1, n, 1], levels.length, mode, param, os);
-  });
+  };
   const g = tables(mode);
-  const sm = time(() => {
+  const run = (v) => () => {
     const [xs, os] = heap();
-    simd.run(mode, xs.byteOffset, os.byteOffset, n, g, param);
-  });
-  const f = (v) => v.toFixed(3).padStart(8);
-  console.log(
-    `${name.padEnd(14)}${f(js.wall)}${f(js.cpu)}${f(sm.wall)}  ${f(sm.cpu)}   ${(js.wall / sm.wall).toFixed(1)}x`,
-  );
+    v.run(mode, xs.byteOffset, os.byteOffset, n, g, param);
+  };
+  console.log(row(name, time(js, ...variants.map(run))));
 }
 
 // per channel: [in, out] = [784, 256], channel = last axis, levels [1, 4, 256]
@@ -104,20 +129,17 @@ const qc = tf.tensor3d(lvc, [1, 4, C]);
 console.log(
   `\nper channel, [${M}, ${C}] kernel, 4 levels per channel (ms per call, median of ${reps})`,
 );
-console.log('map            JS wall  JS cpu  SIMD wall SIMD cpu  speed-up (wall)');
+console.log(header);
 for (const [name, mode, param] of maps) {
   const heap = () => [xc, qc, oc].map((t) => backend.typedArrayFromHeap(t));
-  const js = time(() => {
+  const js = () => {
     const [xs, ls, os] = heap();
     proxLoop(xs, ls, [1, M, C], 4, mode, param, os);
-  });
-  const sm = time(() => {
+  };
+  const lanes = (v) => () => {
     const [xs, ls, os] = heap();
-    simd.lanes(mode, xs.byteOffset, os.byteOffset, [1, M, C], ls.byteOffset, 4, param);
-  });
-  const f = (v) => v.toFixed(3).padStart(8);
-  console.log(
-    `${name.padEnd(14)}${f(js.wall)}${f(js.cpu)}${f(sm.wall)}  ${f(sm.cpu)}   ${(js.wall / sm.wall).toFixed(1)}x`,
-  );
+    v.lanes(mode, xs.byteOffset, os.byteOffset, [1, M, C], ls.byteOffset, 4, param);
+  };
+  console.log(row(name, time(js, ...variants.map(lanes))));
 }
 tf.dispose([x, out, xc, oc, qc]);

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerHostKernel, type HostArrays } from '../backend/host-arrays.js';
 import { bracketLevels, nearestLevel } from '../quant/levels.js';
-import { type SimdProx, simdProxFor } from './simd/index.js';
+import { type SimdProx, simdProxFor, type SimdProxVariant, simdProxVariant } from './simd/index.js';
 import { PROX_MODES, type ProxMode } from './kernel-modes.js';
 
 export const PROX_KERNEL = 'ParqProxMap';
@@ -258,10 +258,11 @@ function simdGroups(
   }
 }
 
-function kernelFunc({ read, make, address }: HostArrays, simd: SimdProx | null) {
+function kernelFunc({ read, make, address }: HostArrays, simdFor: () => SimdProx | null) {
   return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => {
     const { x, levels } = inputs as { x: tf.TensorInfo; levels: tf.TensorInfo };
     const { mode, param } = attrs as unknown as Attrs;
+    const simd = simdFor();
     const shape = x.shape as [number, number, number];
     const k = levels.shape[1];
     const out = make(shape); // the only allocation: the views below stay valid
@@ -276,13 +277,27 @@ function kernelFunc({ read, make, address }: HostArrays, simd: SimdProx | null) 
   };
 }
 
+/**
+ * The SIMD maps of a wasm backend, looked up again only when the variant changes
+ * (`simdKernelsSwitch.relaxed`, read at each call).
+ */
+function simdOfBackend(backend: unknown): () => SimdProx | null {
+  let variant: SimdProxVariant | null | undefined;
+  let simd: SimdProx | null = null;
+  return () => {
+    const now = simdProxVariant();
+    if (now !== variant) {
+      variant = now;
+      simd = simdProxFor((backend as { wasm: unknown }).wasm);
+    }
+    return simd;
+  };
+}
+
 /** Register the fused kernel for cpu and wasm (no-op where registered). */
 export function registerProxKernels(): void {
   registerHostKernel(PROX_KERNEL, (arrays, backendName, backend) =>
-    kernelFunc(
-      arrays,
-      backendName === 'wasm' ? simdProxFor((backend as { wasm: unknown }).wasm) : null,
-    ),
+    kernelFunc(arrays, backendName === 'wasm' ? simdOfBackend(backend) : () => null),
   );
 }
 

@@ -3,7 +3,8 @@
 // relaxed SIMD on in its own process (Node 20 has it behind a V8 flag; Node 22 and Chrome 114+
 // have it on), checks the kernels run the relaxed module, and then runs the convolution test
 // files, which compare every kernel with the cpu backend (within 1e-4 relative) on the same
-// shapes, and hold memory steady. The other test files run whichever module the runtime gives
+// shapes, and hold memory steady, and the prox maps' tests (the relaxed prox module must give
+// the composed ops' and the SIMD128 module's bits exactly). The other test files run whichever module the runtime gives
 // (SIMD128 on Node 20).
 import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
@@ -18,10 +19,18 @@ const { simdKernelsSwitch, simdKernelVariant } =
 const { registerWasmTrainingKernels, replaceSlowWasmKernels } =
   await import('../../src/backend/wasm/register.js');
 const { normals } = await import('../helpers.js');
+const { simdProxVariant } = await import('../../src/prox/simd/index.js');
 
 describe('the relaxed-SIMD kernels', () => {
   it('are the ones that run once the runtime has relaxed SIMD', () => {
     expect(simdKernelVariant()).toBe('relaxed');
+    expect(simdProxVariant()).toBe('relaxed'); // the prox maps' module too
+    simdKernelsSwitch.relaxed = false;
+    try {
+      expect(simdProxVariant()).toBe('simd128');
+    } finally {
+      simdKernelsSwitch.relaxed = true;
+    }
   });
 
   it('leave MatMul on the SIMD128 module: the same bits with relaxed SIMD on and off', async () => {
@@ -48,3 +57,4 @@ await import('./conv-kernels.test.js');
 await import('./winograd.test.js');
 await import('./winograd-filter-grad.test.js');
 await import('./training-step.test.js');
+await import('../prox/simd.test.js');

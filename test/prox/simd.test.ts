@@ -9,8 +9,15 @@ import {
   type ProxMode,
   TernaryUnifQuantizer,
 } from '../../src/index.js';
-import { PROX_WASM_BASE64 } from '../../src/prox/simd/prox-wasm.js';
-import { simdProxFor, simdStats } from '../../src/prox/simd/index.js';
+import { PROX_RELAXED_WASM_BASE64, PROX_WASM_BASE64 } from '../../src/prox/simd/prox-wasm.js';
+import {
+  type ProxTables,
+  simdProxFor,
+  simdProxOn,
+  simdProxVariant,
+  simdStats,
+} from '../../src/prox/simd/index.js';
+import { PROX_MODES } from '../../src/prox/kernel-modes.js';
 import { normals, useBackend } from '../helpers.js';
 
 /** Distance in float32 units in the last place (0 for +0 vs -0). */
@@ -92,18 +99,82 @@ describe('WebAssembly SIMD prox kernel (wasm backend)', () => {
     await useBackend('wasm');
   });
 
-  it('the committed module is a fresh assembly of prox.wat', async () => {
+  it('the committed modules are fresh assemblies of prox.wat (SIMD128 and relaxed)', async () => {
     const script = pathToFileURL(path.resolve(__dirname, '../../scripts/build-simd.mjs')).href;
     const { assembleProx } = await import(script);
-    const fresh: Uint8Array = await assembleProx();
-    const committed = Uint8Array.from(Buffer.from(PROX_WASM_BASE64, 'base64'));
-    expect(Buffer.from(committed).equals(Buffer.from(fresh))).toBe(true);
+    for (const [relaxed, base64] of [
+      [false, PROX_WASM_BASE64],
+      [true, PROX_RELAXED_WASM_BASE64],
+    ] as const) {
+      const fresh: Uint8Array = await assembleProx({ relaxed });
+      const committed = Uint8Array.from(Buffer.from(base64, 'base64'));
+      expect(Buffer.from(committed).equals(Buffer.from(fresh)), `relaxed ${relaxed}`).toBe(true);
+    }
   });
+
+  // The relaxed module differs only in how it picks levels (laneselect on comparison masks):
+  // the same bits as SIMD128 on every input, NaN, infinities, zeros, ties, denormals included.
+  // Runs where the runtime validates relaxed SIMD (test/backend/relaxed-simd.test.ts imports
+  // this file in a process that turns it on).
+  it.skipIf(!WebAssembly.validate(Buffer.from(PROX_RELAXED_WASM_BASE64, 'base64')))(
+    "the relaxed module gives the SIMD128 module's bits, every mode, run and lanes",
+    () => {
+      const memory = new WebAssembly.Memory({ initial: 2 });
+      const relaxed = simdProxOn(memory, 'relaxed');
+      const simd128 = simdProxOn(memory, 'simd128');
+      expect(relaxed).not.toBeNull();
+      expect(simd128).not.toBeNull();
+      const f = new Float32Array(memory.buffer);
+      const bits = new Uint32Array(memory.buffer);
+      const sets = [[-0.6, 0, 0.6], [-1, -0.25, 0.25, 1], [-0.5, 0.5], [0.3], [-1, 0, 0, 1]];
+      const special = [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 3e38, -3e38, 1e-20];
+      const n = 203; // 50 blocks of four and a tail of three
+      const X = 0,
+        OUT = 4096,
+        LEV = 8192; // byte addresses (n floats fit in 1024 bytes)
+      const cases: [number, number][] = [
+        [PROX_MODES.hard, 0],
+        [PROX_MODES.parq, 0.37],
+        [PROX_MODES.parq, 1e-30],
+        [PROX_MODES.relax, 0.3],
+      ];
+      let compared = 0;
+      for (const lv of sets) {
+        const k = lv.length;
+        const mids = lv.slice(1).map((l, j) => Math.fround(Math.fround(lv[j] + l) * 0.5));
+        const w = normals(n, k, 0.8);
+        [...special, ...lv, ...mids].forEach((v, i) => (w[(i * 11) % n] = v));
+        for (const [mode, param] of cases) {
+          const thresholds = mode === PROX_MODES.parq ? lv : mids;
+          const th = new Float64Array(4).fill(Infinity);
+          thresholds.forEach((t, i) => (th[i] = t));
+          const g: ProxTables = { lv: Float32Array.from(lv), th };
+          const out = (simd: typeof relaxed) => {
+            f.set(w, X / 4);
+            simd!.run(mode, X, OUT, n, g, param);
+            const contiguous = Array.from(bits.subarray(OUT / 4, OUT / 4 + n));
+            // lanes: the same weights as a view [1, 29, 7] (a block of four channels and
+            // three one-channel tails), every channel with these levels
+            const C = 7;
+            for (let j = 0; j < k; j++) for (let c = 0; c < C; c++) f[LEV / 4 + j * C + c] = lv[j];
+            simd!.lanes(mode, X, OUT, [1, n / C, C], LEV, k, param);
+            return [contiguous, Array.from(bits.subarray(OUT / 4, OUT / 4 + n))];
+          };
+          const [a, b] = [out(relaxed), out(simd128)];
+          expect(a[0], `run: levels ${lv} mode ${mode} ${param}`).toEqual(b[0]);
+          expect(a[1], `lanes: levels ${lv} mode ${mode} ${param}`).toEqual(b[1]);
+          compared++;
+        }
+      }
+      expect(compared).toBe(sets.length * cases.length);
+    },
+  );
 
   it('instantiates on the backend heap (Node 20 has SIMD)', () => {
     const backend = tf.backend() as unknown as { wasm: unknown };
     const simd = simdProxFor(backend.wasm);
     expect(simd).not.toBeNull();
+    expect(simdProxVariant()).not.toBeNull();
     expect(simdProxFor(backend.wasm)).toBe(simd); // cached per memory
     expect(simdProxFor({})).toBeNull();
   });

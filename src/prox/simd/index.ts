@@ -8,7 +8,8 @@
  * the caller keeps the JavaScript loop for everything else, and where SIMD or
  * the memory is missing.
  */
-import { PROX_WASM_BASE64 } from './prox-wasm.js';
+import { PROX_RELAXED_WASM_BASE64, PROX_WASM_BASE64 } from './prox-wasm.js';
+import { simdKernelsSwitch } from '../../backend/wasm/simd/index.js';
 import { PROX_MODES } from '../kernel-modes.js';
 
 /** Tables of one group, as `GroupTables` in fused-kernel.ts fills them. */
@@ -30,21 +31,39 @@ interface ProxExports {
 /** How many contiguous groups `run` mapped, and how many views `lanes` mapped (for tests and benchmarks). */
 export const simdStats = { groups: 0, lanes: 0 };
 
-let moduleCache: WebAssembly.Module | null | undefined;
-const instances = new WeakMap<WebAssembly.Memory, SimdProx | null>();
+/** Which module runs: the relaxed-SIMD one (laneselect level picks), or SIMD128. */
+export type SimdProxVariant = 'relaxed' | 'simd128';
 
-function compiled(): WebAssembly.Module | null {
-  if (moduleCache === undefined) {
+const modules = new Map<SimdProxVariant, WebAssembly.Module | null>();
+const instances = new WeakMap<WebAssembly.Memory, Map<SimdProxVariant, SimdProx | null>>();
+
+function compiled(variant: SimdProxVariant): WebAssembly.Module | null {
+  let mod = modules.get(variant);
+  if (mod === undefined) {
+    const bin = atob(variant === 'relaxed' ? PROX_RELAXED_WASM_BASE64 : PROX_WASM_BASE64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
     try {
-      const bin = atob(PROX_WASM_BASE64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      moduleCache = new WebAssembly.Module(bytes); // throws where SIMD is unsupported
+      // validate first: an unsupported feature (SIMD, relaxed SIMD) is then no exception
+      mod = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
     } catch {
-      moduleCache = null;
+      mod = null; // compiling refused (a page whose content policy forbids it)
     }
+    modules.set(variant, mod);
   }
-  return moduleCache;
+  return mod;
+}
+
+/**
+ * The module the maps run here: 'relaxed' where the runtime has relaxed SIMD (Chrome and
+ * Edge 114+, Node 22+; Node 20 with --experimental-wasm-relaxed-simd) and
+ * `simdKernelsSwitch.relaxed` allows it, else 'simd128' where it has SIMD, else null. Both
+ * give the same bits: the relaxed one only picks levels with one blend a level instead of
+ * two or three bit ops (scripts/build-simd.mjs), ~25% off PARQ's map on an EPYC.
+ */
+export function simdProxVariant(): SimdProxVariant | null {
+  if (simdKernelsSwitch.relaxed && compiled('relaxed') !== null) return 'relaxed';
+  return compiled('simd128') !== null ? 'simd128' : null;
 }
 
 /** The emscripten module's memory (its name differs between emscripten versions). */
@@ -97,23 +116,34 @@ export class SimdProx {
 /**
  * The SIMD maps for a wasm backend's emscripten module (`backend.wasm`), or
  * null where they can't run (no SIMD, memory not found or shared): then the
- * caller keeps its JavaScript loop. One instance per memory; the memory object
- * stays valid when the heap grows, and so does the instance.
+ * caller keeps its JavaScript loop. The variant is `simdProxVariant()`'s at each
+ * call; one instance per memory and variant: the memory object stays valid when
+ * the heap grows, and so does the instance.
  */
 export function simdProxFor(wasmModule: unknown): SimdProx | null {
   const memory = memoryOf(wasmModule);
-  if (!memory) return null;
-  let inst = instances.get(memory);
+  const variant = simdProxVariant();
+  return memory && variant ? simdProxOn(memory, variant) : null;
+}
+
+/**
+ * The maps of one variant bound to a memory (cached), or null where that variant or the
+ * memory can't be used (a shared memory: the import is not shared).
+ */
+export function simdProxOn(memory: WebAssembly.Memory, variant: SimdProxVariant): SimdProx | null {
+  let byVariant = instances.get(memory);
+  if (byVariant === undefined) instances.set(memory, (byVariant = new Map()));
+  let inst = byVariant.get(variant);
   if (inst === undefined) {
-    const mod = compiled();
+    const mod = compiled(variant);
     try {
       inst = mod
         ? new SimdProx(new WebAssembly.Instance(mod, { env: { memory } }).exports as any)
         : null;
     } catch {
-      inst = null; // e.g. a shared memory (the threaded backend): the import is not shared
+      inst = null;
     }
-    instances.set(memory, inst);
+    byVariant.set(variant, inst);
   }
   return inst;
 }

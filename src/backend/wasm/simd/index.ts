@@ -272,7 +272,8 @@ const instances = new WeakMap<WebAssembly.Memory, Map<SimdKernelVariant, SimdKer
  * runtime validates it: the GEMM loops of the convolutions then take `f32x4.relaxed_madd`, a
  * fused multiply-add on CPUs that have one (results differ from the SIMD128 module by the
  * rounding of the product, deterministically on one machine); set it to false for the
- * SIMD128 module everywhere. `wrap`, where set before the first kernel runs, gets the module's
+ * SIMD128 module everywhere (it also picks the prox maps' module, src/prox/simd, whose two
+ * variants give the same bits). `wrap`, where set before the first kernel runs, gets the module's
  * functions once per heap and returns what the kernels call instead (bench/profile-step.mjs
  * --simd times each function this way).
  */
