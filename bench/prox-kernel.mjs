@@ -5,14 +5,14 @@
 // channel): the JS loop vs the channel-lanes SIMD function (one lane per channel).
 // Both SIMD modules where the runtime has relaxed SIMD (turned on here, as Node 22 and
 // Chrome 114+ have it): SIMD128, and the relaxed one (laneselect level picks, the same bits).
-// Reports the median of 30 timed calls after warm-up (the three take turns), wall and CPU.
+// Reports the median of 30 timed calls after warm-up (the three take turns), wall and CPU,
+// then which module the library's own timed choice (src/prox/simd/variant-tuner.ts) takes here.
 // Usage: npx tsc -p tsconfig.build.json && node bench/prox-kernel.mjs [--n 200000]
 import v8 from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { proxLoop } from '../dist/prox/fused-kernel.js';
-import { simdProxFor } from '../dist/prox/simd/index.js';
-import { simdKernelsSwitch } from '../dist/backend/wasm/simd/index.js';
+import { heapMemoryOf, simdProxModule, simdProxOn } from '../dist/prox/simd/index.js';
 
 // before any module is compiled (the prox module compiles at its first use)
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -24,14 +24,11 @@ const reps = 30;
 
 await tf.setBackend('wasm');
 const backend = tf.backend();
-const variant = (relaxed) => {
-  simdKernelsSwitch.relaxed = relaxed;
-  return simdProxFor(backend.wasm);
-};
-const simd = variant(false);
-const relaxedSimd = variant(true);
+const memory = heapMemoryOf(backend.wasm);
+const simd = memory && simdProxModule(memory, 'simd128');
+const relaxedSimd = memory && simdProxModule(memory, 'relaxed');
 if (!simd) throw new Error('WebAssembly SIMD module unavailable on this runtime');
-const variants = relaxedSimd && relaxedSimd !== simd ? [simd, relaxedSimd] : [simd];
+const variants = relaxedSimd ? [simd, relaxedSimd] : [simd];
 
 let s = 1;
 const rand = () => (s = (s * 16807) % 2147483647) / 2147483647;
@@ -141,5 +138,20 @@ for (const [name, mode, param] of maps) {
     v.lanes(mode, xs.byteOffset, os.byteOffset, [1, M, C], ls.byteOffset, 4, param);
   };
   console.log(row(name, time(js, ...variants.map(lanes))));
+}
+
+// what the library's own instance (both modules, src/prox/simd/variant-tuner.ts) settles on
+// here for contiguous PARQ and BinaryRelax calls of n weights, after its timed calls
+if (relaxedSimd) {
+  const tuned = simdProxOn(memory, 'relaxed');
+  const picks = [];
+  for (const [name, mode, param] of [maps[1], maps[3]]) {
+    const g = tables(mode);
+    const [xs, os] = [x, out].map((t) => backend.typedArrayFromHeap(t));
+    for (let i = 0; i < 40 && tuned.variant(mode, false, n) === 'timing'; i++)
+      tuned.run(mode, xs.byteOffset, os.byteOffset, n, g, param);
+    picks.push(`${name}: ${tuned.variant(mode, false, n)}`);
+  }
+  console.log(`\nthe library's timed choice here (contiguous, ${n} weights): ${picks.join(', ')}`);
 }
 tf.dispose([x, out, xc, oc, qc]);

@@ -11,8 +11,11 @@ import {
 } from '../../src/index.js';
 import { PROX_RELAXED_WASM_BASE64, PROX_WASM_BASE64 } from '../../src/prox/simd/prox-wasm.js';
 import {
+  heapMemoryOf,
   type ProxTables,
+  SimdProx,
   simdProxFor,
+  simdProxModule,
   simdProxOn,
   simdProxVariant,
   simdStats,
@@ -120,8 +123,8 @@ describe('WebAssembly SIMD prox kernel (wasm backend)', () => {
     "the relaxed module gives the SIMD128 module's bits, every mode, run and lanes",
     () => {
       const memory = new WebAssembly.Memory({ initial: 2 });
-      const relaxed = simdProxOn(memory, 'relaxed');
-      const simd128 = simdProxOn(memory, 'simd128');
+      const relaxed = simdProxModule(memory, 'relaxed');
+      const simd128 = simdProxModule(memory, 'simd128');
       expect(relaxed).not.toBeNull();
       expect(simd128).not.toBeNull();
       const f = new Float32Array(memory.buffer);
@@ -170,11 +173,57 @@ describe('WebAssembly SIMD prox kernel (wasm backend)', () => {
     },
   );
 
+  // Where both modules run, PARQ's and BinaryRelax's calls go to the one their first calls
+  // timed faster (src/prox/simd/variant-tuner.ts): every call gives the SIMD128 bits, and the
+  // calls of one kind settle on one module.
+  it.skipIf(!WebAssembly.validate(Buffer.from(PROX_RELAXED_WASM_BASE64, 'base64')))(
+    'with both modules: timed calls settle on one, every call the SIMD128 bits',
+    () => {
+      const memory = new WebAssembly.Memory({ initial: 4 });
+      const tuned = simdProxOn(memory, 'relaxed') as SimdProx;
+      const alone = simdProxModule(memory, 'simd128') as SimdProx;
+      expect(tuned).toBeInstanceOf(SimdProx);
+      const n = 20000; // over the tuner's 16384: timed
+      const [X, A, B] = [0, 4 * n, 8 * n];
+      const f = new Float32Array(memory.buffer);
+      const bits = new Uint32Array(memory.buffer);
+      f.set(normals(n, 5, 0.8), 0);
+      const lv = Float32Array.from([-1, -0.25, 0.25, 1]);
+      const g: ProxTables = { lv, th: Float64Array.from(lv) };
+      const gRelax: ProxTables = { lv, th: Float64Array.from([-0.625, 0, 0.625, Infinity]) };
+      for (const [mode, param, tables] of [
+        [PROX_MODES.parq, 0.37, g],
+        [PROX_MODES.relax, 0.3, gRelax],
+      ] as const) {
+        expect(tuned.variant(mode, false, n)).toBe('timing');
+        expect(tuned.variant(mode, false, 100)).toBe('simd128'); // small calls, untimed
+        for (let call = 0; call < 40; call++) {
+          tuned.run(mode, X, A, n, tables, param);
+          alone.run(mode, X, B, n, tables, param);
+          const a = bits.subarray(A / 4, A / 4 + n);
+          const b = bits.subarray(B / 4, B / 4 + n);
+          expect(
+            Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+              Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+            ),
+            `mode ${mode} call ${call}`,
+          ).toBe(true);
+        }
+        // 4 warm + 8 timed calls of each module: decided by now
+        expect(['relaxed', 'simd128']).toContain(tuned.variant(mode, false, n));
+        expect(tuned.variant(mode, true, n)).toBe('timing'); // lanes decide on their own
+      }
+      expect(tuned.variant(PROX_MODES.hard, false, n)).toBe('simd128');
+    },
+  );
+
   it('instantiates on the backend heap (Node 20 has SIMD)', () => {
     const backend = tf.backend() as unknown as { wasm: unknown };
     const simd = simdProxFor(backend.wasm);
     expect(simd).not.toBeNull();
     expect(simdProxVariant()).not.toBeNull();
+    expect(heapMemoryOf(backend.wasm)).toBeInstanceOf(WebAssembly.Memory);
+    expect(heapMemoryOf({})).toBeNull();
     expect(simdProxFor(backend.wasm)).toBe(simd); // cached per memory
     expect(simdProxFor({})).toBeNull();
   });

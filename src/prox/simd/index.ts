@@ -11,6 +11,7 @@
 import { PROX_RELAXED_WASM_BASE64, PROX_WASM_BASE64 } from './prox-wasm.js';
 import { simdKernelsSwitch } from '../../backend/wasm/simd/index.js';
 import { PROX_MODES } from '../kernel-modes.js';
+import { VariantTuner, type VariantTunerOptions } from './variant-tuner.js';
 
 /** Tables of one group, as `GroupTables` in fused-kernel.ts fills them. */
 export interface ProxTables {
@@ -55,11 +56,12 @@ function compiled(variant: SimdProxVariant): WebAssembly.Module | null {
 }
 
 /**
- * The module the maps run here: 'relaxed' where the runtime has relaxed SIMD (Chrome and
- * Edge 114+, Node 22+; Node 20 with --experimental-wasm-relaxed-simd) and
- * `simdKernelsSwitch.relaxed` allows it, else 'simd128' where it has SIMD, else null. Both
- * give the same bits: the relaxed one only picks levels with one blend a level instead of
- * two or three bit ops (scripts/build-simd.mjs), ~25% off PARQ's map on an EPYC.
+ * What the maps run here: 'relaxed' where the runtime has relaxed SIMD (Chrome and Edge 114+,
+ * Node 22+; Node 20 with --experimental-wasm-relaxed-simd) and `simdKernelsSwitch.relaxed`
+ * allows it: both modules, PARQ's and BinaryRelax's calls going to the one their first calls
+ * timed faster (SimdProx); else 'simd128' where it has SIMD; else null. The two give the same
+ * bits: the relaxed one only picks levels with one blend a level instead of two or three bit
+ * ops (scripts/build-simd.mjs).
  */
 export function simdProxVariant(): SimdProxVariant | null {
   if (simdKernelsSwitch.relaxed && compiled('relaxed') !== null) return 'relaxed';
@@ -67,14 +69,43 @@ export function simdProxVariant(): SimdProxVariant | null {
 }
 
 /** The emscripten module's memory (its name differs between emscripten versions). */
-function memoryOf(wasmModule: any): WebAssembly.Memory | null {
+export function heapMemoryOf(wasmModule: any): WebAssembly.Memory | null {
   const mem = wasmModule?.asm?.memory ?? wasmModule?.wasmMemory ?? wasmModule?.['asm']?.['memory'];
   return typeof WebAssembly === 'object' && mem instanceof WebAssembly.Memory ? mem : null;
 }
 
-/** The SIMD maps bound to one memory: `x`, `out` are byte addresses in it. */
+/**
+ * The SIMD maps bound to one memory: `x`, `out` are byte addresses in it. With a second,
+ * relaxed-SIMD instance (the same bits), PARQ's and BinaryRelax's calls go to whichever of
+ * the two the first calls timed faster on this machine (variant-tuner.ts), one decision each
+ * for contiguous groups and channel lanes; hard quantization's code is the same in both.
+ */
 export class SimdProx {
-  constructor(private readonly fn: ProxExports) {}
+  private readonly tuners: VariantTuner[] | null;
+
+  constructor(
+    private readonly fn: ProxExports,
+    private readonly relaxed: ProxExports | null = null,
+    tuning: VariantTunerOptions = {},
+  ) {
+    this.tuners = relaxed ? [0, 1, 2, 3].map(() => new VariantTuner(tuning)) : null;
+  }
+
+  private tuner(mode: number, lanes: boolean): VariantTuner | null {
+    if (this.tuners === null || mode === PROX_MODES.hard) return null;
+    return this.tuners[(mode === PROX_MODES.parq ? 0 : 2) + (lanes ? 1 : 0)];
+  }
+
+  /**
+   * The module that a mode's calls (contiguous, or `lanes`) of `items` weights run now:
+   * 'simd128' or 'relaxed', or 'timing' while the first calls of that size are still timed.
+   */
+  variant(mode: number, lanes: boolean, items = Infinity): SimdProxVariant | 'timing' {
+    const t = this.tuner(mode, lanes);
+    if (t === null) return 'simd128';
+    if (t.winner === null) return items < t.minItems ? 'simd128' : 'timing';
+    return t.winner === 1 ? 'relaxed' : 'simd128';
+  }
 
   /** Map `n` weights of one group: mode 0 hard, 1 PARQ (param: inverse slope), 2 BinaryRelax (param: theta). */
   run(mode: number, x: number, out: number, n: number, g: ProxTables, param: number): void {
@@ -86,11 +117,19 @@ export class SimdProx {
     const l2 = lv[Math.min(2, k - 1)];
     const l3 = lv[Math.min(3, k - 1)];
     simdStats.groups++;
-    if (mode === PROX_MODES.hard) this.fn.hard(x, out, n, th[0], th[1], th[2], l0, l1, l2, l3);
-    else if (mode === PROX_MODES.relax)
+    if (mode === PROX_MODES.hard) {
+      this.fn.hard(x, out, n, th[0], th[1], th[2], l0, l1, l2, l3);
+      return;
+    }
+    const tuner = this.tuner(mode, false);
+    const choice = tuner ? tuner.choose(n) : 0;
+    const fn = choice === 1 ? (this.relaxed as ProxExports) : this.fn;
+    const t0 = tuner ? tuner.start() : 0;
+    if (mode === PROX_MODES.relax)
       // f32 parameters: 1 - theta rounds once, as tfjs rounds the JS number into a scalar
-      this.fn.relax(x, out, n, 1 - param, param, th[0], th[1], th[2], l0, l1, l2, l3);
-    else this.fn.parq(x, out, n, param, th[0], th[1], th[2], th[3], l0, l1, l2, l3);
+      fn.relax(x, out, n, 1 - param, param, th[0], th[1], th[2], l0, l1, l2, l3);
+    else fn.parq(x, out, n, param, th[0], th[1], th[2], th[3], l0, l1, l2, l3);
+    tuner?.record(choice, n, t0);
   }
 
   /**
@@ -109,7 +148,13 @@ export class SimdProx {
   ): void {
     simdStats.lanes++;
     const [p, q] = mode === PROX_MODES.relax ? [1 - param, param] : [param, 0];
-    this.fn.lanes(mode, x, out, A, M, C, levels, k, p, q);
+    const n = A * M * C;
+    const tuner = this.tuner(mode, true);
+    const choice = tuner ? tuner.choose(n) : 0;
+    const fn = choice === 1 ? (this.relaxed as ProxExports) : this.fn;
+    const t0 = tuner ? tuner.start() : 0;
+    fn.lanes(mode, x, out, A, M, C, levels, k, p, q);
+    tuner?.record(choice, n, t0);
   }
 }
 
@@ -121,29 +166,44 @@ export class SimdProx {
  * the heap grows, and so does the instance.
  */
 export function simdProxFor(wasmModule: unknown): SimdProx | null {
-  const memory = memoryOf(wasmModule);
+  const memory = heapMemoryOf(wasmModule);
   const variant = simdProxVariant();
   return memory && variant ? simdProxOn(memory, variant) : null;
 }
 
+/** One module's functions on a memory, or null where it can't be (a shared memory). */
+function instantiate(memory: WebAssembly.Memory, variant: SimdProxVariant): ProxExports | null {
+  const mod = compiled(variant);
+  if (!mod) return null;
+  try {
+    return new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as ProxExports;
+  } catch {
+    return null; // e.g. a shared memory (the threaded backend): the import is not shared
+  }
+}
+
 /**
- * The maps of one variant bound to a memory (cached), or null where that variant or the
- * memory can't be used (a shared memory: the import is not shared).
+ * The maps bound to a memory (cached per memory and variant): 'simd128' the SIMD128 module,
+ * 'relaxed' both modules with the timed choice (SimdProx); null where they can't run.
  */
 export function simdProxOn(memory: WebAssembly.Memory, variant: SimdProxVariant): SimdProx | null {
   let byVariant = instances.get(memory);
   if (byVariant === undefined) instances.set(memory, (byVariant = new Map()));
   let inst = byVariant.get(variant);
   if (inst === undefined) {
-    const mod = compiled(variant);
-    try {
-      inst = mod
-        ? new SimdProx(new WebAssembly.Instance(mod, { env: { memory } }).exports as any)
-        : null;
-    } catch {
-      inst = null;
-    }
+    const base = instantiate(memory, 'simd128');
+    const relaxed = variant === 'relaxed' && base ? instantiate(memory, 'relaxed') : null;
+    inst = base ? new SimdProx(base, relaxed) : null;
     byVariant.set(variant, inst);
   }
   return inst;
+}
+
+/** One module's maps alone on a memory, with no choice made (tests, benchmarks), or null. */
+export function simdProxModule(
+  memory: WebAssembly.Memory,
+  variant: SimdProxVariant,
+): SimdProx | null {
+  const fn = instantiate(memory, variant);
+  return fn ? new SimdProx(fn) : null;
 }
