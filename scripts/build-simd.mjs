@@ -17,6 +17,7 @@ import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import wabtInit from 'wabt';
+import { base64Lines, sexpEnd } from './build-wasm-kernels.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const WAT_PATH = path.join(root, 'src/prox/simd/prox.wat');
@@ -42,16 +43,6 @@ const XOR_CHAIN = new RegExp(
 );
 
 const select = (a, b, m) => `(i32x4.relaxed_laneselect ${a} ${b} ${m})`;
-
-/** Index one past the s-expression that opens at `i`. */
-function sexpEnd(s, i) {
-  let depth = 0;
-  for (let j = i; j < s.length; j++) {
-    if (s[j] === '(') depth++;
-    else if (s[j] === ')' && --depth === 0) return j + 1;
-  }
-  throw new Error(`prox.wat: unbalanced parentheses from offset ${i}`);
-}
 
 /**
  * One function's text with its level picks as relaxed laneselects. The chain's first operand
@@ -113,15 +104,6 @@ export async function assembleProx({ relaxed = false } = {}) {
   } finally {
     mod.destroy();
   }
-}
-
-function base64Lines(bytes) {
-  const lines = Buffer.from(bytes)
-    .toString('base64')
-    .match(/.{1,96}/g)
-    .map((l) => `  '${l}' +`);
-  lines[lines.length - 1] = lines[lines.length - 1].slice(0, -2) + ';';
-  return lines;
 }
 
 /** The generated TypeScript source for given bytes (SIMD128 and relaxed). */

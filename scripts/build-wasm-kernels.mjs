@@ -31,14 +31,14 @@ export const RELAXED_FUNCTIONS = [
   'wino_fgemm',
 ];
 
-/** Index one past the s-expression that opens at `i`. */
-function sexpEnd(s, i) {
+/** Index one past the s-expression that opens at `i` (build-simd.mjs uses it too). */
+export function sexpEnd(s, i) {
   let depth = 0;
   for (let j = i; j < s.length; j++) {
     if (s[j] === '(') depth++;
     else if (s[j] === ')' && --depth === 0) return j + 1;
   }
-  throw new Error(`kernels.wat: unbalanced parentheses from offset ${i}`);
+  throw new Error(`wat text: unbalanced parentheses from offset ${i}`);
 }
 
 /** `body` with every accumulate-a-product (see above) as relaxed_madd, and how many. */
@@ -93,7 +93,8 @@ export async function assembleKernels({ relaxed = false } = {}) {
   }
 }
 
-function base64Lines(bytes) {
+/** Base64 of `bytes` as the lines of a TypeScript string constant. */
+export function base64Lines(bytes) {
   const b64 = Buffer.from(bytes).toString('base64');
   const lines = b64.match(/.{1,96}/g).map((l) => `  '${l}' +`);
   lines[lines.length - 1] = lines[lines.length - 1].slice(0, -2) + ';';

@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { type Choice, VariantTuner } from '../../src/prox/simd/variant-tuner.js';
+import {
+  type Choice,
+  VariantTuner,
+  type VariantTunerOptions,
+} from '../../src/prox/simd/variant-tuner.js';
 
-/** A tuner whose clock makes a call of choice c take cost[c] per item. */
-function tunerWithCosts(cost: [number, number], opts = {}) {
+/**
+ * A tuner whose clock makes a call of choice c take `cost(c, n)` per item, n counting that
+ * choice's calls from 1 (a pair [c0, c1]: constant costs).
+ */
+function tunerWithCosts(
+  cost: [number, number] | ((choice: Choice, n: number) => number),
+  opts: VariantTunerOptions = {},
+) {
+  const costOf = typeof cost === 'function' ? cost : (c: Choice) => cost[c];
+  const calls = [0, 0];
   let t = 0;
   let pending: { choice: Choice; items: number } | null = null;
   const tuner = new VariantTuner({
@@ -11,16 +23,16 @@ function tunerWithCosts(cost: [number, number], opts = {}) {
     minItems: 100,
     ...opts,
     now: () => {
-      // the second read of a call (in record) comes after the call's cost
-      if (pending) t += cost[pending.choice] * pending.items;
+      if (pending) t += costOf(pending.choice, calls[pending.choice]) * pending.items;
       return t;
     },
   });
   const call = (items: number): Choice => {
     const choice = tuner.choose(items);
+    calls[choice]++;
+    const t0 = tuner.start(); // the call's beginning
     pending = { choice, items };
-    const t0 = tuner.start();
-    tuner.record(choice, items, t0);
+    tuner.record(choice, items, t0); // its end: the clock has moved by the call's cost
     pending = null;
     return choice;
   };
@@ -70,29 +82,14 @@ describe('VariantTuner', () => {
   });
 
   it('warm calls do not count: a slow start of the faster choice does not decide', () => {
-    // choice 1 costs 100 per item in its two warm calls, then 1 (baseline always 2)
-    let calls1 = 0;
-    let t = 0;
-    let pending: { choice: Choice; items: number } | null = null;
-    const tuner = new VariantTuner({
-      warm: 2,
-      trials: 3,
-      minItems: 1,
-      now: () => {
-        if (pending) {
-          const c = pending.choice === 0 ? 2 : calls1 <= 2 ? 100 : 1;
-          t += c * pending.items;
-        }
-        return t;
-      },
-    });
-    for (let i = 0; i < 10; i++) {
-      const choice = tuner.choose(10);
-      if (choice === 1) calls1++;
-      pending = { choice, items: 10 };
-      tuner.record(choice, 10, tuner.start());
-      pending = null;
-    }
+    // choice 1 costs 100 per item in its two warm calls, then 1 (the baseline always 2)
+    const slowStart = (c: Choice, n: number) => (c === 0 ? 2 : n <= 2 ? 100 : 1);
+    const { tuner, call } = tunerWithCosts(slowStart, { minItems: 1 });
+    for (let i = 0; i < 10; i++) call(10);
     expect(tuner.winner).toBe(1);
+    // counted from the first call, the slow start would have decided for the baseline
+    const counted = tunerWithCosts(slowStart, { minItems: 1, warm: 0, trials: 5 });
+    for (let i = 0; i < 10; i++) counted.call(10);
+    expect(counted.tuner.winner).toBe(0);
   });
 });

@@ -9,9 +9,9 @@
  * the memory is missing.
  */
 import { PROX_RELAXED_WASM_BASE64, PROX_WASM_BASE64 } from './prox-wasm.js';
-import { simdKernelsSwitch } from '../../backend/wasm/simd/index.js';
+import { compileModule, simdKernelsSwitch } from '../../backend/wasm/simd/index.js';
 import { PROX_MODES } from '../kernel-modes.js';
-import { VariantTuner, type VariantTunerOptions } from './variant-tuner.js';
+import { VariantTuner } from './variant-tuner.js';
 
 /** Tables of one group, as `GroupTables` in fused-kernel.ts fills them. */
 export interface ProxTables {
@@ -41,15 +41,7 @@ const instances = new WeakMap<WebAssembly.Memory, Map<SimdProxVariant, SimdProx 
 function compiled(variant: SimdProxVariant): WebAssembly.Module | null {
   let mod = modules.get(variant);
   if (mod === undefined) {
-    const bin = atob(variant === 'relaxed' ? PROX_RELAXED_WASM_BASE64 : PROX_WASM_BASE64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    try {
-      // validate first: an unsupported feature (SIMD, relaxed SIMD) is then no exception
-      mod = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-    } catch {
-      mod = null; // compiling refused (a page whose content policy forbids it)
-    }
+    mod = compileModule(variant === 'relaxed' ? PROX_RELAXED_WASM_BASE64 : PROX_WASM_BASE64);
     modules.set(variant, mod);
   }
   return mod;
@@ -86,9 +78,8 @@ export class SimdProx {
   constructor(
     private readonly fn: ProxExports,
     private readonly relaxed: ProxExports | null = null,
-    tuning: VariantTunerOptions = {},
   ) {
-    this.tuners = relaxed ? [0, 1, 2, 3].map(() => new VariantTuner(tuning)) : null;
+    this.tuners = relaxed ? [0, 1, 2, 3].map(() => new VariantTuner()) : null;
   }
 
   private tuner(mode: number, lanes: boolean): VariantTuner | null {

@@ -290,17 +290,25 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/**
+ * A module from its base64 bytes, or null where this runtime can't compile it: validated first
+ * (an unsupported feature, SIMD or relaxed SIMD, is then no exception), and compiling refused
+ * (a page whose content policy forbids it) gives null too. The prox maps' modules use it too.
+ */
+export function compileModule(base64: string): WebAssembly.Module | null {
+  const bytes = decode(base64);
+  try {
+    return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The compiled module of a variant, or null where this runtime has no such feature. */
 function compiled(variant: SimdKernelVariant): WebAssembly.Module | null {
   let mod = compiledModules.get(variant);
   if (mod === undefined) {
-    const bytes = decode(variant === 'relaxed' ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_WASM_BASE64);
-    try {
-      // validate first: an unsupported feature (SIMD, relaxed SIMD) is then no exception
-      mod = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-    } catch {
-      mod = null; // compiling refused (a page whose content policy forbids it)
-    }
+    mod = compileModule(variant === 'relaxed' ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_WASM_BASE64);
     compiledModules.set(variant, mod);
   }
   return mod;
