@@ -9,7 +9,7 @@
  * the memory is missing.
  */
 import { PROX_RELAXED_WASM_BASE64, PROX_WASM_BASE64 } from './prox-wasm.js';
-import { compileModule, simdKernelsSwitch } from '../../backend/wasm/simd/index.js';
+import { simdModulePair } from '../../backend/wasm/simd/index.js';
 import { PROX_MODES } from '../kernel-modes.js';
 import { VariantTuner } from './variant-tuner.js';
 
@@ -35,29 +35,18 @@ export const simdStats = { groups: 0, lanes: 0 };
 /** Which module runs: the relaxed-SIMD one (laneselect level picks), or SIMD128. */
 export type SimdProxVariant = 'relaxed' | 'simd128';
 
-const modules = new Map<SimdProxVariant, WebAssembly.Module | null>();
+const modules = simdModulePair(PROX_WASM_BASE64, PROX_RELAXED_WASM_BASE64);
 const instances = new WeakMap<WebAssembly.Memory, Map<SimdProxVariant, SimdProx | null>>();
 
-function compiled(variant: SimdProxVariant): WebAssembly.Module | null {
-  let mod = modules.get(variant);
-  if (mod === undefined) {
-    mod = compileModule(variant === 'relaxed' ? PROX_RELAXED_WASM_BASE64 : PROX_WASM_BASE64);
-    modules.set(variant, mod);
-  }
-  return mod;
-}
-
 /**
- * What the maps run here: 'relaxed' where the runtime has relaxed SIMD (Chrome and Edge 114+,
- * Node 22+; Node 20 with --experimental-wasm-relaxed-simd) and `simdKernelsSwitch.relaxed`
- * allows it: both modules, PARQ's and BinaryRelax's calls going to the one their first calls
- * timed faster (SimdProx); else 'simd128' where it has SIMD; else null. The two give the same
- * bits: the relaxed one only picks levels with one blend a level instead of two or three bit
- * ops (scripts/build-simd.mjs).
+ * What the maps run here (simdModulePair's `variant`): 'relaxed' where the runtime has
+ * relaxed SIMD and `simdKernelsSwitch.relaxed` allows it: both modules, PARQ's and
+ * BinaryRelax's calls going to the one their first calls timed faster (SimdProx); else
+ * 'simd128' where it has SIMD; else null. The two give the same bits: the relaxed one only
+ * picks levels with one blend a level instead of two or three bit ops (scripts/build-simd.mjs).
  */
 export function simdProxVariant(): SimdProxVariant | null {
-  if (simdKernelsSwitch.relaxed && compiled('relaxed') !== null) return 'relaxed';
-  return compiled('simd128') !== null ? 'simd128' : null;
+  return modules.variant();
 }
 
 /** The emscripten module's memory (its name differs between emscripten versions). */
@@ -164,7 +153,7 @@ export function simdProxFor(wasmModule: unknown): SimdProx | null {
 
 /** One module's functions on a memory, or null where it can't be (a shared memory). */
 function instantiate(memory: WebAssembly.Memory, variant: SimdProxVariant): ProxExports | null {
-  const mod = compiled(variant);
+  const mod = modules.compiled(variant);
   if (!mod) return null;
   try {
     return new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as ProxExports;

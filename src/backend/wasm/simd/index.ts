@@ -264,7 +264,6 @@ export interface SimdKernels {
 /** Which module runs: the relaxed-SIMD one (fused multiply-adds), or SIMD128. */
 export type SimdKernelVariant = 'relaxed' | 'simd128';
 
-const compiledModules = new Map<SimdKernelVariant, WebAssembly.Module | null>();
 const instances = new WeakMap<WebAssembly.Memory, Map<SimdKernelVariant, SimdKernels | null>>();
 /**
  * Set `enabled` to false to turn the SIMD kernels off (tests and benchmarks compare both
@@ -304,24 +303,35 @@ export function compileModule(base64: string): WebAssembly.Module | null {
   }
 }
 
-/** The compiled module of a variant, or null where this runtime has no such feature. */
-function compiled(variant: SimdKernelVariant): WebAssembly.Module | null {
-  let mod = compiledModules.get(variant);
-  if (mod === undefined) {
-    mod = compileModule(variant === 'relaxed' ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_WASM_BASE64);
-    compiledModules.set(variant, mod);
-  }
-  return mod;
+/**
+ * A module's two builds, SIMD128 and relaxed, each compiled once at its first use, and which of
+ * them runs: 'relaxed' where the runtime has relaxed SIMD (V8 11.4 on: Chrome and Edge 114+,
+ * Node 22+; Node 20 with --experimental-wasm-relaxed-simd) and `simdKernelsSwitch.relaxed`
+ * allows it, else 'simd128' where it has SIMD, else null. The kernels' module and the prox
+ * maps' (src/prox/simd) are two such pairs.
+ */
+export function simdModulePair(simd128Base64: string, relaxedBase64: string) {
+  const cache = new Map<SimdKernelVariant, WebAssembly.Module | null>();
+  const compiled = (variant: SimdKernelVariant): WebAssembly.Module | null => {
+    let mod = cache.get(variant);
+    if (mod === undefined) {
+      mod = compileModule(variant === 'relaxed' ? relaxedBase64 : simd128Base64);
+      cache.set(variant, mod);
+    }
+    return mod;
+  };
+  const variant = (): SimdKernelVariant | null => {
+    if (simdKernelsSwitch.relaxed && compiled('relaxed') !== null) return 'relaxed';
+    return compiled('simd128') !== null ? 'simd128' : null;
+  };
+  return { compiled, variant };
 }
 
-/**
- * The module the kernels run here: 'relaxed' where the runtime has relaxed SIMD (V8 11.4 on:
- * Chrome and Edge 114+, Node 22+; Node 20 with --experimental-wasm-relaxed-simd) and
- * `simdKernelsSwitch.relaxed` allows it, else 'simd128' where it has SIMD, else null.
- */
+const kernelModules = simdModulePair(KERNELS_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64);
+
+/** The kernels' module that runs here (simdModulePair's `variant`). */
 export function simdKernelVariant(): SimdKernelVariant | null {
-  if (simdKernelsSwitch.relaxed && compiled('relaxed') !== null) return 'relaxed';
-  return compiled('simd128') !== null ? 'simd128' : null;
+  return kernelModules.variant();
 }
 
 /** The emscripten module's memory (its name differs between emscripten versions). */
@@ -353,8 +363,9 @@ export function simdKernelsFor(
   let inst = byVariant.get(variant);
   if (inst === undefined) {
     try {
-      inst = new WebAssembly.Instance(compiled(variant) as WebAssembly.Module, { env: { memory } })
-        .exports as unknown as SimdKernels;
+      inst = new WebAssembly.Instance(kernelModules.compiled(variant) as WebAssembly.Module, {
+        env: { memory },
+      }).exports as unknown as SimdKernels;
       if (simdKernelsSwitch.wrap !== null) inst = simdKernelsSwitch.wrap(inst);
     } catch {
       inst = null; // a shared memory (the threaded build): the import is not shared
