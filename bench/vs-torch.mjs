@@ -22,7 +22,9 @@
 // The parq-ts process runs the kernels as Chrome 114+ and Node 22 run them: with relaxed SIMD
 // (fused multiply-adds in the convolutions' GEMM loops, src/backend/wasm/simd/index.ts), which
 // Node 20 has behind a V8 flag that the process turns on for itself. --simd128: the SIMD128
-// module only (as Node 20 runs the library without that flag). The header says which ran.
+// module only (as Node 20 runs the library without that flag). The header says which ran;
+// a line after the rounds, which prox module the PARQ map settled on (the same bits either
+// way: src/prox/simd/variant-tuner.ts times both on their first calls).
 // The PyTorch side runs with $PARQ_TORCH_PYTHON, else /usr/bin/python3, else python3: the
 // first that imports torch; none does: one line says so and only parq-ts is measured.
 // QAT on the PyTorch side needs the reference `parq` package: $PARQ_REF (default
@@ -126,6 +128,8 @@ async function parent() {
   const blockPairs = new Map();
   const push = (map, key, v) => map.set(key, [...(map.get(key) ?? []), ...v]);
   const sum = (v) => v.reduce((a, b) => a + b, 0);
+  /** Which prox module parq-ts's PARQ map (per tensor) runs, as of its last reply. */
+  let proxModule = null;
   for (let round = 0; round < rounds; round++) {
     for (const model of models) {
       const req = { model, modes, steps: STEPS[model] ?? BLOCK, block: BLOCK, batch: BATCH };
@@ -138,6 +142,7 @@ async function parent() {
         const order = round % 2 === 0 ? sideModes : [...sideModes].reverse();
         const r = await srv.send({ ...req, modes: order });
         if (r.error) throw new Error(`${side} ${model}: ${r.error}`);
+        if (r.prox) proxModule = r.prox;
         for (const mode of sideModes) {
           const t = r.cpu_s[mode];
           push(rates, `${side} ${model} ${mode}`, [(r.samples * t.length) / sum(t)]);
@@ -155,6 +160,10 @@ async function parent() {
   }
   ts.close();
   torch?.close();
+  if (proxModule) {
+    // both prox modules give the same bits; the maps keep the one their first calls timed faster
+    console.log(`parq-ts: PARQ prox map on the ${proxModule} module (timed choice)`);
+  }
 
   const get = (side, model, mode) => {
     const v = rates.get(`${side} ${model} ${mode}`);
@@ -219,6 +228,7 @@ async function parent() {
           node: process.version,
           cores: os.cpus().length,
           simd: tsHello.simd,
+          prox: proxModule,
           batch: BATCH,
           rounds,
           results,
@@ -245,6 +255,11 @@ async function child(threads) {
     await import('../dist/backend/wasm/simd/index.js');
   if (simd128) simdKernelsSwitch.relaxed = false;
   const simd = simdKernelVariant();
+  const { simdProxFor } = await import('../dist/prox/simd/index.js');
+  const { PROX_MODES } = await import('../dist/prox/kernel-modes.js');
+  // the PARQ map's module for a per-tensor group of the MLP's first kernel's size
+  const proxModule = () =>
+    simdProxFor(tf.backend().wasm)?.variant(PROX_MODES.parq, false, 200704) ?? null;
   console.log(JSON.stringify({ ready: true, backend: sel.backend, notice: sel.notice, simd }));
   const SHAPES = { mlp: [784], lenet5: [28, 28, 1], resnet20: [32, 32, 3] };
   const runners = new Map();
@@ -299,7 +314,7 @@ async function child(threads) {
         cpu[mode].push((c.user + c.system) / 1e6);
       }
     }
-    console.log(JSON.stringify({ cpu_s: cpu, samples: req.block * req.batch }));
+    console.log(JSON.stringify({ cpu_s: cpu, samples: req.block * req.batch, prox: proxModule() }));
   }
 }
 
