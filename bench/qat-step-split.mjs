@@ -4,7 +4,7 @@
 // Usage (after `npm run build`): node bench/qat-step-split.mjs [prox] [quantizer] [granularity]
 // (prox parq | ste | binaryrelax, default parq; quantizer lsbq | unif, default lsbq;
 // granularity tensor | channel, default tensor; BK=cpu for the cpu backend; ROOT=<checkout>
-// to time another build's dist/)
+// to time another build's dist/; FUSE=0: the QAT step composed, fuseBaseStep false)
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 const root = (process.env.ROOT ?? new URL('..', import.meta.url).pathname).replace(/\/?$/, '/');
@@ -36,6 +36,8 @@ const mk = (mode) => {
           bits: 2,
           granularity: { kind: gran },
           quantPeriod: 10,
+          // FUSE=0 (older checkouts ignore the option)
+          fuseBaseStep: process.env.FUSE !== '0',
         });
   const x = tf.randomNormal([64, 784], 0, 1, 'float32', 7);
   const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32', 8), 10);
@@ -81,6 +83,6 @@ console.log(
 );
 const pm = med(plain);
 console.log(
-  `${proxName} ${quant} per ${gran}: non-refresh +${(med(qn) - pm).toFixed(3)} ms, refresh +${(med(qr) - pm).toFixed(3)} ms over plain (medians); amortized QAT / plain ${((med(qn) * 9 + med(qr)) / 10 / pm).toFixed(3)}`,
+  `${proxName} ${quant} per ${gran}${process.env.FUSE === '0' ? ' (composed)' : ' (fused)'}: non-refresh +${(med(qn) - pm).toFixed(3)} ms, refresh +${(med(qr) - pm).toFixed(3)} ms over plain (medians); amortized QAT / plain ${((med(qn) * 9 + med(qr)) / 10 / pm).toFixed(3)}`,
 );
 console.log('tensors', tf.memory().numTensors);

@@ -18,13 +18,17 @@
 // lowest and highest.
 // Usage (after `npm run build`):
 //   npm run bench:vs-torch [-- --models mlp,lenet5,resnet20 --modes plain,qat --rounds 3
-//                              --threads 1 --simd128 --json out.json]
+//                              --threads 1 --simd128 --unfused --json out.json]
 // The parq-ts process runs the kernels as Chrome 114+ and Node 22 run them: with relaxed SIMD
 // (fused multiply-adds in the convolutions' GEMM loops, src/backend/wasm/simd/index.ts), which
 // Node 20 has behind a V8 flag that the process turns on for itself. --simd128: the SIMD128
 // module only (as Node 20 runs the library without that flag). The header says which ran;
 // a line after the rounds, which prox module the PARQ map settled on (the same bits either
 // way: src/prox/simd/variant-tuner.ts times both on their first calls).
+// parq-ts's QAT step runs each quantized variable's momentum update and PARQ map as one
+// kernel (src/optim/fused-step.ts; the same bits as tfjs's momentum step and the map
+// composed), as QuantOptimizer does by default; --unfused: composed (fuseBaseStep false), the
+// way to see what the fusion saves. The plain step is tfjs's own tf.train.momentum either way.
 // The PyTorch side runs with $PARQ_TORCH_PYTHON, else /usr/bin/python3, else python3: the
 // first that imports torch; none does: one line says so and only parq-ts is measured.
 // QAT on the PyTorch side needs the reference `parq` package: $PARQ_REF (default
@@ -105,10 +109,14 @@ async function parent() {
     '--threads',
     threads,
     ...(args.includes('--simd128') ? ['--simd128'] : []),
+    ...(args.includes('--unfused') ? ['--unfused'] : []),
   ]);
   const tsHello = await ts.next();
   if (tsHello.notice) console.log(`parq-ts: ${tsHello.notice}`);
   console.log(`parq-ts: SIMD kernels module ${tsHello.simd ?? 'none'}`);
+  console.log(
+    `parq-ts: QAT step ${tsHello.fused ? 'fused (momentum update + prox map, one kernel a quantized variable)' : 'composed (--unfused)'}`,
+  );
   const py = findTorchPython();
   let torch = null;
   let torchQat = false;
@@ -233,6 +241,7 @@ async function parent() {
           cores: os.cpus().length,
           simd: tsHello.simd,
           prox: proxModule,
+          fused: tsHello.fused,
           batch: BATCH,
           rounds,
           results,
@@ -264,7 +273,10 @@ async function child(threads) {
   // the PARQ map's module for a per-tensor group of the MLP's first kernel's size
   const proxModule = () =>
     simdProxFor(tf.backend().wasm)?.variant(PROX_MODES.parq, false, 200704) ?? null;
-  console.log(JSON.stringify({ ready: true, backend: sel.backend, notice: sel.notice, simd }));
+  const fused = !args.includes('--unfused');
+  console.log(
+    JSON.stringify({ ready: true, backend: sel.backend, notice: sel.notice, simd, fused }),
+  );
   const SHAPES = { mlp: [784], lenet5: [28, 28, 1], resnet20: [32, 32, 3] };
   const runners = new Map();
   const makeRunner = (model, mode, batch) => {
@@ -281,6 +293,7 @@ async function child(threads) {
             prox: new parq.ProxPARQ({ annealStart: 0, annealEnd: 1000 }),
             bits: 2,
             quantPeriod: 10,
+            fuseBaseStep: fused,
           });
     const x = tf.randomNormal([batch, ...SHAPES[model]], 0, 1, 'float32', 7);
     const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 8), 10);

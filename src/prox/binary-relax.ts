@@ -4,8 +4,7 @@
  * at `annealEnd`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hardQuantize, ProxMap, shortNumber } from './proxmap.js';
-import { applyProxMode } from './fused-kernel.js';
+import { applyKernelMode, type KernelMode, ProxMap, shortNumber } from './proxmap.js';
 import { annealFraction, checkAnneal } from './schedules.js';
 
 export interface ProxBinaryRelaxOptions {
@@ -41,11 +40,18 @@ export class ProxBinaryRelax extends ProxMap {
     return step >= this.annealStart;
   }
 
+  /** With the nearest level (no q): nothing before annealStart, hard quantization from annealEnd. */
+  override kernelMode(step: number): KernelMode {
+    if (step < this.annealStart) return 'identity';
+    if (step >= this.annealEnd) return { mode: 'hard', param: 0 };
+    return { mode: 'relax', param: annealFraction(step, this.annealStart, this.annealEnd) };
+  }
+
   apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D, step: number): tf.Tensor3D | null {
-    if (step < this.annealStart) return null;
-    if (step >= this.annealEnd) return hardQuantize(p, q, Q);
-    const theta = annealFraction(step, this.annealStart, this.annealEnd);
-    if (!q) return applyProxMode(p, Q, 'relax', theta);
+    const km = this.kernelMode(step);
+    if (!q || km === 'identity' || km.mode !== 'relax') return applyKernelMode(p, q, Q, km);
+    // just refreshed: the combination with the quantizer's own q
+    const theta = km.param;
     return tf.tidy(() => tf.add(tf.mul(p, 1 - theta), tf.mul(q, theta)) as tf.Tensor3D);
   }
 

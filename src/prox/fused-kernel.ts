@@ -258,6 +258,75 @@ function simdGroups(
   }
 }
 
+/** Byte addresses of a view's input, output and levels in the wasm heap. */
+export interface ViewAddresses {
+  x: number;
+  out: number;
+  levels: number;
+}
+
+/** Float32 views of the same three (on wasm: taken after the kernel's last allocation). */
+export interface ViewArrays {
+  x: Float32Array;
+  out: Float32Array;
+  levels: Float32Array;
+}
+
+/**
+ * One map over one view `[A, M, C]` (levels `[A, k, C]`), applied a slab of rows at a time:
+ * the fused step (src/optim/fused-step.ts) maps each slab right after its base update wrote
+ * it, while it is in cache. Slabs run on the SIMD module where it covers the case (k <= 4,
+ * not SoftQuant, `simd` and `at` given), else in the JavaScript loop on `arrays`; either way
+ * the values equal the whole view's map (ParqProxMap): each weight's map depends only on it
+ * and its group's levels.
+ */
+export class RowMapper {
+  private readonly simd: SimdProx | null;
+
+  constructor(
+    simd: SimdProx | null,
+    private readonly at: ViewAddresses | null,
+    private readonly arrays: () => ViewArrays,
+    private readonly shape: readonly [number, number, number],
+    private readonly k: number,
+    private readonly mode: number,
+    private readonly param: number,
+  ) {
+    this.simd = simd && at && k <= 4 && mode !== PROX_MODES.soft ? simd : null;
+  }
+
+  /** Maps block `a`'s rows [m0, m1). */
+  rows(a: number, m0: number, m1: number): void {
+    const [, M, C] = this.shape;
+    const { k, mode, param } = this;
+    const off = (a * M + m0) * C;
+    const n = (m1 - m0) * C;
+    const simd = this.simd;
+    if (simd) {
+      const at = this.at as ViewAddresses;
+      if (C === 1) {
+        const g = tablesFor(k);
+        g.load(this.arrays().levels, a * k, 1, mode !== PROX_MODES.parq);
+        simd.run(mode, at.x + off * 4, at.out + off * 4, n, g, param);
+      } else {
+        const levels = at.levels + a * k * C * 4;
+        simd.lanes(mode, at.x + off * 4, at.out + off * 4, [1, m1 - m0, C], levels, k, param);
+      }
+      return;
+    }
+    const { x, out, levels } = this.arrays();
+    proxLoop(
+      x.subarray(off, off + n),
+      levels.subarray(a * k * C, (a + 1) * k * C),
+      [1, m1 - m0, C],
+      k,
+      mode,
+      param,
+      out.subarray(off, off + n),
+    );
+  }
+}
+
 function kernelFunc({ read, make, address }: HostArrays, simdFor: () => SimdProx | null) {
   return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => {
     const { x, levels } = inputs as { x: tf.TensorInfo; levels: tf.TensorInfo };
@@ -281,7 +350,7 @@ function kernelFunc({ read, make, address }: HostArrays, simdFor: () => SimdProx
  * The SIMD maps of a wasm backend, looked up again only when the variant changes
  * (`simdKernelsSwitch.relaxed`, read at each call).
  */
-function simdOfBackend(backend: unknown): () => SimdProx | null {
+export function simdOfBackend(backend: unknown): () => SimdProx | null {
   let variant: SimdProxVariant | null | undefined;
   let simd: SimdProx | null = null;
   return () => {

@@ -5,4 +5,11 @@ export * from './soft-quant.js';
 export * from './schedules.js';
 export * from './registry.js';
 export * from './functional.js';
-export * from './fused-kernel.js';
+export {
+  PROX_KERNEL,
+  type ProxMode,
+  proxLoop,
+  registerProxKernels,
+  composedProx,
+  applyProxMode,
+} from './fused-kernel.js';

@@ -5,8 +5,7 @@
  * normalized mirror sigmoid between `annealStart` and `annealEnd`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyProxMode } from './fused-kernel.js';
-import { hardQuantize, ProxMap } from './proxmap.js';
+import { applyKernelMode, type KernelMode, ProxMap } from './proxmap.js';
 import { checkAnneal, normalizedMirrorSigmoid } from './schedules.js';
 import { FLOAT32_TINY } from '../quant/quantizer.js';
 
@@ -59,11 +58,15 @@ export class ProxPARQ extends ProxMap {
     return step >= this.annealStart && this.inverseSlope(step) === 0;
   }
 
-  apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D, step: number): tf.Tensor3D | null {
-    if (step < this.annealStart) return null;
+  /** Nothing before annealStart; hard quantization once the inverse slope is 0. */
+  override kernelMode(step: number): KernelMode {
+    if (step < this.annealStart) return 'identity';
     const invSlope = this.inverseSlope(step);
-    if (invSlope === 0) return hardQuantize(p, q, Q);
-    return applyProxMode(p, Q, 'parq', invSlope);
+    return invSlope === 0 ? { mode: 'hard', param: 0 } : { mode: 'parq', param: invSlope };
+  }
+
+  apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D, step: number): tf.Tensor3D | null {
+    return applyKernelMode(p, q, Q, this.kernelMode(step));
   }
 
   override getConfig(): Record<string, unknown> {

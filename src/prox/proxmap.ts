@@ -5,6 +5,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyProxMode } from './fused-kernel.js';
+import type { ProxMode } from './kernel-modes.js';
+
+/**
+ * What a map does to the weights at one step, as the fused prox kernel computes it: nothing
+ * ('identity'), or one of its modes with its parameter.
+ */
+export type KernelMode = 'identity' | { mode: ProxMode; param: number };
 
 export abstract class ProxMap {
   abstract readonly className: string;
@@ -21,6 +28,15 @@ export abstract class ProxMap {
     Q: tf.Tensor3D,
     step: number,
   ): tf.Tensor3D | null;
+
+  /**
+   * What `apply(p, null, Q, step)` computes, as the fused kernel's mode, so that an optimizer
+   * may run it in one pass with the base update (src/optim/fused-step.ts); null where it is
+   * none of them (the default: a map of one's own is applied as it is written).
+   */
+  kernelMode(_step: number): KernelMode | null {
+    return null;
+  }
 
   /**
    * Does `apply` at `step` use `q` when it is given? The optimizer then asks the quantizer for
@@ -68,12 +84,31 @@ export function hardQuantize(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor
   return q ? tf.clone(q) : applyProxMode(p, Q, 'hard');
 }
 
+/**
+ * A kernel mode applied to a view: null for 'identity'; hard quantization takes `q` when
+ * given (the quantizer's own, on a step that refreshed Q), else the nearest level.
+ */
+export function applyKernelMode(
+  p: tf.Tensor3D,
+  q: tf.Tensor3D | null,
+  Q: tf.Tensor3D,
+  km: KernelMode,
+): tf.Tensor3D | null {
+  if (km === 'identity') return null;
+  if (km.mode === 'hard') return hardQuantize(p, q, Q);
+  return applyProxMode(p, Q, km.mode, km.param);
+}
+
 /** Straight-through estimation: hard quantization at every step. */
 export class ProxHardQuant extends ProxMap {
   readonly className = 'ProxHardQuant';
 
   apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D): tf.Tensor3D {
     return hardQuantize(p, q, Q);
+  }
+
+  override kernelMode(): KernelMode {
+    return { mode: 'hard', param: 0 };
   }
 
   override inverseSlope(): number {

@@ -4,8 +4,7 @@
  * `annealStart` and `annealEnd`, sharpening into hard quantization.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyProxMode } from './fused-kernel.js';
-import { hardQuantize, ProxMap, shortNumber } from './proxmap.js';
+import { applyKernelMode, type KernelMode, ProxMap, shortNumber } from './proxmap.js';
 import { annealFraction, checkAnneal } from './schedules.js';
 
 export interface ProxSoftQuantOptions {
@@ -55,10 +54,15 @@ export class ProxSoftQuant extends ProxMap {
     return step >= this.annealEnd;
   }
 
+  /** Nothing before annealStart; hard quantization from annealEnd. */
+  override kernelMode(step: number): KernelMode {
+    if (step < this.annealStart) return 'identity';
+    if (step >= this.annealEnd) return { mode: 'hard', param: 0 };
+    return { mode: 'soft', param: this.temperature(step) };
+  }
+
   apply(p: tf.Tensor3D, q: tf.Tensor3D | null, Q: tf.Tensor3D, step: number): tf.Tensor3D | null {
-    if (step < this.annealStart) return null;
-    if (step >= this.annealEnd) return hardQuantize(p, q, Q);
-    return applyProxMode(p, Q, 'soft', this.temperature(step));
+    return applyKernelMode(p, q, Q, this.kernelMode(step));
   }
 
   override getConfig(): Record<string, unknown> {

@@ -4,7 +4,8 @@
 // have it on), checks the kernels run the relaxed module, and then runs the convolution test
 // files, which compare every kernel with the cpu backend (within 1e-4 relative) on the same
 // shapes, and hold memory steady, and the prox maps' tests (the relaxed prox module must give
-// the SIMD128 module's bits exactly, and the maps with both modules the composed ops'). The
+// the SIMD128 module's bits exactly, and the maps with both modules the composed ops'; the
+// fused QAT step, the base optimizer's and the composed map's bits). The
 // other test files run whichever module the runtime gives (SIMD128 on Node 20).
 import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
@@ -58,3 +59,4 @@ await import('./winograd.test.js');
 await import('./winograd-filter-grad.test.js');
 await import('./training-step.test.js');
 await import('../prox/simd.test.js');
+await import('../optim/fused-step.test.js');

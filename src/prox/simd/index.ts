@@ -27,6 +27,7 @@ interface ProxExports {
   relax(x: F, out: F, n: F, keep: F, take: F, t0: F, t1: F, t2: F, ...levels: F[]): void;
   parq(x: F, out: F, n: F, invSlope: F, t0: F, t1: F, t2: F, t3: F, ...levels: F[]): void;
   lanes(mode: F, x: F, out: F, A: F, M: F, C: F, levels: F, k: F, p: F, q: F): void;
+  momentum(kind: F, g: F, a: F, x: F, aOut: F, xOut: F, n: F, m: F, c: F): void;
 }
 
 /** How many contiguous groups `run` mapped, and how many views `lanes` mapped (for tests and benchmarks). */
@@ -135,6 +136,25 @@ export class SimdProx {
     const t0 = tuner ? tuner.start() : 0;
     fn.lanes(mode, x, out, A, M, C, levels, k, p, q);
     tuner?.record(choice, n, t0);
+  }
+
+  /**
+   * The base optimizer's update of `n` weights before a map (src/optim/fused-step.ts): kind
+   * 0 SGD `x' = c*g + x`, 1 momentum `a' = m*a + g, x' = c*a' + x`, 2 Nesterov (`x' = c*(g +
+   * a'*m) + x`), c = -lr, as tfjs's optimizers compute them; byte addresses.
+   */
+  momentum(
+    kind: number,
+    g: number,
+    a: number,
+    x: number,
+    aOut: number,
+    xOut: number,
+    n: number,
+    m: number,
+    c: number,
+  ): void {
+    this.fn.momentum(kind, g, a, x, aOut, xOut, n, m, c);
   }
 }
 

@@ -484,4 +484,86 @@
       (local.set $lev (i32.add (local.get $lev) (i32.mul (local.get $k) (local.get $row))))
       (local.set $a (i32.add (local.get $a) (i32.const 1)))
       (br $blocks))))
+
+;; ---------------------------------------------------------------------------
+;; The base optimizer's update that a fused QAT step runs before its map
+;; (src/optim/fused-step.ts), as tfjs's SGD and Momentum optimizers compute it,
+;; the same float32 ops in the same order: kind 0 SGD x' = c*g + x; kind 1
+;; momentum a' = m*a + g, x' = c*a' + x; kind 2 Nesterov a' as momentum,
+;; x' = c*(g + a'*m) + x (c = -lr). `n` weights at byte addresses g, a, x, to
+;; aOut and xOut (SGD leaves aOut alone).
+  (func (export "momentum") (param $kind i32) (param $g i32) (param $a i32) (param $x i32)
+    (param $aOut i32) (param $xOut i32) (param $n i32) (param $m f32) (param $c f32)
+    (local $i i32) (local $end4 i32) (local $end i32) (local $M v128) (local $C v128)
+    (local $na v128) (local $gv v128) (local $s f32) (local $gs f32)
+    (local.set $M (call $hoisted (f32x4.splat (local.get $m))))
+    (local.set $C (call $hoisted (f32x4.splat (local.get $c))))
+    (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (if (i32.eqz (local.get $kind))
+      (then
+        (block $doneS (loop $sgd
+          (br_if $doneS (i32.ge_u (local.get $i) (local.get $end4)))
+          (v128.store (i32.add (local.get $xOut) (local.get $i))
+            (f32x4.add
+              (f32x4.mul (local.get $C) (v128.load (i32.add (local.get $g) (local.get $i))))
+              (v128.load (i32.add (local.get $x) (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br $sgd)))
+        (block $doneT (loop $sgdTail
+          (br_if $doneT (i32.ge_u (local.get $i) (local.get $end)))
+          (f32.store (i32.add (local.get $xOut) (local.get $i))
+            (f32.add
+              (f32.mul (local.get $c) (f32.load (i32.add (local.get $g) (local.get $i))))
+              (f32.load (i32.add (local.get $x) (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (br $sgdTail)))
+        (return)))
+    (if (i32.eq (local.get $kind) (i32.const 1))
+      (then
+        (block $doneM (loop $mom
+          (br_if $doneM (i32.ge_u (local.get $i) (local.get $end4)))
+          (local.set $na
+            (f32x4.add
+              (f32x4.mul (local.get $M) (v128.load (i32.add (local.get $a) (local.get $i))))
+              (v128.load (i32.add (local.get $g) (local.get $i)))))
+          (v128.store (i32.add (local.get $aOut) (local.get $i)) (local.get $na))
+          (v128.store (i32.add (local.get $xOut) (local.get $i))
+            (f32x4.add (f32x4.mul (local.get $C) (local.get $na))
+              (v128.load (i32.add (local.get $x) (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br $mom))))
+      (else
+        (block $doneN (loop $nes
+          (br_if $doneN (i32.ge_u (local.get $i) (local.get $end4)))
+          (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+          (local.set $na
+            (f32x4.add
+              (f32x4.mul (local.get $M) (v128.load (i32.add (local.get $a) (local.get $i))))
+              (local.get $gv)))
+          (v128.store (i32.add (local.get $aOut) (local.get $i)) (local.get $na))
+          (v128.store (i32.add (local.get $xOut) (local.get $i))
+            (f32x4.add
+              (f32x4.mul (local.get $C)
+                (f32x4.add (local.get $gv) (f32x4.mul (local.get $na) (local.get $M))))
+              (v128.load (i32.add (local.get $x) (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br $nes)))))
+    (block $done (loop $tail
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $gs (f32.load (i32.add (local.get $g) (local.get $i))))
+      (local.set $s
+        (f32.add (f32.mul (local.get $m) (f32.load (i32.add (local.get $a) (local.get $i))))
+          (local.get $gs)))
+      (f32.store (i32.add (local.get $aOut) (local.get $i)) (local.get $s))
+      (f32.store (i32.add (local.get $xOut) (local.get $i))
+        (f32.add
+          (f32.mul (local.get $c)
+            (select
+              (f32.add (local.get $gs) (f32.mul (local.get $s) (local.get $m)))
+              (local.get $s)
+              (i32.eq (local.get $kind) (i32.const 2))))
+          (f32.load (i32.add (local.get $x) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $tail))))
 )

@@ -1,0 +1,229 @@
+/**
+ * The fused QAT step (src/optim/fused-step.ts): a quantized variable's base update and prox
+ * map in one kernel give the same bits as the base optimizer's own step and the map composed
+ * (`fuseBaseStep: false`), for every map, granularity, update kind and backend it runs on,
+ * across slabs (a variable larger than one), refreshes of Q and the maps' phases; it runs
+ * where it should and nowhere else, and leaks nothing.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  LSBQuantizer,
+  ProxBinaryRelax,
+  ProxHardQuant,
+  ProxMap,
+  ProxPARQ,
+  ProxSoftQuant,
+  QuantOptimizer,
+  UnifQuantizer,
+  applyProxMode,
+} from '../../src/index.js';
+import type { Granularity } from '../../src/quant/grouping.js';
+import { FUSED_STEP_KERNEL } from '../../src/optim/fused-step.js';
+import { simdStats } from '../../src/prox/simd/index.js';
+import { normals, useBackend } from '../helpers.js';
+
+/** A map of one's own: no kernel mode, so the fused step runs the update alone. */
+class HalfwayMap extends ProxMap {
+  readonly className = 'HalfwayMap';
+  apply(p: tf.Tensor3D, _q: tf.Tensor3D | null, Q: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => tf.mul(tf.add(p, applyProxMode(p, Q, 'hard')), 0.5) as tf.Tensor3D);
+  }
+}
+
+const PROXES: Record<string, () => ProxMap> = {
+  parq: () => new ProxPARQ({ annealStart: 3, annealEnd: 9 }),
+  binaryrelax: () => new ProxBinaryRelax({ annealStart: 3, annealEnd: 9 }),
+  ste: () => new ProxHardQuant(),
+  soft: () => new ProxSoftQuant({ annealStart: 3, annealEnd: 9 }),
+  own: () => new HalfwayMap(),
+};
+
+const GRANULARITIES: Record<string, Granularity> = {
+  tensor: { kind: 'tensor' },
+  channel: { kind: 'channel' },
+  block: { kind: 'block', blockSize: 10 },
+};
+
+type Kind = 'momentum' | 'nesterov' | 'sgd' | 'adam';
+const BASES: Record<Kind, () => tf.Optimizer> = {
+  momentum: () => tf.train.momentum(0.05, 0.9),
+  nesterov: () => tf.train.momentum(0.05, 0.9, true),
+  sgd: () => tf.train.sgd(0.05),
+  adam: () => tf.train.adam(0.01),
+};
+
+interface Case {
+  kind?: Kind;
+  prox?: string;
+  granularity?: string;
+  bits?: number;
+  fuse: boolean;
+  steps?: number;
+  extra?: Partial<ConstructorParameters<typeof QuantOptimizer>[0]>;
+  weightDecay?: number;
+}
+
+/** Counts the fused kernel's calls while `f` runs. */
+function countFused<T>(f: () => Promise<T>): Promise<{ result: T; calls: number }> {
+  const engine = tf.engine();
+  const runKernel = engine.runKernel.bind(engine);
+  let calls = 0;
+  engine.runKernel = ((name: string, ...rest: unknown[]) => {
+    if (name === FUSED_STEP_KERNEL) calls++;
+    return (runKernel as (...a: unknown[]) => unknown)(name, ...rest);
+  }) as typeof engine.runKernel;
+  return f()
+    .then((result) => ({ result, calls }))
+    .finally(() => {
+      engine.runKernel = runKernel;
+    });
+}
+
+/**
+ * Trains a two-layer net (w1 [150, 130]: 19,500 weights, more than one slab per tensor and
+ * per channel; w2 [130, 5]; bias b, not quantized) and returns every value it ends with.
+ */
+async function train(c: Case) {
+  const w1 = tf.variable(tf.tensor2d(normals(150 * 130, 1, 0.1), [150, 130]), true, undefined);
+  const w2 = tf.variable(tf.tensor2d(normals(130 * 5, 2, 0.3), [130, 5]));
+  const b = tf.variable(tf.zeros([5]));
+  const x = tf.tensor2d(normals(8 * 150, 3), [8, 150]);
+  const y = tf.tensor2d(normals(8 * 5, 4), [8, 5]);
+  const opt = new QuantOptimizer({
+    base: BASES[c.kind ?? 'momentum'](),
+    quantizer: c.bits === 4 ? new UnifQuantizer() : new LSBQuantizer(),
+    prox: PROXES[c.prox ?? 'parq'](),
+    groups: [
+      {
+        variables: [w1, w2],
+        bits: c.bits ?? 2,
+        granularity: GRANULARITIES[c.granularity ?? 'tensor'],
+        weightDecay: c.weightDecay,
+      },
+    ],
+    quantPeriod: 4,
+    warmupSteps: 1,
+    fuseBaseStep: c.fuse,
+    ...c.extra,
+  });
+  const loss = () =>
+    tf.tidy(() =>
+      tf.losses.meanSquaredError(y, tf.add(tf.matMul(tf.relu(tf.matMul(x, w1)), w2), b)),
+    );
+  const { calls } = await countFused(async () => {
+    for (let i = 0; i < (c.steps ?? 12); i++) opt.minimize(loss, false, [w1, w2, b]);
+  });
+  const values = [w1, w2, b].map((v) => Array.from(v.dataSync()));
+  const state = await opt.getWeights();
+  const stateValues = state.map((s) => [s.name, Array.from(s.tensor.dataSync())] as const);
+  tf.dispose([w1, w2, b, x, y]);
+  opt.dispose();
+  return { values, stateValues, calls };
+}
+
+/** Bit-for-bit equality of the values two runs end with (NaN equals NaN). */
+function expectSameBits(
+  a: Awaited<ReturnType<typeof train>>,
+  b: Awaited<ReturnType<typeof train>>,
+) {
+  const bits = (xs: number[]) => Array.from(new Uint32Array(new Float32Array(xs).buffer));
+  expect(a.values.map(bits)).toEqual(b.values.map(bits));
+  // (names hold the variables' own ids, which differ between the two runs)
+  expect(a.stateValues.map(([, v]) => bits(v))).toEqual(b.stateValues.map(([, v]) => bits(v)));
+  expect(a.stateValues.length).toBeGreaterThan(3);
+}
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  describe(`the fused QAT step on ${backend}`, () => {
+    beforeAll(() => useBackend(backend));
+    afterAll(() => useBackend('wasm'));
+
+    const cases: [string, Case][] = [];
+    for (const prox of Object.keys(PROXES))
+      for (const granularity of Object.keys(GRANULARITIES))
+        cases.push([`momentum, ${prox}, per ${granularity}`, { prox, granularity, fuse: true }]);
+    for (const kind of ['nesterov', 'sgd'] as const)
+      for (const granularity of ['tensor', 'channel'])
+        cases.push([`${kind}, parq, per ${granularity}`, { kind, granularity, fuse: true }]);
+    for (const granularity of ['tensor', 'channel'])
+      cases.push([
+        `4 bits (16 levels), parq, per ${granularity}`,
+        { bits: 4, granularity, fuse: true },
+      ]);
+    cases.push([
+      'cosine learning rate and weight decay',
+      {
+        fuse: true,
+        weightDecay: 0.01,
+        extra: { lrSchedule: { kind: 'cosine', lr: 0.05, totalSteps: 12 } },
+      },
+    ]);
+
+    it.each(cases)('%s: the same bits as the base step and the map composed', async (_, c) => {
+      const before = simdStats.groups + simdStats.lanes;
+      const fused = await train(c);
+      const simdMaps = simdStats.groups + simdStats.lanes - before;
+      const composed = await train({ ...c, fuse: false });
+      expectSameBits(fused, composed);
+      // one kernel a quantized variable a QAT step (11 steps after the warmup, 2 variables)
+      expect(fused.calls).toBe(22);
+      expect(composed.calls).toBe(0);
+      // on wasm, two-bit maps that are kernel modes ran on the SIMD module with the update
+      const kernelMap = c.prox !== 'soft' && c.prox !== 'own' && c.bits !== 4;
+      if (backend === 'wasm' && kernelMap) expect(simdMaps).toBeGreaterThan(0);
+    });
+
+    it.each([
+      ['Adam (not a base the kernel knows)', { kind: 'adam' as const }],
+      ['NM-SGD', { extra: { nmGamma: 10 } }],
+      ['quantShrink', { extra: { quantShrink: true } }],
+    ])('%s: steps as before, without the fused kernel', async (_, c) => {
+      const fused = await train({ ...c, fuse: true });
+      const composed = await train({ ...c, fuse: false });
+      expect(fused.calls).toBe(0);
+      expectSameBits(fused, composed);
+    });
+  });
+}
+
+describe('the fused QAT step, memory and configuration', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  it('leaks no tensor, data id or wasm heap from step to step', async () => {
+    const w = tf.variable(tf.tensor2d(normals(150 * 130, 5, 0.1), [150, 130]));
+    const x = tf.tensor2d(normals(8 * 150, 6), [8, 150]);
+    const opt = new QuantOptimizer({
+      base: tf.train.momentum(0.05, 0.9),
+      prox: new ProxPARQ({ annealStart: 0, annealEnd: 20 }),
+      groups: [{ variables: [w], bits: 2 }],
+      quantPeriod: 3,
+    });
+    const loss = () => tf.tidy(() => tf.mean(tf.square(tf.matMul(x, w))));
+    const backend = tf.backend() as unknown as {
+      numDataIds(): number;
+      wasm: { HEAPU8: Uint8Array };
+    };
+    const { calls } = await countFused(async () => {
+      for (let i = 0; i < 3; i++) opt.minimize(loss, false, [w]);
+      const tensors = tf.memory().numTensors;
+      const ids = backend.numDataIds();
+      const heap = backend.wasm.HEAPU8.byteLength;
+      for (let i = 0; i < 9; i++) opt.minimize(loss, false, [w]);
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(backend.numDataIds()).toBe(ids);
+      expect(backend.wasm.HEAPU8.byteLength).toBe(heap);
+    });
+    expect(calls).toBe(12);
+    tf.dispose([w, x]);
+    opt.dispose();
+  });
+
+  it('keeps fuseBaseStep in its config (default true)', () => {
+    const on = new QuantOptimizer({ base: tf.train.sgd(0.1) });
+    const off = new QuantOptimizer({ base: tf.train.sgd(0.1), fuseBaseStep: false });
+    expect(on.fuseBaseStep).toBe(true);
+    const revived = QuantOptimizer.fromConfig(QuantOptimizer, off.getConfig()) as QuantOptimizer;
+    expect(revived.fuseBaseStep).toBe(false);
+  });
+});
