@@ -110,7 +110,7 @@ async function train(c: Case) {
   const loss = () =>
     tf.tidy(() =>
       tf.losses.meanSquaredError(y, tf.add(tf.matMul(tf.relu(tf.matMul(x, w1)), w2), b)),
-    );
+    ) as tf.Scalar;
   const { calls } = await countFused(async () => {
     for (let i = 0; i < (c.steps ?? 12); i++) opt.minimize(loss, false, [w1, w2, b]);
   });
@@ -199,7 +199,7 @@ describe('the fused QAT step, memory and configuration', () => {
       groups: [{ variables: [w], bits: 2 }],
       quantPeriod: 3,
     });
-    const loss = () => tf.tidy(() => tf.mean(tf.square(tf.matMul(x, w))));
+    const loss = () => tf.tidy(() => tf.mean(tf.square(tf.matMul(x, w))) as tf.Scalar);
     const backend = tf.backend() as unknown as {
       numDataIds(): number;
       wasm: { HEAPU8: Uint8Array };
