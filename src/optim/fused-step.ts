@@ -1,61 +1,83 @@
 /**
  * A quantized variable's whole QAT update as one kernel, `ParqFusedStep`: the base
- * optimizer's update of its latent weights (tfjs's SGD or Momentum, base-update.ts: the same
+ * optimizer's update of its latent weights (tfjs's SGD, Momentum or Adam, base-update.ts: the same
  * float32 ops in the same order, so the same bits), then, where given levels and a mode, the
  * prox map of the new latent weights, a slab of rows at a time so that the map reads what
  * the update just wrote while it is in cache.
  *
- * Composed, the same work is four tfjs kernels over the weights for momentum (each a pass
- * through memory and a new tensor) and one more for the map; fused, one pass. Outputs: the
- * new latent weights, the new accumulation (not for SGD), and the mapped weights (with
- * levels), each in the variable's shape. Registered for cpu (JavaScript) and wasm (the prox
- * module's SIMD `momentum` and maps over the heap, else the same JavaScript on it); other
+ * Composed, the same work is four tfjs kernels over the weights for momentum, fourteen for
+ * Adam (each a pass through memory and a new tensor), and one more for the map; fused, one
+ * pass. Outputs: the new latent weights, the optimizer's new state (momentum's accumulation,
+ * Adam's two moments; none for SGD), and the mapped weights (with levels), each in the
+ * variable's shape. Registered for cpu (JavaScript) and wasm (the prox module's SIMD
+ * `momentum` and `adam` and maps over the heap, else the same JavaScript on it); other
  * backends don't have it, and QuantOptimizer then steps as composed ops.
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerHostKernel, type HostArrays } from '../backend/host-arrays.js';
 import { RowMapper, simdOfBackend, type ViewArrays } from '../prox/fused-kernel.js';
 import type { SimdProx } from '../prox/simd/index.js';
+import type { BaseUpdate } from './base-update.js';
 
 export const FUSED_STEP_KERNEL = 'ParqFusedStep';
 
 /**
  * Weights a slab: the update and the map take this many (or the rows that hold them) at a
- * time, ~0.4 MB for the six arrays a momentum step touches (the L2 of a laptop core), and no
- * fewer than the prox maps' timed choice between modules waits for (VariantTuner.minItems).
+ * time, 0.4-0.5 MB for the six to eight arrays a step touches (the L2 of a laptop core), and
+ * no fewer than the prox maps' timed choice between modules waits for (VariantTuner.minItems).
  */
 const SLAB = 16384;
 
 const f32 = Math.fround;
 
+/** The arrays of one update: inputs, the state it reads (`a`, `a2`) and every output. */
+interface UpdateArrays {
+  g: Float32Array;
+  x: Float32Array;
+  a: Float32Array | null;
+  a2: Float32Array | null;
+  xOut: Float32Array;
+  aOut: Float32Array | null;
+  a2Out: Float32Array | null;
+}
+
+/** The update's scalars as numbers: `m`, `c` (SGD, momentum), `s1`, `s2` and the attrs (Adam). */
+type Scalars = Record<string, number>;
+
 /** The update of weights [i0, i1) in JavaScript, rounding each op to float32 as tfjs does. */
-function updateLoop(
-  kind: number,
-  g: Float32Array,
-  a: Float32Array | null,
-  x: Float32Array,
-  aOut: Float32Array | null,
-  xOut: Float32Array,
-  i0: number,
-  i1: number,
-  m: number,
-  c: number,
-): void {
+function updateLoop(kind: number, u: UpdateArrays, i0: number, i1: number, k: Scalars): void {
+  const { g, x, xOut } = u;
+  const { m, c } = k;
   if (kind === 0) {
     for (let i = i0; i < i1; i++) xOut[i] = f32(f32(c * g[i]) + x[i]);
     return;
   }
-  const acc = a as Float32Array;
-  const accOut = aOut as Float32Array;
+  const a = u.a as Float32Array;
+  const aOut = u.aOut as Float32Array;
+  if (kind === 3) {
+    const v = u.a2 as Float32Array;
+    const vOut = u.a2Out as Float32Array;
+    const { b1, ob1, b2, ob2, s1, s2, eps, nlr } = k;
+    for (let i = i0; i < i1; i++) {
+      const gi = g[i];
+      const nm = f32(f32(a[i] * b1) + f32(gi * ob1));
+      const nv = f32(f32(v[i] * b2) + f32(f32(gi * gi) * ob2));
+      aOut[i] = nm;
+      vOut[i] = nv;
+      const den = f32(f32(Math.sqrt(f32(nv / s2))) + eps);
+      xOut[i] = f32(f32(f32(f32(nm / s1) / den) * nlr) + x[i]);
+    }
+    return;
+  }
   for (let i = i0; i < i1; i++) {
-    const na = f32(f32(m * acc[i]) + g[i]);
-    accOut[i] = na;
+    const na = f32(f32(m * a[i]) + g[i]);
+    aOut[i] = na;
     const step = kind === 2 ? f32(g[i] + f32(na * m)) : na;
     xOut[i] = f32(f32(c * step) + x[i]);
   }
 }
 
-interface Attrs {
+interface Attrs extends Record<string, unknown> {
   /** base-update.ts's kind */
   kind: number;
   /** the prox mode (kernel-modes.ts), or -1: the update alone */
@@ -65,67 +87,77 @@ interface Attrs {
   view: [number, number, number];
 }
 
+const SCALAR_INPUTS = ['m', 'c', 's1', 's2'];
+const ADAM_ATTRS = ['b1', 'ob1', 'b2', 'ob2', 'eps', 'nlr'];
+
 function kernelFunc({ read, make, address }: HostArrays, simdFor: () => SimdProx | null) {
   return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) => {
-    const { x, g, a, m, c, levels } = inputs as Record<string, tf.TensorInfo | undefined>;
-    const { kind, mode, param, view } = attrs as unknown as Attrs;
-    const xi = x as tf.TensorInfo;
-    const gi = g as tf.TensorInfo;
-    const shape = xi.shape;
+    const ins = inputs as Record<string, tf.TensorInfo | undefined>;
+    const x = ins.x as tf.TensorInfo;
+    const g = ins.g as tf.TensorInfo;
+    const { a, a2, levels } = ins;
+    const at = attrs as unknown as Attrs;
+    const { kind, mode, param, view } = at;
+    const k: Scalars = {};
+    for (const name of SCALAR_INPUTS) {
+      const t = ins[name];
+      if (t) k[name] = read(t)[0];
+    }
+    for (const name of ADAM_ATTRS) if (typeof at[name] === 'number') k[name] = at[name] as number;
+    const shape = x.shape;
     const mapped = mode >= 0 && levels !== undefined;
-    const mv = kind === 0 ? 0 : read(m as tf.TensorInfo)[0];
-    const cv = read(c as tf.TensorInfo)[0];
     // every allocation before any view is taken (an allocation may grow the wasm heap)
     const latent = make(shape);
-    const accum = kind === 0 ? null : make(shape);
+    const aOut = a ? make(shape) : null;
+    const a2Out = a2 ? make(shape) : null;
     const out = mapped ? make(shape) : null;
-    const views = () => ({
-      g: read(gi),
-      a: kind === 0 ? null : read(a as tf.TensorInfo),
-      x: read(xi),
-      aOut: accum ? accum.values() : null,
-      xOut: latent.values(),
-    });
     const simd = simdFor();
-    const at = simd && address ? address : null;
+    const addr = simd && address ? address : null;
     const update = (i0: number, i1: number) => {
-      if (at) {
-        const w = (t: tf.TensorInfo | null) => (t ? at(t) + i0 * 4 : 0);
-        simd!.momentum(
-          kind,
-          w(gi),
-          w(kind === 0 ? null : (a as tf.TensorInfo)),
-          w(xi),
-          w(accum ? accum.info : null),
-          w(latent.info),
-          i1 - i0,
-          mv,
-          cv,
-        );
-      } else {
-        const v = views();
-        updateLoop(kind, v.g, v.a, v.x, v.aOut, v.xOut, i0, i1, mv, cv);
+      if (addr && simd) {
+        const w = (t: tf.TensorInfo | null | undefined) => (t ? addr(t) + i0 * 4 : 0);
+        const n = i1 - i0;
+        if (kind === 3) {
+          simd.adam(w(g), w(a), w(a2), w(x), w(aOut?.info), w(a2Out?.info), w(latent.info), n, k);
+        } else {
+          simd.momentum(kind, w(g), w(a), w(x), w(aOut?.info), w(latent.info), n, k.m ?? 0, k.c);
+        }
+        return;
       }
+      updateLoop(
+        kind,
+        {
+          g: read(g),
+          x: read(x),
+          a: a ? read(a) : null,
+          a2: a2 ? read(a2) : null,
+          xOut: latent.values(),
+          aOut: aOut ? aOut.values() : null,
+          a2Out: a2Out ? a2Out.values() : null,
+        },
+        i0,
+        i1,
+        k,
+      );
     };
-    const infos = [latent.info, ...(accum ? [accum.info] : [])];
+    const infos = [latent, aOut, a2Out].filter((o) => o !== null).map((o) => o.info);
     if (!mapped) {
       update(
         0,
-        xi.shape.reduce((p, d) => p * d, 1),
+        shape.reduce((p, d) => p * d, 1),
       );
       return infos;
     }
     const outs = out as NonNullable<typeof out>;
     const levelsInfo = levels as tf.TensorInfo;
     const [A, M, C] = view;
-    const k = levelsInfo.shape[1] as number;
     let arrays: ViewArrays | null = null;
     const mapper = new RowMapper(
       simd,
-      at ? { x: at(latent.info), out: at(outs.info), levels: at(levelsInfo) } : null,
+      addr ? { x: addr(latent.info), out: addr(outs.info), levels: addr(levelsInfo) } : null,
       () => (arrays ??= { x: latent.values(), out: outs.values(), levels: read(levelsInfo) }),
       view,
-      k,
+      levelsInfo.shape[1] as number,
       mode,
       param,
     );
@@ -150,36 +182,41 @@ export function registerFusedStepKernel(): void {
 
 export interface FusedStepResult {
   latent: tf.Tensor;
-  /** null for SGD */
-  accumulation: tf.Tensor | null;
+  /** the optimizer's new state, in BaseUpdate.state's order (empty for SGD) */
+  state: tf.Tensor[];
   /** null without a map */
   mapped: tf.Tensor | null;
 }
 
 /**
- * The base update (`kind`, scalars `m`, `c`) of weights `x` by gradient `g` and accumulation
- * `a`, then, given `levels` `[A, k, C]` and a prox mode code (>= 0), the map of the result
- * viewed as `view` with `param`; null where the backend has no fused kernel.
+ * The base update (`update`) of weights `x` by gradient `g` with the optimizer's `state`
+ * (BaseUpdate.state), then, given `levels` `[A, k, C]` and a prox mode code (>= 0), the map
+ * of the result viewed as `view` with `param`; null where the backend has no fused kernel.
  */
 export function fusedStep(args: {
-  kind: 0 | 1 | 2;
+  update: BaseUpdate;
   x: tf.Tensor;
   g: tf.Tensor;
-  a: tf.Tensor | null;
-  m: tf.Tensor | null;
-  c: tf.Tensor;
+  state: tf.Variable[];
   view: readonly [number, number, number];
   levels?: tf.Tensor3D;
   mode?: number;
   param?: number;
 }): FusedStepResult | null {
   if (!tf.getKernel(FUSED_STEP_KERNEL, tf.getBackend())) return null;
-  const { kind, x, g, a, m, c, view, levels } = args;
+  const { update, x, g, state, view, levels } = args;
   const mode = levels && args.mode !== undefined ? args.mode : -1;
-  const inputs: tf.NamedTensorMap = { x, g, c };
-  if (kind !== 0) Object.assign(inputs, { a: a as tf.Tensor, m: m as tf.Tensor });
+  const inputs: tf.NamedTensorMap = { x, g, ...update.scalars };
+  if (state[0]) inputs.a = state[0];
+  if (state[1]) inputs.a2 = state[1];
   if (mode >= 0) inputs.levels = levels as tf.Tensor3D;
-  const attrs = { kind, mode, param: args.param ?? 0, view: [...view] };
+  const attrs = {
+    ...update.attrs,
+    kind: update.kind,
+    mode,
+    param: args.param ?? 0,
+    view: [...view],
+  };
   const outs = tf
     .engine()
     .runKernel(FUSED_STEP_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as
@@ -187,8 +224,8 @@ export function fusedStep(args: {
   const list = Array.isArray(outs) ? outs : [outs];
   return {
     latent: list[0],
-    accumulation: kind === 0 ? null : list[1],
-    mapped: mode >= 0 ? list[kind === 0 ? 1 : 2] : null,
+    state: list.slice(1, 1 + state.length),
+    mapped: mode >= 0 ? list[1 + state.length] : null,
   };
 }
 

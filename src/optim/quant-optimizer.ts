@@ -14,10 +14,11 @@
  * `-lr / nmGamma * (latent - mapped)` is added after the base step, and
  * `nmGamma` replaces the cumulative lr as the shrink factor.
  *
- * Fused: where the base is tfjs's SGD or Momentum and the backend has the kernel (cpu,
+ * Fused: where the base is tfjs's SGD, Momentum or Adam and the backend has the kernel (cpu,
  * wasm), a quantized variable's base update and prox map run as one kernel (fused-step.ts:
- * the same float32 ops, the same bits, one pass through memory instead of five); the base
- * optimizer still steps every other variable and keeps its accumulations.
+ * the same float32 ops, the same bits, one pass through memory instead of five for momentum
+ * or fifteen for Adam); the base optimizer still steps every other variable and keeps their
+ * state and that of the quantized ones.
  */
 import * as tf from '@tensorflow/tfjs';
 import { PROX_MODES } from '../prox/kernel-modes.js';
@@ -62,7 +63,7 @@ export interface QuantOptimizerOptions extends QATOptimizerOptions {
   nmGamma?: number;
   /**
    * Run a quantized variable's base update and prox map as one kernel where they can be
-   * (base tf.train.sgd or tf.train.momentum, cpu or wasm backend, no NM-SGD, no quantShrink):
+   * (base tf.train.sgd, momentum or adam, cpu or wasm backend, no NM-SGD, no quantShrink):
    * the same values bit for bit, faster. Default true; false steps as composed ops.
    */
   fuseBaseStep?: boolean;
@@ -151,8 +152,7 @@ export class QuantOptimizer extends QATOptimizer {
    * variable without one, after creating its accumulation) for quantizeSlot's one kernel.
    */
   protected override gradientsForBase(grads: Grads, names: string[]) {
-    this.deferred = null;
-    this.update = null;
+    this.releaseUpdate();
     const update =
       this.fuseBaseStep &&
       this.nmGamma === 0 &&
@@ -168,7 +168,10 @@ export class QuantOptimizer extends QATOptimizer {
       const grad = Array.isArray(grads) ? grads[index].tensor : grads[s.entry.name];
       if (grad) deferred.set(s, { grad, index });
     }
-    if (deferred.size === 0) return { grads, made: [] };
+    if (deferred.size === 0) {
+      tf.dispose(update.made);
+      return { grads, made: [] };
+    }
     this.deferred = deferred;
     this.update = update;
     const held = new Set([...deferred.values()].map((d) => d.index));
@@ -189,10 +192,16 @@ export class QuantOptimizer extends QATOptimizer {
         for (const s of slots) this.quantizeSlot(s, lr, refresh, shrink);
       });
     } finally {
-      this.deferred = null;
-      this.update = null;
+      this.releaseUpdate();
     }
     this.updateWeightDecayScale();
+  }
+
+  /** Forgets the fused step's held-back gradients, disposing what its update made. */
+  private releaseUpdate(): void {
+    if (this.update) tf.dispose(this.update.made);
+    this.deferred = null;
+    this.update = null;
   }
 
   /**
@@ -202,29 +211,25 @@ export class QuantOptimizer extends QATOptimizer {
    */
   private fusedUpdate(s: QatSlot, d: Deferred, refresh: boolean, prox: ProxMap): boolean {
     const update = this.update as BaseUpdate;
-    const a = update.kind === 0 ? null : update.accumulation(d.index);
-    if (update.kind !== 0 && !a) {
-      throw new Error(
-        `QuantOptimizer: the base optimizer has no accumulation for '${s.entry.name}'`,
-      );
+    const state = update.state(d.index);
+    if (!state) {
+      throw new Error(`QuantOptimizer: the base optimizer has no state for '${s.entry.name}'`);
     }
     const km = refresh || !s.levels ? null : prox.kernelMode(this.step);
     const map = km && km !== 'identity' ? km : null;
     const { variable: v, view } = s.entry;
     const r = fusedStep({
-      kind: update.kind,
+      update,
       x: v,
       g: d.grad,
-      a,
-      m: update.m,
-      c: update.c,
+      state,
       view: view.view,
       ...(map
         ? { levels: s.levels as tf.Tensor3D, mode: PROX_MODES[map.mode], param: map.param }
         : {}),
     });
     if (!r) throw new Error(`QuantOptimizer: no ${FUSED_STEP_KERNEL} kernel on this backend`);
-    if (a && r.accumulation) a.assign(r.accumulation);
+    state.forEach((t, i) => t.assign(r.state[i]));
     if (r.mapped) {
       this.setSlotTensor(s, 'latent', r.latent);
       v.assign(r.mapped);

@@ -45,12 +45,17 @@ const GRANULARITIES: Record<string, Granularity> = {
   block: { kind: 'block', blockSize: 10 },
 };
 
-type Kind = 'momentum' | 'nesterov' | 'sgd' | 'adam';
+/** tfjs's Momentum as a subclass: not the class the fused step knows, so it steps on its own. */
+class MyMomentum extends tf.MomentumOptimizer {}
+
+type Kind = 'momentum' | 'nesterov' | 'sgd' | 'adam' | 'rmsprop' | 'subclass';
 const BASES: Record<Kind, () => tf.Optimizer> = {
   momentum: () => tf.train.momentum(0.05, 0.9),
   nesterov: () => tf.train.momentum(0.05, 0.9, true),
   sgd: () => tf.train.sgd(0.05),
   adam: () => tf.train.adam(0.01),
+  rmsprop: () => tf.train.rmsprop(0.01),
+  subclass: () => new MyMomentum(0.05, 0.9),
 };
 
 interface Case {
@@ -143,7 +148,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     for (const prox of Object.keys(PROXES))
       for (const granularity of Object.keys(GRANULARITIES))
         cases.push([`momentum, ${prox}, per ${granularity}`, { prox, granularity, fuse: true }]);
-    for (const kind of ['nesterov', 'sgd'] as const)
+    for (const kind of ['nesterov', 'sgd', 'adam'] as const)
       for (const granularity of ['tensor', 'channel'])
         cases.push([`${kind}, parq, per ${granularity}`, { kind, granularity, fuse: true }]);
     for (const granularity of ['tensor', 'channel'])
@@ -175,7 +180,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
 
     it.each([
-      ['Adam (not a base the kernel knows)', { kind: 'adam' as const }],
+      ['RMSProp (not a base the kernel knows)', { kind: 'rmsprop' as const }],
+      ['a subclass of tfjs Momentum', { kind: 'subclass' as const }],
       ['NM-SGD', { extra: { nmGamma: 10 } }],
       ['quantShrink', { extra: { quantShrink: true } }],
     ])('%s: steps as before, without the fused kernel', async (_, c) => {

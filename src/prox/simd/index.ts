@@ -28,6 +28,7 @@ interface ProxExports {
   parq(x: F, out: F, n: F, invSlope: F, t0: F, t1: F, t2: F, t3: F, ...levels: F[]): void;
   lanes(mode: F, x: F, out: F, A: F, M: F, C: F, levels: F, k: F, p: F, q: F): void;
   momentum(kind: F, g: F, a: F, x: F, aOut: F, xOut: F, n: F, m: F, c: F): void;
+  adam(g: F, m: F, v: F, x: F, mOut: F, vOut: F, xOut: F, n: F, ...scalars: F[]): void;
 }
 
 /** How many contiguous groups `run` mapped, and how many views `lanes` mapped (for tests and benchmarks). */
@@ -155,6 +156,42 @@ export class SimdProx {
     c: number,
   ): void {
     this.fn.momentum(kind, g, a, x, aOut, xOut, n, m, c);
+  }
+
+  /**
+   * tfjs's Adam on `n` weights before a map: moments `m`, `v` to `mOut`, `vOut`, weights `x`
+   * to `xOut` (byte addresses); `k` holds b1, ob1 (1 - beta1), b2, ob2, the bias corrections
+   * s1, s2 (1 - beta^t before the step), eps and nlr (-lr), as tfjs rounds them.
+   */
+  adam(
+    g: number,
+    m: number,
+    v: number,
+    x: number,
+    mOut: number,
+    vOut: number,
+    xOut: number,
+    n: number,
+    k: Readonly<Record<string, number>>,
+  ): void {
+    this.fn.adam(
+      g,
+      m,
+      v,
+      x,
+      mOut,
+      vOut,
+      xOut,
+      n,
+      k.b1,
+      k.ob1,
+      k.b2,
+      k.ob2,
+      k.s1,
+      k.s2,
+      k.eps,
+      k.nlr,
+    );
   }
 }
 

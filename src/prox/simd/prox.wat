@@ -566,4 +566,74 @@
           (f32.load (i32.add (local.get $x) (local.get $i)))))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $tail))))
+
+;; tfjs's Adam before a map, likewise op for op: m' = m*b1 + g*ob1 (ob1 = 1 - beta1,
+;; rounded as tfjs rounds it), v' = v*b2 + (g*g)*ob2, x' = ((m'/s1) / (sqrt(v'/s2) + eps))
+;; * nlr + x, with s1 = 1 - beta1^t and s2 = 1 - beta2^t as the optimizer computed them
+;; before this step, nlr = -lr.
+  (func (export "adam") (param $g i32) (param $m i32) (param $v i32) (param $x i32)
+    (param $mOut i32) (param $vOut i32) (param $xOut i32) (param $n i32)
+    (param $b1 f32) (param $ob1 f32) (param $b2 f32) (param $ob2 f32)
+    (param $s1 f32) (param $s2 f32) (param $eps f32) (param $nlr f32)
+    (local $i i32) (local $end4 i32) (local $end i32)
+    (local $B1 v128) (local $OB1 v128) (local $B2 v128) (local $OB2 v128)
+    (local $S1 v128) (local $S2 v128) (local $E v128) (local $NLR v128)
+    (local $gv v128) (local $nm v128) (local $nv v128)
+    (local $gs f32) (local $nms f32) (local $nvs f32)
+    (local.set $B1 (call $hoisted (f32x4.splat (local.get $b1))))
+    (local.set $OB1 (call $hoisted (f32x4.splat (local.get $ob1))))
+    (local.set $B2 (call $hoisted (f32x4.splat (local.get $b2))))
+    (local.set $OB2 (call $hoisted (f32x4.splat (local.get $ob2))))
+    (local.set $S1 (call $hoisted (f32x4.splat (local.get $s1))))
+    (local.set $S2 (call $hoisted (f32x4.splat (local.get $s2))))
+    (local.set $E (call $hoisted (f32x4.splat (local.get $eps))))
+    (local.set $NLR (call $hoisted (f32x4.splat (local.get $nlr))))
+    (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done4 (loop $vec
+      (br_if $done4 (i32.ge_u (local.get $i) (local.get $end4)))
+      (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+      (local.set $nm
+        (f32x4.add
+          (f32x4.mul (v128.load (i32.add (local.get $m) (local.get $i))) (local.get $B1))
+          (f32x4.mul (local.get $gv) (local.get $OB1))))
+      (local.set $nv
+        (f32x4.add
+          (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $i))) (local.get $B2))
+          (f32x4.mul (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $OB2))))
+      (v128.store (i32.add (local.get $mOut) (local.get $i)) (local.get $nm))
+      (v128.store (i32.add (local.get $vOut) (local.get $i)) (local.get $nv))
+      (v128.store (i32.add (local.get $xOut) (local.get $i))
+        (f32x4.add
+          (f32x4.mul
+            (f32x4.div
+              (f32x4.div (local.get $nm) (local.get $S1))
+              (f32x4.add (f32x4.sqrt (f32x4.div (local.get $nv) (local.get $S2))) (local.get $E)))
+            (local.get $NLR))
+          (v128.load (i32.add (local.get $x) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $vec)))
+    (block $done (loop $tail
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $gs (f32.load (i32.add (local.get $g) (local.get $i))))
+      (local.set $nms
+        (f32.add
+          (f32.mul (f32.load (i32.add (local.get $m) (local.get $i))) (local.get $b1))
+          (f32.mul (local.get $gs) (local.get $ob1))))
+      (local.set $nvs
+        (f32.add
+          (f32.mul (f32.load (i32.add (local.get $v) (local.get $i))) (local.get $b2))
+          (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (local.get $ob2))))
+      (f32.store (i32.add (local.get $mOut) (local.get $i)) (local.get $nms))
+      (f32.store (i32.add (local.get $vOut) (local.get $i)) (local.get $nvs))
+      (f32.store (i32.add (local.get $xOut) (local.get $i))
+        (f32.add
+          (f32.mul
+            (f32.div
+              (f32.div (local.get $nms) (local.get $s1))
+              (f32.add (f32.sqrt (f32.div (local.get $nvs) (local.get $s2))) (local.get $eps)))
+            (local.get $nlr))
+          (f32.load (i32.add (local.get $x) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $tail))))
 )
