@@ -4,7 +4,8 @@
 // Usage (after `npm run build`): node bench/qat-step-split.mjs [prox] [quantizer] [granularity]
 // (prox parq | ste | binaryrelax, default parq; quantizer lsbq | unif, default lsbq;
 // granularity tensor | channel, default tensor; BK=cpu for the cpu backend; ROOT=<checkout>
-// to time another build's dist/; FUSE=0: the QAT step composed, fuseBaseStep false)
+// to time another build's dist/; FUSE=0: the QAT step composed, fuseBaseStep false;
+// BASE=adam: tf.train.adam(0.001) as the base of both instead of momentum)
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 const root = (process.env.ROOT ?? new URL('..', import.meta.url).pathname).replace(/\/?$/, '/');
@@ -25,7 +26,7 @@ const makeProx = () =>
       : new parq.ProxPARQ({ annealStart: 0, annealEnd: 1000 });
 const mk = (mode) => {
   const net = logitsModel(buildModel('mlp', { inputShape: [784], numClasses: 10, seed: 0 }));
-  const base = tf.train.momentum(0.01, 0.9);
+  const base = process.env.BASE === 'adam' ? tf.train.adam(0.001) : tf.train.momentum(0.01, 0.9);
   const optimizer =
     mode === 'plain'
       ? base
@@ -82,7 +83,8 @@ console.log(
   `plain med ${med(plain).toFixed(3)} mean ${mean(plain).toFixed(3)}; qat non-refresh med ${med(qn).toFixed(3)} mean ${mean(qn).toFixed(3)}; refresh med ${med(qr).toFixed(3)} mean ${mean(qr).toFixed(3)}; amortized qat ${((mean(qn) * 9 + mean(qr)) / 10).toFixed(3)}`,
 );
 const pm = med(plain);
+const sign = (d) => (d < 0 ? '' : '+') + d.toFixed(3);
 console.log(
-  `${proxName} ${quant} per ${gran}${process.env.FUSE === '0' ? ' (composed)' : ' (fused)'}: non-refresh +${(med(qn) - pm).toFixed(3)} ms, refresh +${(med(qr) - pm).toFixed(3)} ms over plain (medians); amortized QAT / plain ${((med(qn) * 9 + med(qr)) / 10 / pm).toFixed(3)}`,
+  `${proxName} ${quant} per ${gran}${process.env.FUSE === '0' ? ' (composed)' : ' (fused)'}${process.env.BASE === 'adam' ? ', adam' : ''}: non-refresh ${sign(med(qn) - pm)} ms, refresh ${sign(med(qr) - pm)} ms over plain (medians); amortized QAT / plain ${((med(qn) * 9 + med(qr)) / 10 / pm).toFixed(3)}`,
 );
 console.log('tensors', tf.memory().numTensors);
