@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerHostKernel, type HostArrays } from '../backend/host-arrays.js';
 import { RowMapper, simdOfBackend, type ViewArrays } from '../prox/fused-kernel.js';
-import type { SimdProx } from '../prox/simd/index.js';
+import { type SimdProx, simdProxFor } from '../prox/simd/index.js';
 import type { BaseUpdate } from './base-update.js';
 
 export const FUSED_STEP_KERNEL = 'ParqFusedStep';
@@ -177,6 +177,21 @@ function kernelFunc({ read, make, address }: HostArrays, simdFor: () => SimdProx
 export function registerFusedStepKernel(): void {
   registerHostKernel(FUSED_STEP_KERNEL, (arrays, backendName, backend) =>
     kernelFunc(arrays, backendName === 'wasm' ? simdOfBackend(backend) : () => null),
+  );
+}
+
+/**
+ * Whether the current backend runs the fused step and gains by it: cpu (JavaScript loops
+ * either way), and wasm where the SIMD module runs on its heap. Not the threaded wasm build:
+ * the module cannot import its shared memory, and one JavaScript loop there is slower than
+ * tfjs's own threaded ops (MLP QAT / plain 1.40 fused, 1.20 composed, 2 threads).
+ */
+export function fusedStepRuns(): boolean {
+  const name = tf.getBackend();
+  if (!tf.getKernel(FUSED_STEP_KERNEL, name)) return false;
+  if (name === 'cpu') return true;
+  return (
+    name === 'wasm' && simdProxFor((tf.backend() as unknown as { wasm: unknown }).wasm) !== null
   );
 }
 

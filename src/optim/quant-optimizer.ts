@@ -25,7 +25,7 @@ import { PROX_MODES } from '../prox/kernel-modes.js';
 import { ProxHardQuant, ProxMap } from '../prox/proxmap.js';
 import { proxMapFromConfig, serializeProxMap } from '../prox/registry.js';
 import { type BaseUpdate, baseUpdateOf } from './base-update.js';
-import { FUSED_STEP_KERNEL, fusedStep } from './fused-step.js';
+import { FUSED_STEP_KERNEL, fusedStep, fusedStepRuns } from './fused-step.js';
 import type { QatSchedule } from './inspection.js';
 import type { Defaults } from './param-groups.js';
 import { QATOptimizer, type QATOptimizerOptions, type QatSlot } from './qat-optimizer.js';
@@ -63,8 +63,8 @@ export interface QuantOptimizerOptions extends QATOptimizerOptions {
   nmGamma?: number;
   /**
    * Run a quantized variable's base update and prox map as one kernel where they can be
-   * (base tf.train.sgd, momentum or adam, cpu or wasm backend, no NM-SGD, no quantShrink):
-   * the same values bit for bit, faster. Default true; false steps as composed ops.
+   * (base tf.train.sgd, momentum or adam; cpu, or wasm with its SIMD module; no NM-SGD, no
+   * quantShrink): the same values bit for bit, faster. Default true; false steps composed.
    */
   fuseBaseStep?: boolean;
 }
@@ -154,10 +154,7 @@ export class QuantOptimizer extends QATOptimizer {
   protected override gradientsForBase(grads: Grads, names: string[]) {
     this.releaseUpdate();
     const update =
-      this.fuseBaseStep &&
-      this.nmGamma === 0 &&
-      !this.quantShrink &&
-      tf.getKernel(FUSED_STEP_KERNEL, tf.getBackend())
+      this.fuseBaseStep && this.nmGamma === 0 && !this.quantShrink && fusedStepRuns()
         ? baseUpdateOf(this.base)
         : null;
     if (!update) return { grads, made: [] };

@@ -5,6 +5,8 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/backend/select.js';
 import { installThreadedWasm, threadedWasmThreads } from '../../src/backend/wasm/threads.js';
+import { fusedStepRuns } from '../../src/optim/fused-step.js';
+import { ProxPARQ, QuantOptimizer } from '../../src/index.js';
 import { expectSameOnCpuAndWasm, randomArray } from './compare.js';
 
 describe('threaded wasm', () => {
@@ -25,6 +27,22 @@ describe('threaded wasm', () => {
           .sum(),
       )([tf.tensor4d(xv, [4, 16, 16, 8]), tf.tensor4d(fv, [3, 3, 8, 16])]),
     );
+  });
+
+  it('QAT steps composed there: the fused step stands aside (its SIMD module cannot import a shared heap)', async () => {
+    await selectBackend('wasm', { threads: 2 });
+    expect(fusedStepRuns()).toBe(false);
+    const w = tf.variable(tf.tensor2d(randomArray(40 * 30, 3), [40, 30]));
+    const before = w.dataSync().slice();
+    const opt = new QuantOptimizer({
+      base: tf.train.momentum(0.05, 0.9),
+      prox: new ProxPARQ({ annealStart: 0, annealEnd: 10 }),
+      groups: [{ variables: [w], bits: 2 }],
+    });
+    for (let i = 0; i < 3; i++) opt.minimize(() => tf.sum(tf.square(w)) as tf.Scalar, false, [w]);
+    expect(Array.from(w.dataSync())).not.toEqual(Array.from(before));
+    opt.dispose();
+    w.dispose();
   });
 
   it('cannot change the thread count once the backend is up', async () => {

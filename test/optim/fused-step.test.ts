@@ -19,7 +19,7 @@ import {
   applyProxMode,
 } from '../../src/index.js';
 import type { Granularity } from '../../src/quant/grouping.js';
-import { FUSED_STEP_KERNEL } from '../../src/optim/fused-step.js';
+import { FUSED_STEP_KERNEL, fusedStepRuns } from '../../src/optim/fused-step.js';
 import { simdStats } from '../../src/prox/simd/index.js';
 import { normals, useBackend } from '../helpers.js';
 
@@ -164,6 +164,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
         extra: { lrSchedule: { kind: 'cosine', lr: 0.05, totalSteps: 12 } },
       },
     ]);
+
+    it('runs here', () => expect(fusedStepRuns()).toBe(true));
 
     it.each(cases)('%s: the same bits as the base step and the map composed', async (_, c) => {
       const before = simdStats.groups + simdStats.lanes;
