@@ -78,6 +78,8 @@ function updateLoop(kind: number, u: UpdateArrays, i0: number, i1: number, k: Sc
 }
 
 interface Attrs extends Record<string, unknown> {
+  /** ADMM-Q's penalty (with inputs lam and z) */
+  rho?: number;
   /** base-update.ts's kind */
   kind: number;
   /** the prox mode (kernel-modes.ts), or -1: the update alone */
@@ -95,7 +97,9 @@ function kernelFunc({ read, make, address }: HostArrays, simdFor: () => SimdProx
     const ins = inputs as Record<string, tf.TensorInfo | undefined>;
     const x = ins.x as tf.TensorInfo;
     const g = ins.g as tf.TensorInfo;
-    const { a, a2, levels } = ins;
+    const { a, a2, levels, lam, z } = ins;
+    // ADMM-Q: the update steps on (g + lam) + (x - z)*rho, written first where x' goes
+    const augmented = lam !== undefined && z !== undefined;
     const at = attrs as unknown as Attrs;
     const { kind, mode, param, view } = at;
     const k: Scalars = {};
@@ -113,21 +117,39 @@ function kernelFunc({ read, make, address }: HostArrays, simdFor: () => SimdProx
     const out = mapped ? make(shape) : null;
     const simd = simdFor();
     const addr = simd && address ? address : null;
+    const rho = augmented ? Math.fround(at.rho as number) : 0;
     const update = (i0: number, i1: number) => {
       if (addr && simd) {
         const w = (t: tf.TensorInfo | null | undefined) => (t ? addr(t) + i0 * 4 : 0);
         const n = i1 - i0;
+        // the gradient the update reads: g, or ADMM-Q's, first written where x' goes (each
+        // function reads an element's gradient before it writes the element's x')
+        let gAt = w(g);
+        if (augmented) {
+          simd.augment(gAt, w(lam), w(x), w(z), w(latent.info), n, rho);
+          gAt = w(latent.info);
+        }
         if (kind === 3) {
-          simd.adam(w(g), w(a), w(a2), w(x), w(aOut?.info), w(a2Out?.info), w(latent.info), n, k);
+          simd.adam(gAt, w(a), w(a2), w(x), w(aOut?.info), w(a2Out?.info), w(latent.info), n, k);
         } else {
-          simd.momentum(kind, w(g), w(a), w(x), w(aOut?.info), w(latent.info), n, k.m ?? 0, k.c);
+          simd.momentum(kind, gAt, w(a), w(x), w(aOut?.info), w(latent.info), n, k.m ?? 0, k.c);
         }
         return;
+      }
+      let gv = read(g);
+      if (augmented) {
+        const xs = read(x);
+        const ls = read(lam as tf.TensorInfo);
+        const zs = read(z as tf.TensorInfo);
+        const out = latent.values();
+        for (let i = i0; i < i1; i++)
+          out[i] = f32(f32(gv[i] + ls[i]) + f32(f32(xs[i] - zs[i]) * rho));
+        gv = out;
       }
       updateLoop(
         kind,
         {
-          g: read(g),
+          g: gv,
           x: read(x),
           a: a ? read(a) : null,
           a2: a2 ? read(a2) : null,
@@ -217,6 +239,8 @@ export function fusedStep(args: {
   levels?: tf.Tensor3D;
   mode?: number;
   param?: number;
+  /** ADMM-Q: step on `(g + lambda) + (x - z) * rho` instead of g */
+  augment?: { lambda: tf.Tensor; z: tf.Tensor; rho: number };
 }): FusedStepResult | null {
   if (!tf.getKernel(FUSED_STEP_KERNEL, tf.getBackend())) return null;
   const { update, x, g, state, view, levels } = args;
@@ -225,7 +249,9 @@ export function fusedStep(args: {
   if (state[0]) inputs.a = state[0];
   if (state[1]) inputs.a2 = state[1];
   if (mode >= 0) inputs.levels = levels as tf.Tensor3D;
+  if (args.augment) Object.assign(inputs, { lam: args.augment.lambda, z: args.augment.z });
   const attrs = {
+    ...(args.augment ? { rho: args.augment.rho } : {}),
     ...update.attrs,
     kind: update.kind,
     mode,

@@ -30,7 +30,9 @@ import { Quantizer } from '../quant/quantizer.js';
 import type { ProxMap } from '../prox/proxmap.js';
 import { quantizerByName, quantizerFromConfig, serializeQuantizer } from '../quant/registry.js';
 import { DEFAULT_QUANT_PATTERNS } from '../quant/patterns.js';
+import { type BaseUpdate, baseUpdateOf } from './base-update.js';
 import { checkFinite } from './finite.js';
+import { FUSED_STEP_KERNEL, fusedStep, fusedStepRuns } from './fused-step.js';
 import {
   checkGroup,
   Defaults,
@@ -59,6 +61,7 @@ export const QAT_DEFAULTS = Object.freeze({
   quantizer: 'lsbq' as const,
   bits: 2,
   warmupSteps: 0,
+  fuseBaseStep: true,
 });
 
 /** The options every QAT optimizer takes. */
@@ -77,6 +80,20 @@ export interface QATOptimizerOptions {
   warmupSteps?: number;
   /** Learning rate per step, set on the base optimizer before each step. */
   lrSchedule?: LrSchedule;
+  /**
+   * Run a quantized variable's base update (with the method's own work where it has one) as
+   * one kernel where it can be: base tf.train.sgd, momentum or adam; cpu, or wasm with its
+   * SIMD module (fused-step.ts). The same values bit for bit, faster. Default true; false
+   * steps composed.
+   */
+  fuseBaseStep?: boolean;
+}
+
+/** A quantized variable's gradient held back from the base optimizer for the fused step. */
+interface HeldGradient {
+  grad: tf.Tensor;
+  /** its position in the gradients: the base optimizer's index of its state */
+  index: number;
 }
 
 /** One quantized variable's state: its levels and the method's tensors by key. */
@@ -99,6 +116,7 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
   readonly granularity: Granularity;
   readonly warmupSteps: number;
   readonly lrSchedule?: LrSchedule;
+  readonly fuseBaseStep: boolean;
 
   /** Steps taken (warmup included). */
   step = 0;
@@ -114,6 +132,9 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
   abstract readonly prox: ProxMap | undefined;
 
   protected slots: QatSlot[] | null = null;
+  /** This step's held-back gradients and the base's update (holdBack to the step's end). */
+  private held: Map<QatSlot, HeldGradient> | null = null;
+  private heldUpdate: BaseUpdate | null = null;
   private owner = new Map<string, number>();
   private quantizedGroups = new Set<number>();
   private pending: Map<string, tf.Tensor> | null = null;
@@ -132,6 +153,7 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
     this.granularity = options.granularity ?? { kind: 'tensor' };
     this.groups = options.groups ?? [{ match: DEFAULT_QUANT_PATTERNS, bits }];
     this.warmupSteps = options.warmupSteps ?? QAT_DEFAULTS.warmupSteps;
+    this.fuseBaseStep = options.fuseBaseStep ?? QAT_DEFAULTS.fuseBaseStep;
     this.lrSchedule = options.lrSchedule;
     if (!Number.isInteger(this.warmupSteps) || this.warmupSteps < 0) {
       throw new Error(`${what}: warmupSteps must be an integer >= 0, got ${this.warmupSteps}`);
@@ -156,8 +178,16 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
     return { grads, made: [] };
   }
 
-  /** After the base step of a QAT step: the method's move toward the levels. */
+  /**
+   * After the base step of a QAT step: the method's move toward the levels. A variable held
+   * back for the fused step (`isHeld`) has not moved yet: the method runs `heldStep` on it.
+   */
   protected abstract afterBaseStep(slots: QatSlot[], lr: number): void;
+
+  /** May this step hold quantized variables back for the fused step (its options allow)? */
+  protected fusesBaseStep(): boolean {
+    return false;
+  }
 
   /** After a QAT step has been counted. */
   protected stepFinished(): void {}
@@ -292,16 +322,96 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
       return;
     }
     this.beforeBaseStep(slots, lr);
-    const forBase = this.gradientsForBase(grads, names);
     try {
-      this.weightDecay(names, lr);
-      this.base.applyGradients(forBase.grads);
+      const forBase = this.gradientsForBase(this.holdBack(grads, names, slots), names);
+      try {
+        this.weightDecay(names, lr);
+        this.base.applyGradients(forBase.grads);
+      } finally {
+        tf.dispose(forBase.made);
+      }
+      this.afterBaseStep(slots, lr);
     } finally {
-      tf.dispose(forBase.made);
+      this.releaseHeld();
     }
-    this.afterBaseStep(slots, lr);
     this.finishStep();
     this.stepFinished();
+  }
+
+  /**
+   * The fused step (fused-step.ts), where the method and the base allow it and the backend
+   * gains by it: the quantized variables' gradients are held back from the base optimizer,
+   * which skips a variable without one (after creating its state), for the method's
+   * `heldStep`. Returns the gradients for the base.
+   */
+  private holdBack(grads: Grads, names: string[], slots: QatSlot[]): Grads {
+    const update =
+      this.fuseBaseStep && this.fusesBaseStep() && fusedStepRuns() ? baseUpdateOf(this.base) : null;
+    if (!update) return grads;
+    const held = new Map<QatSlot, HeldGradient>();
+    for (const s of slots) {
+      const index = names.indexOf(s.entry.name);
+      if (index < 0) continue;
+      const grad = Array.isArray(grads) ? grads[index].tensor : grads[s.entry.name];
+      if (grad) held.set(s, { grad, index });
+    }
+    if (held.size === 0) {
+      tf.dispose(update.made);
+      return grads;
+    }
+    this.held = held;
+    this.heldUpdate = update;
+    const out = new Set([...held.values()].map((h) => h.index));
+    return (
+      Array.isArray(grads)
+        ? grads.map((g, i) => (out.has(i) ? { name: g.name, tensor: null } : g))
+        : Object.fromEntries(names.map((n, i) => [n, out.has(i) ? null : grads[n]]))
+    ) as Grads;
+  }
+
+  private releaseHeld(): void {
+    if (this.heldUpdate) tf.dispose(this.heldUpdate.made);
+    this.held = null;
+    this.heldUpdate = null;
+  }
+
+  /** Was this variable's gradient held back from the base optimizer this step? */
+  protected isHeld(s: QatSlot): boolean {
+    return this.held?.has(s) ?? false;
+  }
+
+  /**
+   * A held-back variable's base update as one kernel, with the method's map (`levels`,
+   * `mode`, `param`) or gradient (`augment`, ADMM-Q's): assigns the base optimizer's new state
+   * and returns the new latent weights and the mapped ones (null without a map), for the
+   * method to put where it keeps them.
+   */
+  protected heldStep(
+    s: QatSlot,
+    extra: Pick<Parameters<typeof fusedStep>[0], 'levels' | 'mode' | 'param' | 'augment'>,
+  ): { latent: tf.Tensor; mapped: tf.Tensor | null } {
+    const h = this.held?.get(s);
+    const update = this.heldUpdate;
+    if (!h || !update)
+      throw new Error(`${this.getClassName()}: '${s.entry.name}' was not held back`);
+    const state = update.state(h.index);
+    if (!state) {
+      throw new Error(
+        `${this.getClassName()}: the base optimizer has no state for '${s.entry.name}'`,
+      );
+    }
+    const r = fusedStep({
+      update,
+      x: s.entry.variable,
+      g: h.grad,
+      state,
+      view: s.entry.view.view,
+      ...extra,
+    });
+    if (!r)
+      throw new Error(`${this.getClassName()}: no ${FUSED_STEP_KERNEL} kernel on this backend`);
+    state.forEach((t, i) => t.assign(r.state[i]));
+    return { latent: r.latent, mapped: r.mapped };
   }
 
   /** Decoupled weight decay on every variable of a group with `weightDecay > 0`. */
@@ -466,6 +576,7 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
       granularity: this.granularity as unknown as Config,
       groups: serializeGroups(this.groups),
       warmupSteps: this.warmupSteps,
+      fuseBaseStep: this.fuseBaseStep,
       lrSchedule: (this.lrSchedule as unknown as Config) ?? null,
       ...(own as Config),
     };

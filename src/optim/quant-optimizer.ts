@@ -24,8 +24,6 @@ import * as tf from '@tensorflow/tfjs';
 import { PROX_MODES } from '../prox/kernel-modes.js';
 import { ProxHardQuant, ProxMap } from '../prox/proxmap.js';
 import { proxMapFromConfig, serializeProxMap } from '../prox/registry.js';
-import { type BaseUpdate, baseUpdateOf } from './base-update.js';
-import { FUSED_STEP_KERNEL, fusedStep, fusedStepRuns } from './fused-step.js';
 import type { QatSchedule } from './inspection.js';
 import type { Defaults } from './param-groups.js';
 import { QATOptimizer, type QATOptimizerOptions, type QatSlot } from './qat-optimizer.js';
@@ -38,17 +36,7 @@ export const QUANT_OPTIMIZER_DEFAULTS = Object.freeze({
   quantShrink: false,
   annealWdFrac: 0,
   nmGamma: 0,
-  fuseBaseStep: true,
 });
-
-type Grads = tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[];
-
-/** A quantized variable's gradient held back from the base optimizer for the fused step. */
-interface Deferred {
-  grad: tf.Tensor;
-  /** its position in the gradients: the base optimizer's index of its accumulation */
-  index: number;
-}
 
 export interface QuantOptimizerOptions extends QATOptimizerOptions {
   /** Default prox map of the groups. Default: hard quantization (STE). */
@@ -61,12 +49,6 @@ export interface QuantOptimizerOptions extends QATOptimizerOptions {
   annealWdFrac?: number;
   /** NM-SGD normal-map parameter; > 0 enables the variant. */
   nmGamma?: number;
-  /**
-   * Run a quantized variable's base update and prox map as one kernel where they can be
-   * (base tf.train.sgd, momentum or adam; cpu, or wasm with its SIMD module; no NM-SGD, no
-   * quantShrink): the same values bit for bit, faster. Default true; false steps composed.
-   */
-  fuseBaseStep?: boolean;
 }
 
 export class QuantOptimizer extends QATOptimizer {
@@ -77,7 +59,6 @@ export class QuantOptimizer extends QATOptimizer {
   readonly quantShrink: boolean;
   readonly annealWdFrac: number;
   readonly nmGamma: number;
-  readonly fuseBaseStep: boolean;
   readonly shadowName = 'latent';
   readonly schedule: QatSchedule;
 
@@ -87,9 +68,6 @@ export class QuantOptimizer extends QATOptimizer {
   protected readonly slotKeys = ['latent', 'correction'];
   protected readonly stateFields = ['cumulative lr (high)', 'cumulative lr (low)', 'wd scale'];
   private wdScale = 1;
-  /** This step's fused variables (gradientsForBase to afterBaseStep), and the base's update. */
-  private deferred: Map<QatSlot, Deferred> | null = null;
-  private update: BaseUpdate | null = null;
 
   constructor(options: QuantOptimizerOptions) {
     super(options);
@@ -99,7 +77,6 @@ export class QuantOptimizer extends QATOptimizer {
     this.quantShrink = options.quantShrink ?? D.quantShrink;
     this.annealWdFrac = options.annealWdFrac ?? D.annealWdFrac;
     this.nmGamma = options.nmGamma ?? D.nmGamma;
-    this.fuseBaseStep = options.fuseBaseStep ?? D.fuseBaseStep;
     if (!Number.isInteger(this.quantPeriod) || this.quantPeriod < 1) {
       throw new Error(`quantPeriod must be an integer >= 1, got ${this.quantPeriod}`);
     }
@@ -147,35 +124,9 @@ export class QuantOptimizer extends QATOptimizer {
     });
   }
 
-  /**
-   * Fused: the quantized variables' gradients are held back (the base optimizer skips a
-   * variable without one, after creating its accumulation) for quantizeSlot's one kernel.
-   */
-  protected override gradientsForBase(grads: Grads, names: string[]) {
-    this.releaseUpdate();
-    const update =
-      this.fuseBaseStep && this.nmGamma === 0 && !this.quantShrink && fusedStepRuns()
-        ? baseUpdateOf(this.base)
-        : null;
-    if (!update) return { grads, made: [] };
-    const deferred = new Map<QatSlot, Deferred>();
-    for (const s of this.slots ?? []) {
-      const index = names.indexOf(s.entry.name);
-      if (index < 0) continue;
-      const grad = Array.isArray(grads) ? grads[index].tensor : grads[s.entry.name];
-      if (grad) deferred.set(s, { grad, index });
-    }
-    if (deferred.size === 0) {
-      tf.dispose(update.made);
-      return { grads, made: [] };
-    }
-    this.deferred = deferred;
-    this.update = update;
-    const held = new Set([...deferred.values()].map((d) => d.index));
-    const forBase = Array.isArray(grads)
-      ? grads.map((g, i) => (held.has(i) ? { name: g.name, tensor: null } : g))
-      : Object.fromEntries(names.map((n, i) => [n, held.has(i) ? null : grads[n]]));
-    return { grads: forBase as unknown as Grads, made: [] };
+  /** The fused step where it can run: not with NM-SGD's correction or AProx's shrink. */
+  protected override fusesBaseStep(): boolean {
+    return this.nmGamma === 0 && !this.quantShrink;
   }
 
   protected override afterBaseStep(slots: QatSlot[], lr: number): void {
@@ -184,49 +135,26 @@ export class QuantOptimizer extends QATOptimizer {
     // The reference's _get_gamma: NM-SGD shrinks by its gamma, AProx by the cumulative lr.
     const shrink = this.nmGamma > 0 ? this.nmGamma : Math.max(1, this.cumulativeLr);
     // one scope for every variable: a scope per variable costs more than the step's small ops
-    try {
-      tf.tidy(() => {
-        for (const s of slots) this.quantizeSlot(s, lr, refresh, shrink);
-      });
-    } finally {
-      this.releaseUpdate();
-    }
+    tf.tidy(() => {
+      for (const s of slots) this.quantizeSlot(s, lr, refresh, shrink);
+    });
     this.updateWeightDecayScale();
   }
 
-  /** Forgets the fused step's held-back gradients, disposing what its update made. */
-  private releaseUpdate(): void {
-    if (this.update) tf.dispose(this.update.made);
-    this.deferred = null;
-    this.update = null;
-  }
-
   /**
-   * The base update of a held-back variable, fused with its map on a step that keeps Q and
-   * whose map is a kernel mode (then true: done); else the update alone, the model holding
-   * the new latent weights for the rest of quantizeSlot (false).
+   * A held-back variable's base update, fused with its map on a step that keeps Q and whose
+   * map is a kernel mode (then true: done); else the update alone, the model holding the new
+   * latent weights for the rest of quantizeSlot (false, also for a variable not held back).
    */
-  private fusedUpdate(s: QatSlot, d: Deferred, refresh: boolean, prox: ProxMap): boolean {
-    const update = this.update as BaseUpdate;
-    const state = update.state(d.index);
-    if (!state) {
-      throw new Error(`QuantOptimizer: the base optimizer has no state for '${s.entry.name}'`);
-    }
+  private fusedUpdate(s: QatSlot, refresh: boolean, prox: ProxMap): boolean {
+    if (!this.isHeld(s)) return false;
     const km = refresh || !s.levels ? null : prox.kernelMode(this.step);
     const map = km && km !== 'identity' ? km : null;
-    const { variable: v, view } = s.entry;
-    const r = fusedStep({
-      update,
-      x: v,
-      g: d.grad,
-      state,
-      view: view.view,
-      ...(map
-        ? { levels: s.levels as tf.Tensor3D, mode: PROX_MODES[map.mode], param: map.param }
-        : {}),
-    });
-    if (!r) throw new Error(`QuantOptimizer: no ${FUSED_STEP_KERNEL} kernel on this backend`);
-    state.forEach((t, i) => t.assign(r.state[i]));
+    const r = this.heldStep(
+      s,
+      map ? { levels: s.levels as tf.Tensor3D, mode: PROX_MODES[map.mode], param: map.param } : {},
+    );
+    const v = s.entry.variable;
     if (r.mapped) {
       this.setSlotTensor(s, 'latent', r.latent);
       v.assign(r.mapped);
@@ -240,8 +168,7 @@ export class QuantOptimizer extends QATOptimizer {
   private quantizeSlot(s: QatSlot, lr: number, refresh: boolean, shrink: number): void {
     const { variable: v, view } = s.entry;
     const prox = s.entry.prox ?? this.prox;
-    const d = this.deferred?.get(s);
-    if (d && this.fusedUpdate(s, d, refresh, prox)) return;
+    if (this.fusedUpdate(s, refresh, prox)) return;
     const correction = s.tensors.get('correction');
     if (correction) v.assign(tf.add(v, tf.mul(correction, -lr / this.nmGamma)));
     this.setSlotTensor(s, 'latent', v);
@@ -283,7 +210,6 @@ export class QuantOptimizer extends QATOptimizer {
       quantShrink: this.quantShrink,
       annealWdFrac: this.annealWdFrac,
       nmGamma: this.nmGamma,
-      fuseBaseStep: this.fuseBaseStep,
     };
   }
 

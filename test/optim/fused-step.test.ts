@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ADMMQOptimizer,
   LSBQuantizer,
   ProxBinaryRelax,
   ProxHardQuant,
@@ -59,6 +60,8 @@ const BASES: Record<Kind, () => tf.Optimizer> = {
 };
 
 interface Case {
+  /** ADMM-Q (its variant) instead of QuantOptimizer */
+  admm?: 'hard' | 'soft' | 'random';
   kind?: Kind;
   prox?: string;
   granularity?: string;
@@ -95,10 +98,9 @@ async function train(c: Case) {
   const b = tf.variable(tf.zeros([5]));
   const x = tf.tensor2d(normals(8 * 150, 3), [8, 150]);
   const y = tf.tensor2d(normals(8 * 5, 4), [8, 5]);
-  const opt = new QuantOptimizer({
+  const common = {
     base: BASES[c.kind ?? 'momentum'](),
     quantizer: c.bits === 4 ? new UnifQuantizer() : new LSBQuantizer(),
-    prox: PROXES[c.prox ?? 'parq'](),
     groups: [
       {
         variables: [w1, w2],
@@ -107,11 +109,24 @@ async function train(c: Case) {
         weightDecay: c.weightDecay,
       },
     ],
-    quantPeriod: 4,
     warmupSteps: 1,
     fuseBaseStep: c.fuse,
-    ...c.extra,
-  });
+  };
+  const opt = c.admm
+    ? new ADMMQOptimizer({
+        ...common,
+        rho: 0.05,
+        projectEvery: 3,
+        variant: c.admm,
+        ...(c.admm === 'soft' ? { beta: 0.01 } : {}),
+        ...(c.admm === 'random' ? { probability: 0.5 } : {}),
+      })
+    : new QuantOptimizer({
+        ...common,
+        prox: PROXES[c.prox ?? 'parq'](),
+        quantPeriod: 4,
+        ...c.extra,
+      });
   const loss = () =>
     tf.tidy(() =>
       tf.losses.meanSquaredError(y, tf.add(tf.matMul(tf.relu(tf.matMul(x, w1)), w2), b)),
@@ -156,6 +171,13 @@ for (const backend of ['cpu', 'wasm'] as const) {
         `4 bits (16 levels), parq, per ${granularity}`,
         { bits: 4, granularity, fuse: true },
       ]);
+    for (const admm of ['hard', 'soft', 'random'] as const)
+      cases.push([
+        `ADMM-Q (${admm}), momentum, per channel`,
+        { admm, granularity: 'channel', fuse: true },
+      ]);
+    for (const kind of ['adam', 'sgd', 'nesterov'] as const)
+      cases.push([`ADMM-Q, ${kind}, per tensor`, { admm: 'hard', kind, fuse: true }]);
     cases.push([
       'cosine learning rate and weight decay',
       {
@@ -177,7 +199,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect(fused.calls).toBe(22);
       expect(composed.calls).toBe(0);
       // on wasm, two-bit maps that are kernel modes ran on the SIMD module with the update
-      const kernelMap = c.prox !== 'soft' && c.prox !== 'own' && c.bits !== 4;
+      const kernelMap = !c.admm && c.prox !== 'soft' && c.prox !== 'own' && c.bits !== 4;
       if (backend === 'wasm' && kernelMap) expect(simdMaps).toBeGreaterThan(0);
     });
 

@@ -222,7 +222,10 @@ export class ADMMQOptimizer extends QATOptimizer {
     this.projections++;
   }
 
-  /** Inexact x-update: the base optimizer steps on ∇f + λ + ρ(x − z). */
+  /**
+   * Inexact x-update: the base optimizer steps on ∇f + λ + ρ(x − z) (a variable held back for
+   * the fused step has no gradient here: afterBaseStep steps it).
+   */
   protected override gradientsForBase(grads: Grads, names: string[]) {
     const rho = this.rho;
     const slots = this.slots as QatSlot[];
@@ -243,8 +246,22 @@ export class ADMMQOptimizer extends QATOptimizer {
     return { grads: augmented, made };
   }
 
+  /** The fused step: the augmented gradient and the base update of x as one kernel. */
+  protected override fusesBaseStep(): boolean {
+    return true;
+  }
+
   protected override afterBaseStep(slots: QatSlot[]): void {
     const rho = this.rho;
+    // x-update of the variables held back for the fused step, on ∇f + λ + ρ(x − z)
+    tf.tidy(() => {
+      for (const s of slots) {
+        if (!this.isHeld(s)) continue;
+        const lambda = s.tensors.get('lambda') as tf.Variable;
+        const z = s.tensors.get('z') as tf.Variable;
+        s.entry.variable.assign(this.heldStep(s, { augment: { lambda, z, rho } }).latent);
+      }
+    });
     const t = this.step - this.warmupSteps + 1;
     if (t % this.projectEvery === 0) this.project(slots, rho);
     if (t % this.dualEvery === 0) this.dualUpdate(slots, rho);

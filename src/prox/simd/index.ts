@@ -29,6 +29,7 @@ interface ProxExports {
   lanes(mode: F, x: F, out: F, A: F, M: F, C: F, levels: F, k: F, p: F, q: F): void;
   momentum(kind: F, g: F, a: F, x: F, aOut: F, xOut: F, n: F, m: F, c: F): void;
   adam(g: F, m: F, v: F, x: F, mOut: F, vOut: F, xOut: F, n: F, ...scalars: F[]): void;
+  augment(g: F, lam: F, x: F, z: F, out: F, n: F, rho: F): void;
 }
 
 /** How many contiguous groups `run` mapped, and how many views `lanes` mapped (for tests and benchmarks). */
@@ -192,6 +193,11 @@ export class SimdProx {
       k.eps,
       k.nlr,
     );
+  }
+
+  /** ADMM-Q's gradient `(g + lam) + (x - z)*rho` of `n` weights to `out` (byte addresses). */
+  augment(g: number, lam: number, x: number, z: number, out: number, n: number, rho: number): void {
+    this.fn.augment(g, lam, x, z, out, n, rho);
   }
 }
 

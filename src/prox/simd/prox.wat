@@ -636,4 +636,36 @@
           (f32.load (i32.add (local.get $x) (local.get $i)))))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $tail))))
+
+;; ADMM-Q's gradient before the update, as its composed ops: out = (g + lam) + (x - z)*rho.
+  (func (export "augment") (param $g i32) (param $lam i32) (param $x i32) (param $z i32)
+    (param $out i32) (param $n i32) (param $rho f32)
+    (local $i i32) (local $end4 i32) (local $end i32) (local $R v128)
+    (local.set $R (call $hoisted (f32x4.splat (local.get $rho))))
+    (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done4 (loop $vec
+      (br_if $done4 (i32.ge_u (local.get $i) (local.get $end4)))
+      (v128.store (i32.add (local.get $out) (local.get $i))
+        (f32x4.add
+          (f32x4.add (v128.load (i32.add (local.get $g) (local.get $i)))
+            (v128.load (i32.add (local.get $lam) (local.get $i))))
+          (f32x4.mul
+            (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $i)))
+              (v128.load (i32.add (local.get $z) (local.get $i))))
+            (local.get $R))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $vec)))
+    (block $done (loop $tail
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (f32.store (i32.add (local.get $out) (local.get $i))
+        (f32.add
+          (f32.add (f32.load (i32.add (local.get $g) (local.get $i)))
+            (f32.load (i32.add (local.get $lam) (local.get $i))))
+          (f32.mul
+            (f32.sub (f32.load (i32.add (local.get $x) (local.get $i)))
+              (f32.load (i32.add (local.get $z) (local.get $i))))
+            (local.get $rho))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $tail))))
 )
