@@ -12,12 +12,12 @@
  * after its own), `setOutputAtIndex`, and a `main(index)` called once a thread.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WebGPUBackendLike } from './webgpu-program.js';
+import type { ProgramUniform, WebGPUBackendLike } from './webgpu-program.js';
 import { PROX_KERNEL } from '../prox/fused-kernel.js';
 import { PROX_MODES } from '../prox/kernel-modes.js';
 
 /** What this file uses of tfjs-backend-webgpu's public `webgpu_util`. */
-interface WebGPUUtil {
+export interface WebGPUUtil {
   flatDispatchLayout(shape: number[]): { x: number[] };
   computeDispatch(
     layout: { x: number[] },
@@ -26,10 +26,15 @@ interface WebGPUUtil {
   ): [number, number, number];
 }
 
-const WORKGROUP: [number, number, number] = [64, 1, 1];
+export const WORKGROUP: [number, number, number] = [64, 1, 1];
 
-// Level j of this thread's group; `base` = a * k * C + c.
-const USER_CODE = `
+/**
+ * The map of one weight `v` at flat `index` of the view, as WGSL: `level` (level j of the
+ * thread's group; `base` = a * k * C + c) and `proxOf`, over binding `L` and the uniforms
+ * `mode, k, m, c, param, keep, norm` (PROX_UNIFORMS). The fused step's program
+ * (webgpu-fused-step.ts) calls it on the weights it has just updated.
+ */
+export const PROX_WGSL = `
   fn level(base : i32, j : i32) -> f32 {
     return L[base + j * uniforms.c];
   }
@@ -38,15 +43,11 @@ const USER_CODE = `
     return 1.0 / (1.0 + exp(-x));
   }
 
-  fn main(index : i32) {
-    if (index >= uniforms.size) {
-      return;
-    }
+  fn proxOf(v : f32, index : i32) -> f32 {
     let k = uniforms.k;
     let c = index % uniforms.c;
     let a = index / (uniforms.m * uniforms.c);
     let base = a * k * uniforms.c + c;
-    let v = X[index];
     let p = uniforms.param;
     var out : f32;
     if (uniforms.mode == ${PROX_MODES.hard} || uniforms.mode == ${PROX_MODES.relax}) {
@@ -87,14 +88,48 @@ const USER_CODE = `
         out = center + (width * 0.5) * norm;
       }
     }
-    setOutputAtIndex(index, out);
+    return out;
   }
 `;
+
+const USER_CODE = `${PROX_WGSL}
+  fn main(index : i32) {
+    if (index >= uniforms.size) {
+      return;
+    }
+    setOutputAtIndex(index, proxOf(X[index], index));
+  }
+`;
+
+/** The uniforms PROX_WGSL reads, as a program declares them (after tfjs's own). */
+export const PROX_UNIFORMS =
+  'mode : i32, k : i32, m : i32, c : i32, param : f32, keep : f32, norm : f32,';
+
+/** Their values for a map of `mode` (PROX_MODES) with `param` on a view [A, M, C] with k levels. */
+export function proxUniformValues(
+  mode: number,
+  param: number,
+  m: number,
+  c: number,
+  k: number,
+): ProgramUniform[] {
+  const f32 = Math.fround;
+  const s2 = mode === PROX_MODES.soft ? 1 / (1 + Math.exp(-0.5 * param)) : 0.5;
+  return [
+    { type: 'int32', data: [mode] },
+    { type: 'int32', data: [k] },
+    { type: 'int32', data: [m] },
+    { type: 'int32', data: [c] },
+    { type: 'float32', data: [param] },
+    { type: 'float32', data: [f32(1 - param)] },
+    { type: 'float32', data: [f32(s2 - 0.5)] },
+  ];
+}
 
 /** The program object tfjs-backend-webgpu compiles and dispatches (see its WebGPUProgram). */
 class ProxProgram {
   readonly variableNames = ['X', 'L'];
-  readonly uniforms = 'mode : i32, k : i32, m : i32, c : i32, param : f32, keep : f32, norm : f32,';
+  readonly uniforms = PROX_UNIFORMS;
   readonly workgroupSize = WORKGROUP;
   readonly size = true;
   readonly outputShape: number[];
@@ -121,7 +156,6 @@ export function registerWebGPUProxKernel(webgpuModule: Record<string, unknown>):
   if (tf.getKernel(PROX_KERNEL, 'webgpu')) return true;
   const util = webgpuModule.webgpu_util as WebGPUUtil | undefined;
   if (!util?.flatDispatchLayout || !util.computeDispatch) return false;
-  const f32 = Math.fround;
   tf.registerKernel({
     kernelName: PROX_KERNEL,
     backendName: 'webgpu',
@@ -129,18 +163,13 @@ export function registerWebGPUProxKernel(webgpuModule: Record<string, unknown>):
       const { x, levels } = inputs as { x: tf.TensorInfo; levels: tf.TensorInfo };
       const { mode, param } = attrs as { mode: number; param: number };
       const [, m, c] = x.shape;
-      const k = levels.shape[1];
-      const s2 = mode === PROX_MODES.soft ? 1 / (1 + Math.exp(-0.5 * param)) : 0.5;
       const program = new ProxProgram(util, x.shape);
-      return (backend as WebGPUBackendLike).runWebGPUProgram(program, [x, levels], 'float32', [
-        { type: 'int32', data: [mode] },
-        { type: 'int32', data: [k] },
-        { type: 'int32', data: [m] },
-        { type: 'int32', data: [c] },
-        { type: 'float32', data: [param] },
-        { type: 'float32', data: [f32(1 - param)] },
-        { type: 'float32', data: [f32(s2 - 0.5)] },
-      ]);
+      return (backend as WebGPUBackendLike).runWebGPUProgram(
+        program,
+        [x, levels],
+        'float32',
+        proxUniformValues(mode, param, m, c, levels.shape[1]),
+      );
     }) as tf.KernelFunc,
   });
   return true;

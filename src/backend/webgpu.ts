@@ -19,6 +19,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWebGPUConvFilterGrad } from './webgpu-conv-filter-grad.js';
 import { registerWebGPUProxKernel } from './webgpu-prox.js';
+import { registerWebGPUFusedStep } from './webgpu-fused-step.js';
 
 export interface WebGPUOptions {
   /**
@@ -253,6 +254,7 @@ export async function setupWebGPU(options: WebGPUOptions = {}): Promise<WebGPUSe
   }
   await tf.ready();
   registerWebGPUProxKernel(webgpuModule);
+  registerWebGPUFusedStep(webgpuModule);
   registerWebGPUConvFilterGrad();
   guardSyncReads();
   adapterName = describeAdapter(adapter);

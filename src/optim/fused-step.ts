@@ -204,14 +204,15 @@ export function registerFusedStepKernel(): void {
 
 /**
  * Whether the current backend runs the fused step and gains by it: cpu (JavaScript loops
- * either way), and wasm where the SIMD module runs on its heap. Not the threaded wasm build:
- * the module cannot import its shared memory, and one JavaScript loop there is slower than
- * tfjs's own threaded ops (MLP QAT / plain 1.40 fused, 1.20 composed, 2 threads).
+ * either way), webgpu (its WGSL programs, backend/webgpu-fused-step.ts: fewer dispatches), and
+ * wasm where the SIMD module runs on its heap. Not the threaded wasm build: the module cannot
+ * import its shared memory, and one JavaScript loop there is slower than tfjs's own threaded
+ * ops (MLP QAT / plain 1.40 fused, 1.20 composed, 2 threads).
  */
 export function fusedStepRuns(): boolean {
   const name = tf.getBackend();
   if (!tf.getKernel(FUSED_STEP_KERNEL, name)) return false;
-  if (name === 'cpu') return true;
+  if (name === 'cpu' || name === 'webgpu') return true;
   return (
     name === 'wasm' && simdProxFor((tf.backend() as unknown as { wasm: unknown }).wasm) !== null
   );

@@ -1,6 +1,6 @@
 // The WebGPU backend (src/backend/webgpu.ts). Where Dawn finds no adapter (CI, this machine)
-// the fallback is tested; where one exists the GPU path is: the WGSL prox kernel against the
-// cpu kernel, and QAT steps of every quantizer and prox map (and ADMM-Q) against cpu, with no
+// the fallback is tested; where one exists the GPU path is: the WGSL prox kernel and fused
+// step against the cpu kernels, and QAT steps of every quantizer and prox map (and ADMM-Q) against cpu, with no
 // GPU->CPU read inside a step and no tensor left behind. A software adapter works for the
 // latter: Mesa's llvmpipe through Dawn's OpenGL ES backend,
 //   EGL_PLATFORM=surfaceless WEBGPU_DAWN_FLAGS=backend=opengles npx vitest run test/backend-webgpu
@@ -9,6 +9,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { setupWebGPU, webgpuAdapter } from '../../src/backend/webgpu.js';
 import { selectBackend } from '../../src/backend/select.js';
 import { PROX_KERNEL, proxLoop } from '../../src/prox/fused-kernel.js';
+import { FUSED_STEP_KERNEL, fusedStepRuns } from '../../src/optim/fused-step.js';
 import { ProxHardQuant } from '../../src/prox/proxmap.js';
 import { ProxPARQ } from '../../src/prox/parq.js';
 import { ProxBinaryRelax } from '../../src/prox/binary-relax.js';
@@ -170,6 +171,95 @@ describe.runIf(setup.ok)('on a WebGPU adapter', () => {
       }
     }
     tf.env().set('WEBGPU_CPU_FORWARD', true);
+  });
+
+  it('the WGSL fused step computes what the cpu kernel does', async () => {
+    const shape = [24, 16];
+    const n = 24 * 16;
+    const wave = (seed: number, scale: number) =>
+      Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * scale);
+    const levels = new Float32Array(4 * 16);
+    for (let c = 0; c < 16; c++)
+      [-0.6, -0.2, 0.25, 0.7].forEach((v, j) => (levels[j * 16 + c] = v + c * 1e-3));
+    const values = {
+      x: wave(1, 0.8),
+      g: wave(2, 0.3),
+      a: wave(3, 0.2),
+      a2: wave(4, 0.1).map(Math.abs),
+      lam: wave(5, 0.05),
+      z: wave(6, 0.5),
+    };
+    const run = async (
+      backend: string,
+      kind: number,
+      aug: boolean,
+      mode: number,
+      param: number,
+    ) => {
+      await tf.setBackend(backend);
+      const t = (v: Float32Array) => tf.tensor2d(v, shape as [number, number]);
+      const inputs: tf.NamedTensorMap = { x: t(values.x), g: t(values.g) };
+      if (kind !== 0) inputs.a = t(values.a);
+      if (kind === 3)
+        Object.assign(inputs, { a2: t(values.a2), s1: tf.scalar(0.19), s2: tf.scalar(0.002) });
+      else
+        Object.assign(inputs, {
+          c: tf.scalar(-0.05),
+          ...(kind === 0 ? {} : { m: tf.scalar(0.9) }),
+        });
+      if (aug) Object.assign(inputs, { lam: t(values.lam), z: t(values.z) });
+      if (mode >= 0) inputs.levels = tf.tensor3d(levels, [1, 4, 16]);
+      const f32 = Math.fround;
+      const attrs = {
+        kind,
+        mode,
+        param,
+        view: [1, 24, 16],
+        ...(aug ? { rho: 0.02 } : {}),
+        ...(kind === 3
+          ? {
+              b1: f32(0.9),
+              ob1: f32(0.1),
+              b2: f32(0.999),
+              ob2: f32(1 - 0.999),
+              eps: f32(1e-7),
+              nlr: f32(-0.01),
+            }
+          : {}),
+      };
+      const outs = tf
+        .engine()
+        .runKernel(
+          FUSED_STEP_KERNEL,
+          inputs,
+          attrs as unknown as tf.NamedAttrMap,
+        ) as unknown as tf.Tensor[];
+      const got = await Promise.all(outs.map(async (o) => Array.from(await o.data())));
+      tf.dispose([...outs, ...Object.values(inputs)]);
+      return got;
+    };
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
+    await tf.setBackend('webgpu');
+    expect(fusedStepRuns()).toBe(true);
+    for (const kind of [0, 1, 2, 3])
+      for (const aug of [false, true])
+        for (const [mode, param] of [
+          [-1, 0],
+          [0, 0],
+          [1, 0.3],
+          [2, 0.4],
+          [3, 5],
+        ]) {
+          const cpu = await run('cpu', kind, aug, mode, param);
+          const gpu = await run('webgpu', kind, aug, mode, param);
+          const label = `kind ${kind}${aug ? ' augmented' : ''} mode ${mode}`;
+          expect(gpu.length, label).toBe(cpu.length);
+          cpu.forEach((want, i) =>
+            expect(tensorAgrees(gpu[i], want, 0), `${label} output ${i}`).toBe(true),
+          );
+        }
+    tf.env().set('WEBGPU_CPU_FORWARD', true);
+    await tf.setBackend('webgpu');
   });
 
   const proxMaps: Record<string, () => ProxMap> = {
