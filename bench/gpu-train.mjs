@@ -3,7 +3,8 @@
 // protocol mlp-mnist10k end to end. Usage (after `npm run build`, or bundled by
 // scripts/bundle-cli.mjs as gpu-train.cjs for a machine without node_modules):
 //   node bench/gpu-train.mjs [--backends webgpu,wasm] [--models mlp:64,mlp:1024,lenet5:64,resnet20:128]
-//        [--seconds 3] [--kernels] [--composed] [--protocol] [--wasm-threads 1] [--json FILE]
+//        [--seconds 3] [--kernels] [--composed] [--unfused] [--protocol] [--wasm-threads 1]
+//        [--json FILE]
 //        [--filter-grad parq|tfjs] [--kernel-reps 20] [--kernel-batch N]
 // A model spec is name:batch. Each throughput figure: warm-up (one quantPeriod of 10 steps,
 // which compiles every shader), then blocks of 10 steps until --seconds have passed; inputs
@@ -13,6 +14,8 @@
 // left after the measured steps (must be 0). --filter-grad tfjs: webgpu trains with tfjs's own
 // Conv2DBackpropFilter instead of parq-ts's. --kernels: conv forward/backprop GFLOP/s on
 // webgpu; --composed: the QAT step again with the prox maps as composed ops (no WGSL kernel);
+// --unfused: the QAT step again without the fused step (fuseBaseStep false: tfjs's momentum,
+// then the prox kernel; the default runs them as one kernel where the backend has it);
 // --protocol: protocol mlp-mnist10k, plain and 2-bit PARQ, 20 epochs on the first backend.
 import * as tf from '@tensorflow/tfjs';
 import { renameSync, writeFileSync } from 'node:fs';
@@ -69,7 +72,7 @@ async function useBackend(name) {
   return null;
 }
 
-function makeOptimizer(qat) {
+function makeOptimizer(qat, fuseBaseStep = true) {
   const base = tf.train.momentum(0.05, 0.9);
   if (!qat) return base;
   return new QuantOptimizer({
@@ -78,6 +81,7 @@ function makeOptimizer(qat) {
     prox: new ProxPARQ({ annealStart: 0, annealEnd: 100000 }),
     bits: 2,
     quantPeriod: PERIOD,
+    fuseBaseStep,
   });
 }
 
@@ -97,9 +101,9 @@ function logits(model, x) {
 }
 
 /** Samples per second of one (backend, model, batch, plain|qat). */
-async function throughput(name, batch, qat) {
+async function throughput(name, batch, qat, fuseBaseStep = true) {
   const model = buildModel(name, { inputShape: INPUT[name], numClasses: 10, seed: 0 });
-  const optimizer = makeOptimizer(qat);
+  const optimizer = makeOptimizer(qat, fuseBaseStep);
   const batches = tf.tidy(() =>
     Array.from({ length: PERIOD }, () => ({
       x: tf.randomUniform([batch, ...INPUT[name]]),
@@ -151,7 +155,10 @@ async function throughput(name, batch, qat) {
 }
 
 /** Conv2D forward and both backprops on ResNet-20's and LeNet-5's shapes, in GFLOP/s. */
-async function convKernels(reps = Number(opt('kernel-reps', '20')), batch = Number(opt('kernel-batch', '0'))) {
+async function convKernels(
+  reps = Number(opt('kernel-reps', '20')),
+  batch = Number(opt('kernel-batch', '0')),
+) {
   const shapes = [
     {
       what: 'resnet20 stage1 3x3 16->16 @32x32, batch 128',
@@ -348,6 +355,13 @@ async function main() {
           tf.registerKernel(kernel);
         }
       }
+      if (has('unfused')) {
+        try {
+          row.qatUnfused = await throughput(name, batch, true, false);
+        } catch (e) {
+          row.qatUnfused = { error: String(e?.message ?? e).split('\n')[0] };
+        }
+      }
       out.throughput.push(row);
       save(out);
       const p = row.plain;
@@ -358,6 +372,14 @@ async function main() {
           ? `${name.padEnd(9)} ${String(batch).padStart(5)}   ${err}`
           : `${name.padEnd(9)} ${String(batch).padStart(5)}   ${fmt(p.samplesPerSec).padStart(15)}   ${fmt(q.samplesPerSec).padStart(13)}   ${fmt(q.msPerStep / p.msPerStep, 2).padStart(14)}   ${fmt(q.readsPerStep, 2).padStart(14)}   ${p.tensorsLeft}/${q.tensorsLeft}`,
       );
+      const u = row.qatUnfused;
+      if (u) {
+        log(
+          u.error
+            ? `          unfused: ${u.error}`
+            : `          unfused (fuseBaseStep false): ${fmt(u.samplesPerSec)} samples/s, QAT/plain step ${fmt(u.msPerStep / p.msPerStep, 2)}, tensors left ${u.tensorsLeft}`,
+        );
+      }
       const c = row.qatComposed;
       if (c) {
         log(
