@@ -41,7 +41,7 @@ step() { # step NAME SECONDS COMMAND...: run with a time limit, log to OUT/NAME.
 step conformance 120 ./node parq.cjs conformance vectors.json --backend webgpu
 step conformance-optimal 60 ./node parq.cjs conformance vectors-optimal.json --backend webgpu
 # shellcheck disable=SC2086
-step bench 300 ./node gpu-train.cjs ${BENCH_ARGS:---backends webgpu,wasm --kernels --composed --protocol} \
+step bench 300 ./node gpu-train.cjs ${BENCH_ARGS:---backends webgpu,wasm --kernels --composed --unfused --protocol} \
   --json "$out/gpu-train.json"
 if [ "${TRAIN:-1}" != 0 ]; then
   step train-parq 150 ./node parq.cjs train --backend webgpu
