@@ -220,15 +220,22 @@ for (const backend of ['cpu', 'wasm'] as const) {
 describe('the fused QAT step, memory and configuration', () => {
   beforeAll(() => useBackend('wasm'));
 
-  it('leaks no tensor, data id or wasm heap from step to step', async () => {
+  it.each([
+    ['QuantOptimizer, momentum', 'momentum' as const, false],
+    ['QuantOptimizer, Adam', 'adam' as const, false],
+    ['ADMM-Q, Adam', 'adam' as const, true],
+  ])('%s: leaks no tensor, data id or wasm heap from step to step', async (_, kind, admm) => {
     const w = tf.variable(tf.tensor2d(normals(150 * 130, 5, 0.1), [150, 130]));
     const x = tf.tensor2d(normals(8 * 150, 6), [8, 150]);
-    const opt = new QuantOptimizer({
-      base: tf.train.momentum(0.05, 0.9),
-      prox: new ProxPARQ({ annealStart: 0, annealEnd: 20 }),
-      groups: [{ variables: [w], bits: 2 }],
-      quantPeriod: 3,
-    });
+    const groups = [{ variables: [w], bits: 2 }];
+    const opt = admm
+      ? new ADMMQOptimizer({ base: BASES[kind](), groups, rho: 0.01, projectEvery: 3 })
+      : new QuantOptimizer({
+          base: BASES[kind](),
+          prox: new ProxPARQ({ annealStart: 0, annealEnd: 20 }),
+          groups,
+          quantPeriod: 3,
+        });
     const loss = () => tf.tidy(() => tf.mean(tf.square(tf.matMul(x, w))) as tf.Scalar);
     const backend = tf.backend() as unknown as {
       numDataIds(): number;
