@@ -5,7 +5,9 @@
 // (prox parq | ste | binaryrelax, default parq; quantizer lsbq | unif, default lsbq;
 // granularity tensor | channel, default tensor; BK=cpu for the cpu backend; ROOT=<checkout>
 // to time another build's dist/; FUSE=0: the QAT step composed, fuseBaseStep false;
-// BASE=adam: tf.train.adam(0.001) as the base of both instead of momentum)
+// BASE=adam: tf.train.adam(0.001) as the base of both instead of momentum). Also times plain
+// steps with FusedBaseOptimizer (tfjs's update as one kernel a variable, as the QAT step's),
+// and QAT over those.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 const root = (process.env.ROOT ?? new URL('..', import.meta.url).pathname).replace(/\/?$/, '/');
@@ -30,16 +32,18 @@ const mk = (mode) => {
   const optimizer =
     mode === 'plain'
       ? base
-      : new parq.QuantOptimizer({
-          base,
-          quantizer: parq.quantizerByName(quant, 2),
-          prox: makeProx(),
-          bits: 2,
-          granularity: { kind: gran },
-          quantPeriod: 10,
-          // FUSE=0 (older checkouts ignore the option)
-          fuseBaseStep: process.env.FUSE !== '0',
-        });
+      : mode === 'plain-fused'
+        ? new parq.FusedBaseOptimizer(base)
+        : new parq.QuantOptimizer({
+            base,
+            quantizer: parq.quantizerByName(quant, 2),
+            prox: makeProx(),
+            bits: 2,
+            granularity: { kind: gran },
+            quantPeriod: 10,
+            // FUSE=0 (older checkouts ignore the option)
+            fuseBaseStep: process.env.FUSE !== '0',
+          });
   const x = tf.randomNormal([64, 784], 0, 1, 'float32', 7);
   const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32', 8), 10);
   const step = () =>
@@ -52,6 +56,8 @@ const mk = (mode) => {
 };
 const P = mk('plain'),
   Q = mk('qat');
+// plain with tfjs's update fused as the QAT step's is (FusedBaseOptimizer; older checkouts lack it)
+const PF = parq.FusedBaseOptimizer ? mk('plain-fused') : null;
 const cpu = () => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1000;
@@ -61,9 +67,16 @@ const med = (v) => {
   return s[s.length >> 1];
 };
 const plain = [],
+  plainFused = [],
   qr = [],
   qn = [];
 for (let r = 0; r < 60; r++) {
+  for (let i = 0; PF && i < 10; i++) {
+    const c0 = cpu();
+    const l = PF.step();
+    l.dispose();
+    plainFused.push(cpu() - c0);
+  }
   for (let i = 0; i < 10; i++) {
     const c0 = cpu();
     const l = P.step();
@@ -87,4 +100,10 @@ const sign = (d) => (d < 0 ? '' : '+') + d.toFixed(3);
 console.log(
   `${proxName} ${quant} per ${gran}${process.env.FUSE === '0' ? ' (composed)' : ' (fused)'}${process.env.BASE === 'adam' ? ', adam' : ''}: non-refresh ${sign(med(qn) - pm)} ms, refresh ${sign(med(qr) - pm)} ms over plain (medians); amortized QAT / plain ${((med(qn) * 9 + med(qr)) / 10 / pm).toFixed(3)}`,
 );
+if (PF) {
+  const pf = med(plainFused);
+  console.log(
+    `plain with FusedBaseOptimizer: med ${pf.toFixed(3)} ms (${sign(pf - pm)} ms over tfjs's); QAT over it: non-refresh ${sign(med(qn) - pf)} ms, refresh ${sign(med(qr) - pf)} ms; amortized QAT / fused plain ${((med(qn) * 9 + med(qr)) / 10 / pf).toFixed(3)}`,
+  );
+}
 console.log('tensors', tf.memory().numTensors);

@@ -134,6 +134,7 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
   protected slots: QatSlot[] | null = null;
   /** This step's held-back gradients and the base's update (holdBack to the step's end). */
   private held: Map<QatSlot, HeldGradient> | null = null;
+  private heldFloat: (HeldGradient & { name: string })[] = [];
   private heldUpdate: BaseUpdate | null = null;
   private owner = new Map<string, number>();
   private quantizedGroups = new Set<number>();
@@ -327,6 +328,7 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
       try {
         this.weightDecay(names, lr);
         this.base.applyGradients(forBase.grads);
+        this.stepHeldFloat();
       } finally {
         tf.dispose(forBase.made);
       }
@@ -340,19 +342,21 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
 
   /**
    * The fused step (fused-step.ts), where the method and the base allow it and the backend
-   * gains by it: the quantized variables' gradients are held back from the base optimizer,
-   * which skips a variable without one (after creating its state), for the method's
-   * `heldStep`. Returns the gradients for the base.
+   * gains by it: every gradient is held back from the base optimizer, which skips a variable
+   * without one (after creating its state); the quantized variables are for the method's
+   * `heldStep`, the float ones (biases, float groups) take their update alone right after the
+   * base's step (`stepHeldFloat`). Returns the gradients for the base.
    */
   private holdBack(grads: Grads, names: string[], slots: QatSlot[]): Grads {
     const update =
       this.fuseBaseStep && this.fusesBaseStep() && fusedStepRuns() ? baseUpdateOf(this.base) : null;
     if (!update) return grads;
+    const gradAt = (i: number) =>
+      (Array.isArray(grads) ? grads[i].tensor : grads[names[i]]) as tf.Tensor | null;
     const held = new Map<QatSlot, HeldGradient>();
     for (const s of slots) {
       const index = names.indexOf(s.entry.name);
-      if (index < 0) continue;
-      const grad = Array.isArray(grads) ? grads[index].tensor : grads[s.entry.name];
+      const grad = index < 0 ? null : gradAt(index);
       if (grad) held.set(s, { grad, index });
     }
     if (held.size === 0) {
@@ -362,6 +366,12 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
     this.held = held;
     this.heldUpdate = update;
     const out = new Set([...held.values()].map((h) => h.index));
+    // the float variables too (biases, float groups): their update alone, as one kernel each
+    this.heldFloat = names.flatMap((name, index) => {
+      const grad = out.has(index) ? null : gradAt(index);
+      return grad ? [{ name, grad, index }] : [];
+    });
+    this.heldFloat.forEach((h) => out.add(h.index));
     return (
       Array.isArray(grads)
         ? grads.map((g, i) => (out.has(i) ? { name: g.name, tensor: null } : g))
@@ -372,7 +382,39 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
   private releaseHeld(): void {
     if (this.heldUpdate) tf.dispose(this.heldUpdate.made);
     this.held = null;
+    this.heldFloat = [];
     this.heldUpdate = null;
+  }
+
+  /** The held-back float variables' updates (after the base's own step, as it would run them). */
+  private stepHeldFloat(): void {
+    if (this.heldFloat.length === 0) return;
+    tf.tidy(() => {
+      for (const h of this.heldFloat) {
+        const v = tf.engine().registeredVariables[h.name];
+        v.assign(this.runFused(h, v, [1, v.size, 1], {}, h.name).latent);
+      }
+    });
+  }
+
+  /** One held-back variable's fused kernel; assigns the base optimizer's new state. */
+  private runFused(
+    h: HeldGradient,
+    x: tf.Variable,
+    view: readonly [number, number, number],
+    extra: Pick<Parameters<typeof fusedStep>[0], 'levels' | 'mode' | 'param' | 'augment'>,
+    name: string,
+  ): { latent: tf.Tensor; mapped: tf.Tensor | null } {
+    const update = this.heldUpdate as BaseUpdate;
+    const state = update.state(h.index);
+    if (!state) {
+      throw new Error(`${this.getClassName()}: the base optimizer has no state for '${name}'`);
+    }
+    const r = fusedStep({ update, x, g: h.grad, state, view, ...extra });
+    if (!r)
+      throw new Error(`${this.getClassName()}: no ${FUSED_STEP_KERNEL} kernel on this backend`);
+    state.forEach((t, i) => t.assign(r.state[i]));
+    return { latent: r.latent, mapped: r.mapped };
   }
 
   /** Was this variable's gradient held back from the base optimizer this step? */
@@ -391,27 +433,9 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
     extra: Pick<Parameters<typeof fusedStep>[0], 'levels' | 'mode' | 'param' | 'augment'>,
   ): { latent: tf.Tensor; mapped: tf.Tensor | null } {
     const h = this.held?.get(s);
-    const update = this.heldUpdate;
-    if (!h || !update)
+    if (!h || !this.heldUpdate)
       throw new Error(`${this.getClassName()}: '${s.entry.name}' was not held back`);
-    const state = update.state(h.index);
-    if (!state) {
-      throw new Error(
-        `${this.getClassName()}: the base optimizer has no state for '${s.entry.name}'`,
-      );
-    }
-    const r = fusedStep({
-      update,
-      x: s.entry.variable,
-      g: h.grad,
-      state,
-      view: s.entry.view.view,
-      ...extra,
-    });
-    if (!r)
-      throw new Error(`${this.getClassName()}: no ${FUSED_STEP_KERNEL} kernel on this backend`);
-    state.forEach((t, i) => t.assign(r.state[i]));
-    return { latent: r.latent, mapped: r.mapped };
+    return this.runFused(h, s.entry.variable, s.entry.view.view, extra, s.entry.name);
   }
 
   /** Decoupled weight decay on every variable of a group with `weightDecay > 0`. */
