@@ -81,10 +81,10 @@ export interface QATOptimizerOptions {
   /** Learning rate per step, set on the base optimizer before each step. */
   lrSchedule?: LrSchedule;
   /**
-   * Run a quantized variable's base update (with the method's own work where it has one) as
-   * one kernel where it can be: base tf.train.sgd, momentum or adam; cpu, or wasm with its
-   * SIMD module (fused-step.ts). The same values bit for bit, faster. Default true; false
-   * steps composed.
+   * Run each variable's base update (a quantized one's with the method's own work: its map,
+   * or ADMM-Q's gradient) as one kernel where it can be: base tf.train.sgd, momentum or adam;
+   * cpu, webgpu, or wasm with its SIMD module (fused-step.ts). The same values (bit for bit on
+   * cpu and wasm), faster. Default true; false steps composed.
    */
   fuseBaseStep?: boolean;
 }
@@ -185,7 +185,7 @@ export abstract class QATOptimizer extends tf.Optimizer implements QatInspection
    */
   protected abstract afterBaseStep(slots: QatSlot[], lr: number): void;
 
-  /** May this step hold quantized variables back for the fused step (its options allow)? */
+  /** May this step hold the variables back for the fused step (the method's options allow)? */
   protected fusesBaseStep(): boolean {
     return false;
   }

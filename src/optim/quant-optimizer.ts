@@ -14,11 +14,12 @@
  * `-lr / nmGamma * (latent - mapped)` is added after the base step, and
  * `nmGamma` replaces the cumulative lr as the shrink factor.
  *
- * Fused: where the base is tfjs's SGD, Momentum or Adam and the backend has the kernel (cpu,
- * wasm), a quantized variable's base update and prox map run as one kernel (fused-step.ts:
- * the same float32 ops, the same bits, one pass through memory instead of five for momentum
- * or fifteen for Adam); the base optimizer still steps every other variable and keeps their
- * state and that of the quantized ones.
+ * Fused (the QAT skeleton's `holdBack`): where the base is tfjs's SGD, Momentum or Adam and
+ * the backend has the kernel (cpu, webgpu, wasm with its SIMD module), a quantized variable's
+ * base update and prox map run as one kernel (fused-step.ts: the same float32 ops, on cpu and
+ * wasm the same bits; one pass through memory instead of five for momentum or fifteen for
+ * Adam), the float variables' updates one kernel each; the base optimizer keeps every
+ * variable's state, which it creates.
  */
 import * as tf from '@tensorflow/tfjs';
 import { PROX_MODES } from '../prox/kernel-modes.js';

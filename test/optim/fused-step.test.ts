@@ -208,6 +208,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     it.each([
       ['RMSProp (not a base the kernel knows)', { kind: 'rmsprop' as const }],
       ['a subclass of tfjs Momentum', { kind: 'subclass' as const }],
+      ['ADMM-Q with weight decay', { admm: 'hard' as const, weightDecay: 0.01 }],
       ['NM-SGD', { extra: { nmGamma: 10 } }],
       ['quantShrink', { extra: { quantShrink: true } }],
     ])('%s: steps as before, without the fused kernel', async (_, c) => {

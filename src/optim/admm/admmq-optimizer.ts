@@ -246,9 +246,13 @@ export class ADMMQOptimizer extends QATOptimizer {
     return { grads: augmented, made };
   }
 
-  /** The fused step: the augmented gradient and the base update of x as one kernel. */
+  /**
+   * The fused step: the augmented gradient and the base update of x as one kernel. Not with
+   * decoupled weight decay: composed, the gradient is taken from x before the decay, and the
+   * kernel (after the base's step) would see x after it.
+   */
   protected override fusesBaseStep(): boolean {
-    return true;
+    return !this.groups.some((g) => (g.weightDecay ?? 0) > 0);
   }
 
   protected override afterBaseStep(slots: QatSlot[]): void {
