@@ -1,17 +1,18 @@
 /**
- * A quantized variable's whole QAT update as one kernel, `ParqFusedStep`: the base
- * optimizer's update of its latent weights (tfjs's SGD, Momentum or Adam, base-update.ts: the same
- * float32 ops in the same order, so the same bits), then, where given levels and a mode, the
- * prox map of the new latent weights, a slab of rows at a time so that the map reads what
- * the update just wrote while it is in cache.
+ * A variable's whole QAT update as one kernel, `ParqFusedStep`: the base optimizer's update
+ * of its latent weights (tfjs's SGD, Momentum or Adam, base-update.ts: the same float32 ops in
+ * the same order, so the same bits; with ADMM-Q's augmented gradient where given), then,
+ * where given levels and a mode, the prox map of the new latent weights, a slab of rows at a
+ * time so that the map reads what the update just wrote while it is in cache.
  *
  * Composed, the same work is four tfjs kernels over the weights for momentum, fourteen for
  * Adam (each a pass through memory and a new tensor), and one more for the map; fused, one
  * pass. Outputs: the new latent weights, the optimizer's new state (momentum's accumulation,
  * Adam's two moments; none for SGD), and the mapped weights (with levels), each in the
- * variable's shape. Registered for cpu (JavaScript) and wasm (the prox module's SIMD
- * `momentum` and `adam` and maps over the heap, else the same JavaScript on it); other
- * backends don't have it, and QuantOptimizer then steps as composed ops.
+ * variable's shape. Registered here for cpu (JavaScript) and wasm (the prox module's SIMD
+ * `augment`, `momentum`, `adam` and maps over the heap, else the same JavaScript on it); for
+ * webgpu by backend/webgpu-fused-step.ts. Other backends don't have it, and the QAT
+ * optimizers step composed there (`fusedStepRuns`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerHostKernel, type HostArrays } from '../backend/host-arrays.js';
