@@ -353,3 +353,45 @@ describe('FusedBaseOptimizer, configuration', () => {
     model.dispose();
   });
 });
+
+describe('the fused QAT step, gradients as a list', () => {
+  it('takes applyGradients([{ name, tensor }]) as minimize does a map: the same bits', async () => {
+    await useBackend('wasm');
+    const run = async (fuse: boolean) => {
+      const w = tf.variable(tf.tensor2d(normals(150 * 130, 7, 0.1), [150, 130]));
+      const b = tf.variable(tf.zeros([130]));
+      const x = tf.tensor2d(normals(8 * 150, 8), [8, 150]);
+      const opt = new QuantOptimizer({
+        base: tf.train.adam(0.01),
+        prox: new ProxPARQ({ annealStart: 0, annealEnd: 20 }),
+        groups: [{ variables: [w], bits: 2 }],
+        quantPeriod: 3,
+        fuseBaseStep: fuse,
+      });
+      const { calls } = await countFused(async () => {
+        for (let i = 0; i < 6; i++) {
+          const { grads } = tf.variableGrads(
+            () => tf.mean(tf.square(tf.add(tf.matMul(x, w), b))) as tf.Scalar,
+            [w, b],
+          );
+          opt.applyGradients([
+            { name: b.name, tensor: grads[b.name] },
+            { name: w.name, tensor: grads[w.name] },
+          ]);
+          tf.dispose(grads);
+        }
+      });
+      const values = [w, b].map((v) => Array.from(v.dataSync()));
+      const state = await opt.getWeights();
+      const stateValues = state.map((s) => [s.name, Array.from(s.tensor.dataSync())] as const);
+      tf.dispose([w, b, x]);
+      opt.dispose();
+      return { values, stateValues: stateValues as (readonly [string, number[]])[], calls };
+    };
+    const fused = await run(true);
+    const composed = await run(false);
+    expectSameBits(fused, composed);
+    expect(fused.calls).toBe(12);
+    expect(composed.calls).toBe(0);
+  });
+});
