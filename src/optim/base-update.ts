@@ -8,8 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** The update's kind, as the prox module's functions and the fused kernel take it. */
-export const BASE_UPDATE_KINDS = { sgd: 0, momentum: 1, nesterov: 2, adam: 3 } as const;
-export type BaseUpdateKind = (typeof BASE_UPDATE_KINDS)[keyof typeof BASE_UPDATE_KINDS];
+export type BaseUpdateKind = 0 | 1 | 2 | 3;
 
 /**
  * One step of a base optimizer, taken before the optimizer's own step (which then skips the

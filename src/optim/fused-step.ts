@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerHostKernel, type HostArrays } from '../backend/host-arrays.js';
-import { RowMapper, simdOfBackend, type ViewArrays } from '../prox/fused-kernel.js';
+import { RowMapper, simdOfBackend } from '../prox/fused-kernel.js';
 import { type SimdProx, simdProxFor } from '../prox/simd/index.js';
 import type { BaseUpdate } from './base-update.js';
 
@@ -174,11 +174,10 @@ function kernelFunc({ read, make, address }: HostArrays, simdFor: () => SimdProx
     const outs = out as NonNullable<typeof out>;
     const levelsInfo = levels as tf.TensorInfo;
     const [A, M, C] = view;
-    let arrays: ViewArrays | null = null;
     const mapper = new RowMapper(
       simd,
       addr ? { x: addr(latent.info), out: addr(outs.info), levels: addr(levelsInfo) } : null,
-      () => (arrays ??= { x: latent.values(), out: outs.values(), levels: read(levelsInfo) }),
+      () => ({ x: latent.values(), out: outs.values(), levels: read(levelsInfo) }),
       view,
       levelsInfo.shape[1] as number,
       mode,

@@ -236,28 +236,6 @@ interface Attrs {
   param: number;
 }
 
-/**
- * Contiguous groups (C = 1) of at most four levels, modes hard/parq/relax, on
- * the WebAssembly SIMD module: `x` and `out` live in its memory (the wasm
- * backend's heap), so each group is one call on byte addresses.
- */
-function simdGroups(
-  simd: SimdProx,
-  x: number,
-  levels: Float32Array,
-  [A, M]: readonly [number, number, number],
-  k: number,
-  mode: number,
-  param: number,
-  out: number,
-): void {
-  const g = tablesFor(k);
-  for (let a = 0; a < A; a++) {
-    g.load(levels, a * k, 1, mode !== PROX_MODES.parq);
-    simd.run(mode, x + a * M * 4, out + a * M * 4, M, g, param);
-  }
-}
-
 /** Byte addresses of a view's input, output and levels in the wasm heap. */
 export interface ViewAddresses {
   x: number;
@@ -273,15 +251,17 @@ export interface ViewArrays {
 }
 
 /**
- * One map over one view `[A, M, C]` (levels `[A, k, C]`), applied a slab of rows at a time:
- * the fused step (src/optim/fused-step.ts) maps each slab right after its base update wrote
- * it, while it is in cache. Slabs run on the SIMD module where it covers the case (k <= 4,
- * not SoftQuant, `simd` and `at` given), else in the JavaScript loop on `arrays`; either way
- * the values equal the whole view's map (ParqProxMap): each weight's map depends only on it
- * and its group's levels.
+ * One map over one view `[A, M, C]` (levels `[A, k, C]`): whole (`all`, the ParqProxMap
+ * kernel), or a slab of rows at a time (`rows`: the fused step, src/optim/fused-step.ts, maps
+ * each slab right after its base update wrote it, while it is in cache). On the SIMD module
+ * where it covers the case (k <= 4, not SoftQuant, `simd` and `at` given: contiguous groups a
+ * call each, channel lanes on the last axis), else in the JavaScript loop on `arrays` (taken
+ * once, at the first use). Each weight's map depends only on it and its group's levels, so
+ * slabs give the whole view's values.
  */
 export class RowMapper {
   private readonly simd: SimdProx | null;
+  private views: ViewArrays | null = null;
 
   constructor(
     simd: SimdProx | null,
@@ -295,6 +275,23 @@ export class RowMapper {
     this.simd = simd && at && k <= 4 && mode !== PROX_MODES.soft ? simd : null;
   }
 
+  private get values(): ViewArrays {
+    return (this.views ??= this.arrays());
+  }
+
+  /** Maps the whole view: channel lanes in one call, contiguous groups a call each. */
+  all(): void {
+    const { simd, k, mode, param, shape } = this;
+    const [A, M, C] = shape;
+    if (!simd) {
+      const { x, out, levels } = this.values;
+      proxLoop(x, levels, shape, k, mode, param, out);
+    } else if (C > 1) {
+      const at = this.at as ViewAddresses;
+      simd.lanes(mode, at.x, at.out, shape, at.levels, k, param);
+    } else for (let a = 0; a < A; a++) this.rows(a, 0, M);
+  }
+
   /** Maps block `a`'s rows [m0, m1). */
   rows(a: number, m0: number, m1: number): void {
     const [, M, C] = this.shape;
@@ -306,7 +303,7 @@ export class RowMapper {
       const at = this.at as ViewAddresses;
       if (C === 1) {
         const g = tablesFor(k);
-        g.load(this.arrays().levels, a * k, 1, mode !== PROX_MODES.parq);
+        g.load(this.values.levels, a * k, 1, mode !== PROX_MODES.parq);
         simd.run(mode, at.x + off * 4, at.out + off * 4, n, g, param);
       } else {
         const levels = at.levels + a * k * C * 4;
@@ -314,7 +311,7 @@ export class RowMapper {
       }
       return;
     }
-    const { x, out, levels } = this.arrays();
+    const { x, out, levels } = this.values;
     proxLoop(
       x.subarray(off, off + n),
       levels.subarray(a * k * C, (a + 1) * k * C),
@@ -334,14 +331,16 @@ function kernelFunc({ read, make, address }: HostArrays, simdFor: () => SimdProx
     const simd = simdFor();
     const shape = x.shape as [number, number, number];
     const k = levels.shape[1];
-    const out = make(shape); // the only allocation: the views below stay valid
-    if (simd && address && k <= 4 && mode !== PROX_MODES.soft) {
-      // byte addresses for the module; the levels (a few floats) read in JavaScript
-      if (shape[2] === 1)
-        simdGroups(simd, address(x), read(levels), shape, k, mode, param, address(out.info));
-      // per channel on the last axis: one SIMD lane per channel
-      else simd.lanes(mode, address(x), address(out.info), shape, address(levels), k, param);
-    } else proxLoop(read(x), read(levels), shape, k, mode, param, out.values());
+    const out = make(shape); // the only allocation: the views the mapper takes stay valid
+    new RowMapper(
+      simd,
+      address ? { x: address(x), out: address(out.info), levels: address(levels) } : null,
+      () => ({ x: read(x), out: out.values(), levels: read(levels) }),
+      shape,
+      k,
+      mode,
+      param,
+    ).all();
     return out.info;
   };
 }
