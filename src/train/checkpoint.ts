@@ -8,6 +8,7 @@
  * its own: the batches of epoch e are `batchOrder(n, batchSize, seed, e)`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { FusedBaseOptimizer } from '../optim/fused-base.js';
 import type { TrainConfig } from './config.js';
 import type { RunMetrics } from './metrics.js';
 
@@ -67,6 +68,18 @@ function exactExtras(optimizer: tf.Optimizer): { name: string; tensor: tf.Tensor
   ];
 }
 
+/**
+ * The class a checkpoint names for `optimizer`'s state: its own, or for a FusedBaseOptimizer
+ * (fp runs: the base's update fused, its state the base's own) the base's, so that fp
+ * checkpoints read the same with or without the fusion.
+ */
+function stateClassName(optimizer: tf.Optimizer): string {
+  // by class name: tf.Optimizer's instanceof is duck-typed (any optimizer passes)
+  return optimizer.getClassName() === FusedBaseOptimizer.className
+    ? (optimizer as FusedBaseOptimizer).base.getClassName()
+    : optimizer.getClassName();
+}
+
 /** Captures the model and optimizer now (reads tensors; changes nothing). */
 export async function captureCheckpoint(
   model: tf.LayersModel,
@@ -92,7 +105,7 @@ export async function captureCheckpoint(
       state: {
         format: CHECKPOINT_FORMAT,
         ...state,
-        optimizer: { className: optimizer.getClassName(), specs },
+        optimizer: { className: stateClassName(optimizer), specs },
       },
       model: artifacts as tf.io.ModelArtifacts,
       optimizerData: data,
@@ -141,9 +154,9 @@ export async function restoreOptimizer(
   state: CheckpointState,
   data: ArrayBuffer,
 ): Promise<void> {
-  if (optimizer.getClassName() !== state.optimizer.className) {
+  if (stateClassName(optimizer) !== state.optimizer.className) {
     throw new Error(
-      `checkpoint optimizer is ${state.optimizer.className}, the run built ${optimizer.getClassName()}`,
+      `checkpoint optimizer is ${state.optimizer.className}, the run built ${stateClassName(optimizer)}`,
     );
   }
   const weights = decodeOptimizerWeights(data, state.optimizer.specs);

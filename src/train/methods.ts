@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ADMMQOptimizer } from '../optim/admm/admmq-optimizer.js';
+import { FusedBaseOptimizer } from '../optim/fused-base.js';
 import type { RhoSchedule } from '../optim/admm/rho.js';
 import type { LrSchedule } from '../optim/learning-rate.js';
 import type { ParamGroup } from '../optim/param-groups.js';
@@ -116,7 +117,8 @@ const ROWS: { readonly [K in MethodName]: Omit<MethodSpec, 'name'> } = {
     help: 'float training, nothing quantized (the baseline)',
     qat: false,
     reads: [],
-    optimizer: (_c, ctx) => ctx.base,
+    // the base's own update, one kernel a variable where the fused step runs (the same bits)
+    optimizer: (_c, ctx) => new FusedBaseOptimizer(ctx.base),
   },
   ste: proxMethod({
     label: 'STE (hard quantization)',

@@ -1,10 +1,14 @@
 // trainRun in-process (the path the browser playground and the benchmarks take).
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FusedBaseOptimizer } from '../../src/optim/fused-base.js';
+import { FUSED_STEP_KERNEL } from '../../src/optim/fused-step.js';
 import { scheduledLearningRate } from '../../src/optim/learning-rate.js';
 import {
+  baseOptimizerForConfig,
   ConfigError,
   disposeOptimizer,
+  restoreOptimizer,
   resolveTrainConfig,
   trainRun,
   withoutTiming,
@@ -20,6 +24,25 @@ const data = blobs();
 /** 12 steps an epoch. */
 const tiny = (over: Partial<TrainConfig> = {}): TrainConfig =>
   resolveTrainConfig({ data: 'blobs', hidden: [16], batchSize: 16, lr: 0.1, epochs: 3, ...over });
+
+/** Counts the calls of kernel `name` while `f` runs. */
+async function countKernel<T>(
+  name: string,
+  f: () => Promise<T>,
+): Promise<{ result: T; calls: number }> {
+  const engine = tf.engine();
+  const runKernel = engine.runKernel.bind(engine);
+  let calls = 0;
+  engine.runKernel = ((kernel: string, ...rest: unknown[]) => {
+    if (kernel === name) calls++;
+    return (runKernel as (...a: unknown[]) => unknown)(kernel, ...rest);
+  }) as typeof engine.runKernel;
+  try {
+    return { result: await f(), calls };
+  } finally {
+    engine.runKernel = runKernel;
+  }
+}
 
 async function weightsOf(model: tf.LayersModel): Promise<Float32Array[]> {
   return Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
@@ -189,6 +212,45 @@ describe('trainRun', () => {
     expect(r.metrics.histograms[0].tensors[0].levels).toBeUndefined();
     disposeOptimizer(r.optimizer);
     r.model.dispose();
+  });
+
+  it('trains fp through FusedBaseOptimizer (one kernel a variable), its checkpoints name the base', async () => {
+    const config = tiny({ method: 'fp', epochs: 4 });
+    const whole = await trainRun(config, { dataset: data });
+    expect(whole.optimizer.getClassName()).toBe(FusedBaseOptimizer.className);
+    let ckpt: CheckpointData | undefined;
+    const { result: first, calls } = await countKernel(FUSED_STEP_KERNEL, () =>
+      trainRun(config, {
+        dataset: data,
+        stopAfter: 2,
+        callbacks: { onEpochEnd: async (_r, ctx) => void (ckpt = await ctx.checkpoint()) },
+      }),
+    );
+    expect(calls).toBe(2 * 12 * 4); // 2 epochs of 12 steps, 4 variables (2 kernels, 2 biases)
+    disposeOptimizer(first.optimizer);
+    first.model.dispose();
+    const saved = ckpt as CheckpointData;
+    // the state is the base's own, named by the base's class: a checkpoint of an fp run before
+    // the fusion (the base itself) reads the same
+    const base = baseOptimizerForConfig(config);
+    expect(saved.state.optimizer.className).toBe(base.getClassName());
+    await restoreOptimizer(base, saved.state, saved.optimizerData);
+    expect((await base.getWeights()).map((w) => w.name)).toEqual(
+      saved.state.optimizer.specs.map((s) => s.name),
+    );
+    disposeOptimizer(base);
+    const model = await tf.loadLayersModel(tf.io.fromMemory(saved.model));
+    const rest = await trainRun(config, {
+      dataset: data,
+      model,
+      resume: { state: saved.state, optimizerData: saved.optimizerData },
+    });
+    expect(await weightsOf(rest.model)).toEqual(await weightsOf(whole.model));
+    expect(withoutTiming(rest.metrics)).toEqual(withoutTiming(whole.metrics));
+    for (const r of [whole, rest]) {
+      disposeOptimizer(r.optimizer);
+      r.model.dispose();
+    }
   });
 
   it('refuses a model that does not fit the data, and disposes what it built', async () => {
