@@ -19,10 +19,11 @@
 // Usage (after `npm run build`):
 //   npm run bench:vs-torch [-- --models mlp,lenet5,resnet20 --modes plain,qat --rounds 3
 //                              --threads 1 --simd128 --unfused --json out.json]
-// The parq-ts process runs the kernels as Chrome 114+ and Node 22 run them: with relaxed SIMD
-// (fused multiply-adds in the convolutions' GEMM loops, src/backend/wasm/simd/index.ts), which
-// Node 20 has behind a V8 flag that the process turns on for itself. --simd128: the SIMD128
-// module only (as Node 20 runs the library without that flag). The header says which ran;
+// The parq-ts process runs the kernels as the CLI, Chrome 114+ and Node 22 run them: with
+// relaxed SIMD (fused multiply-adds in the convolutions' GEMM loops,
+// src/backend/wasm/simd/index.ts), which Node 20 has behind a V8 flag that selectBackend's
+// `simd: 'relaxed'` turns on. --simd128: the SIMD128 module only (`parq train --simd simd128`,
+// and Node 20 running the library with `simd` unset). The header says which ran;
 // a line after the rounds, which prox module the PARQ map settled on (the same bits either
 // way: src/prox/simd/variant-tuner.ts times both on their first calls).
 // parq-ts's QAT step runs each quantized variable's momentum update and PARQ map as one
@@ -255,19 +256,16 @@ async function parent() {
 
 /** The parq-ts server: one model + optimizer per (model, mode), momentum SGD on wasm. */
 async function child(threads) {
-  // relaxed SIMD on where the runtime has it behind a flag (Node 20), before any module is
-  // compiled, unless --simd128 (then the switch keeps the SIMD128 module on any runtime)
+  // relaxed SIMD as the CLI runs it (also where the runtime has it behind a flag: Node 20),
+  // unless --simd128 (the SIMD128 module on any runtime): selectBackend's `simd`
   const simd128 = args.includes('--simd128');
-  if (!simd128) (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
   const tf = await import('@tensorflow/tfjs');
   const parq = await import('../dist/index.js');
   const { selectBackend } = await import('../dist/backend/select.js');
   const { buildModel, logitsModel } = await import('../dist/models/index.js');
-  const sel = await selectBackend('wasm', { threads });
-  const { simdKernelsSwitch, simdKernelVariant } =
-    await import('../dist/backend/wasm/simd/index.js');
-  if (simd128) simdKernelsSwitch.relaxed = false;
-  const simd = simdKernelVariant();
+  const sel = await selectBackend('wasm', { threads, simd: simd128 ? 'simd128' : 'relaxed' });
+  const { wasmSimdInUse } = await import('../dist/backend/select.js');
+  const simd = wasmSimdInUse();
   const { simdProxFor } = await import('../dist/prox/simd/index.js');
   const { PROX_MODES } = await import('../dist/prox/kernel-modes.js');
   // the PARQ map's module for a per-tensor group of the MLP's first kernel's size

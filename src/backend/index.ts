@@ -1,11 +1,15 @@
 // Backend selection and parq-ts's wasm training kernels.
 export {
   BACKEND_CHOICES,
+  SIMD_CHOICES,
   selectBackend,
   type BackendChoice,
   type BackendSelection,
   type SelectBackendOptions,
+  type SimdChoice,
+  wasmSimdInUse,
 } from './select.js';
+export { enableRelaxedSimd, type RelaxedSimdSetup } from './wasm/relaxed-simd-flag.js';
 export {
   WASM_FUSED_KERNELS,
   WASM_MISSING_KERNELS,

@@ -10,7 +10,15 @@
 //    ./webgpu.ts); falls back to wasm, with a notice naming the reason, when no adapter is found.
 //  - 'auto': webgpu where an adapter exists, else wasm.
 import * as tf from '@tensorflow/tfjs';
+import { enableRelaxedSimd } from './wasm/relaxed-simd-flag.js';
 import { registerWasmTrainingKernels, replaceSlowWasmKernels } from './wasm/register.js';
+import type { BackendWasm } from './wasm/kernel-utils.js';
+import {
+  simdKernelsFor,
+  simdKernelsSwitch,
+  simdKernelVariant,
+  type SimdKernelVariant,
+} from './wasm/simd/index.js';
 import { installThreadedWasm, threadedWasmThreads } from './wasm/threads.js';
 import { setupWebGPU } from './webgpu.js';
 
@@ -45,7 +53,20 @@ export interface SelectBackendOptions {
    * before the wasm backend first initializes (else the notice says it was not applied).
    */
   threads?: number;
+  /**
+   * wasm only: which build of parq-ts's SIMD kernels runs. Unset (default): the runtime
+   * decides, relaxed SIMD where it has it on (Node 22+, Chrome 114+), else SIMD128.
+   * 'relaxed': also where the runtime has it behind a flag (Node 20: turns V8's
+   * --experimental-wasm-relaxed-simd on for the process, ./wasm/relaxed-simd-flag.ts), with a
+   * notice where it cannot. 'simd128': the SIMD128 build on any runtime (the same results on
+   * every machine: relaxed multiply-adds round once or twice as the CPU has FMA or not).
+   */
+  simd?: SimdChoice;
 }
+
+export type SimdChoice = 'relaxed' | 'simd128';
+
+export const SIMD_CHOICES: readonly SimdChoice[] = ['relaxed', 'simd128'];
 
 /**
  * Makes `name` the active tfjs backend and waits until it is ready. Returns the backend in
@@ -84,18 +105,26 @@ export async function selectBackend(
 }
 
 async function selectWasm(options: SelectBackendOptions): Promise<BackendSelection> {
-  const { fastKernels = true, threads = 1 } = options;
+  const { fastKernels = true, threads = 1, simd } = options;
   try {
     await import('@tensorflow/tfjs-backend-wasm');
   } catch (err) {
     return fallBackToCpu(`@tensorflow/tfjs-backend-wasm failed to load: ${oneLine(err)}`);
   }
   let notice: string | undefined;
+  if (simd !== undefined) {
+    simdKernelsSwitch.relaxed = simd === 'relaxed';
+    if (simd === 'relaxed') {
+      const setup = await enableRelaxedSimd();
+      if (!setup.ok) notice = `wasm: relaxed SIMD not available (${setup.reason}), using SIMD128`;
+    }
+  }
   if (threads > 1) {
     const setup = await installThreadedWasm(threads);
     if (!setup.ok) {
       const inUse = threadedWasmThreads() || 1;
-      notice = `wasm: ${threads} threads not available (${setup.reason}), using ${inUse}`;
+      const threadNotice = `wasm: ${threads} threads not available (${setup.reason}), using ${inUse}`;
+      notice = joinNotices(threadNotice, notice);
     }
   }
   // Registration works before and after the backend initializes.
@@ -110,6 +139,16 @@ async function selectWasm(options: SelectBackendOptions): Promise<BackendSelecti
   if (!ok) return fallBackToCpu('the WebAssembly module failed to initialize');
   await tf.ready();
   return notice == null ? { backend: tf.getBackend() } : { backend: tf.getBackend(), notice };
+}
+
+/**
+ * Which build of parq-ts's SIMD kernels the active wasm backend runs: 'relaxed', 'simd128',
+ * or null (another backend, no SIMD, or the threaded build, whose shared heap they cannot
+ * use).
+ */
+export function wasmSimdInUse(): SimdKernelVariant | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  return simdKernelsFor(tf.backend() as unknown as BackendWasm) ? simdKernelVariant() : null;
 }
 
 async function fallBackToCpu(reason: string): Promise<BackendSelection> {

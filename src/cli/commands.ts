@@ -1,6 +1,6 @@
 /** Every command of `parq`, in full (their options and actions): imports tfjs. */
 import { Option, type Command } from 'commander';
-import { useBackend } from './backend-option.js';
+import { SIMD_NAMES, useBackend } from './backend-option.js';
 import { registerCompare } from './compare.js';
 import { conformanceCommand } from './conformance.js';
 import { registerEval } from './eval.js';
@@ -32,10 +32,18 @@ export function registerCommands(program: Command, setCode: (code: number) => vo
         .choices(['wasm', 'cpu', 'webgpu'])
         .default('cpu'),
     )
+    .addOption(
+      new Option('--simd <build>', 'wasm SIMD kernels (as parq train --simd)')
+        .choices([...SIMD_NAMES])
+        .default('relaxed'),
+    )
     .option('-v, --verbose', 'list every case')
     .option('--json', 'print the results as one JSON object')
-    .action(async (file: string, opts) => {
-      const backend = await useBackend(opts.backend);
+    .action(async (file: string, opts, cmd: Command) => {
+      if (cmd.getOptionValueSource('simd') === 'cli' && opts.backend !== 'wasm') {
+        throw new Error('--simd applies to --backend wasm only');
+      }
+      const backend = await useBackend(opts.backend, { simd: opts.simd });
       setCode(await conformanceCommand(file, { ...opts, backend }));
     });
 }

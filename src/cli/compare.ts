@@ -99,7 +99,11 @@ export async function compareCommand(
   const out = flags.out;
   const plans = cases.map((c) => planRun(c, out, flags.overwrite ?? false));
 
-  const backend = await useBackend(flags.backend, { threads: flags.threads, quiet });
+  const backend = await useBackend(flags.backend, {
+    threads: flags.threads,
+    simd: flags.simd,
+    quiet,
+  });
   const dataset = loadDataset(base.data, { labelColumn: base.labelColumn });
   const interrupt = handleInterrupts(quiet);
   const results: RunMetrics[] = [];

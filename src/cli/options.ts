@@ -19,7 +19,7 @@ import {
 import { formatLayerBits } from '../train/layer-bits.js';
 import { methodsReading } from '../train/methods.js';
 import { choice, fieldWords, flagOf, int, type Field } from '../train/schema.js';
-import { BACKEND_NAMES } from './backend-option.js';
+import { BACKEND_NAMES, SIMD_NAMES } from './backend-option.js';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
   return (v) => {
@@ -103,6 +103,16 @@ const RUN_FLAGS = {
       where: '--backend wasm (or auto)',
     },
   }),
+  simd: choice({
+    default: 'relaxed',
+    choices: SIMD_NAMES,
+    help: "wasm SIMD kernels: relaxed (fused multiply-adds; turns on Node 20's V8 flag for it) or simd128 (the same results on every machine)",
+    appliesWhen: {
+      on: 'backend',
+      test: (b) => b === 'wasm' || b === 'auto',
+      where: '--backend wasm (or auto)',
+    },
+  }),
 } as const;
 
 /** A commander option for the schema field `key`. */
@@ -177,6 +187,7 @@ export interface TrainFlags extends Omit<ConfigFlags, 'bits'> {
   blockSize?: number;
   backend: string;
   threads: number;
+  simd: string;
   overwrite?: boolean;
   quiet?: boolean;
 }

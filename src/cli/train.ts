@@ -4,6 +4,8 @@ import { count } from '../util/text-format.js';
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { wasmSimdInUse } from '../backend/select.js';
+import type { SimdKernelVariant } from '../backend/wasm/simd/index.js';
 import { absoluteDatasetSpec, loadDataset } from '../data/load.js';
 import type { Dataset } from '../data/types.js';
 import { loadModelFromFile } from '../models/load.js';
@@ -57,6 +59,7 @@ export interface TrainCommandFlags extends TrainFlags {
 const RESUME_FREE = new Set([
   'backend',
   'threads',
+  'simd',
   'out',
   'resume',
   'stopAfter',
@@ -125,7 +128,11 @@ export async function trainCommand(
   checkRunnable(config, 'train');
   checkFlagsApply(explicit, [config], flags);
 
-  const backend = await useBackend(flags.backend, { threads: flags.threads, quiet });
+  const backend = await useBackend(flags.backend, {
+    threads: flags.threads,
+    simd: flags.simd,
+    quiet,
+  });
   const dataset = loadDataset(config.data, { labelColumn: config.labelColumn });
   let model: tf.LayersModel | undefined;
   let resume: ResumeFrom | undefined;
@@ -200,7 +207,7 @@ export async function trainCommand(
     process.stderr.write(`parq: the run diverged: ${where}; ${kept} (a lower --lr may help)\n`);
     return EXIT_FAILED;
   }
-  if (!quiet) process.stdout.write(`${summary(metrics, dataset, out)}\n`);
+  if (!quiet) process.stdout.write(`${summary(metrics, dataset, out, wasmSimdInUse())}\n`);
   else if (metrics.status === 'interrupted')
     process.stderr.write(`parq: interrupted; ${resumeHint(metrics, out)}\n`);
   disposeOptimizer(result.optimizer);
@@ -260,8 +267,18 @@ function resumeHint(m: RunMetrics, out: string | undefined): string {
   return `the checkpoint of epoch ${m.epochsDone} is in ${out}; continue with: parq train --resume ${out}`;
 }
 
+const SIMD_LABEL: Record<SimdKernelVariant, string> = {
+  relaxed: 'relaxed SIMD',
+  simd128: 'SIMD128',
+};
+
 /** The end-of-run summary printed on stdout. */
-export function summary(m: RunMetrics, dataset: Dataset, out: string | undefined): string {
+export function summary(
+  m: RunMetrics,
+  dataset: Dataset,
+  out: string | undefined,
+  simd: SimdKernelVariant | null = null,
+): string {
   const c = m.config;
   const lines: string[] = [];
   const method =
@@ -269,7 +286,7 @@ export function summary(m: RunMetrics, dataset: Dataset, out: string | undefined
   lines.push('');
   lines.push(
     `${c.model} on ${dataset.name} (${m.dataset.trainSamples} train / ${m.dataset.testSamples} test) · ${method} · ` +
-      `${count(c.epochs, 'epoch')} · backend ${m.backend}`,
+      `${count(c.epochs, 'epoch')} · backend ${m.backend}${simd ? ` (${SIMD_LABEL[simd]})` : ''}`,
   );
   const epochs = m.epochs;
   const every = Math.max(1, Math.ceil(epochs.length / 25));

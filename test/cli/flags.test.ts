@@ -50,6 +50,15 @@ describe('parq: bad flags', () => {
       /--threads applies to --backend wasm \(or auto\) only/,
     ],
     [
+      ['train', '--backend', 'cpu', '--simd', 'simd128'],
+      /--simd applies to --backend wasm \(or auto\) only/,
+    ],
+    [['train', '--simd', 'avx'], /--simd.*'avx' is invalid/],
+    [
+      ['conformance', '../shared/conformance/vectors.json', '--simd', 'relaxed'],
+      /--simd applies to --backend wasm only/,
+    ],
+    [
       ['train', '--optimizer', 'adam', '--momentum', '0.5'],
       /--momentum applies to --optimizer momentum only/,
     ],

@@ -312,6 +312,7 @@ export function compileModule(base64: string): WebAssembly.Module | null {
  */
 export function simdModulePair(simd128Base64: string, relaxedBase64: string) {
   const cache = new Map<SimdKernelVariant, WebAssembly.Module | null>();
+  pairCaches.push(cache);
   const compiled = (variant: SimdKernelVariant): WebAssembly.Module | null => {
     let mod = cache.get(variant);
     if (mod === undefined) {
@@ -327,7 +328,25 @@ export function simdModulePair(simd128Base64: string, relaxedBase64: string) {
   return { compiled, variant };
 }
 
+/** Every pair's compiled modules (for `forgetUncompiledModules`). */
+const pairCaches: Map<SimdKernelVariant, WebAssembly.Module | null>[] = [];
+
+/**
+ * Forgets, in every module pair, the builds this runtime could not compile, so that their
+ * next use tries again: after a runtime flag turned the feature on (relaxed-simd-flag.ts).
+ */
+export function forgetUncompiledModules(): void {
+  for (const cache of pairCaches) {
+    for (const [variant, mod] of [...cache]) if (mod === null) cache.delete(variant);
+  }
+}
+
 const kernelModules = simdModulePair(KERNELS_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64);
+
+/** True when this runtime compiles the kernels' relaxed-SIMD module (whatever the switch). */
+export function relaxedSimdCompiles(): boolean {
+  return kernelModules.compiled('relaxed') !== null;
+}
 
 /** The kernels' module that runs here (simdModulePair's `variant`). */
 export function simdKernelVariant(): SimdKernelVariant | null {
