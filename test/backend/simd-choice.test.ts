@@ -20,7 +20,7 @@ function filterGrad(): tf.Tensor {
     const x = tf.tensor4d(normals(2 * 9 * 9 * 8, 1), [2, 9, 9, 8]);
     const w = tf.tensor4d(normals(3 * 3 * 8 * 16, 2), [3, 3, 8, 16]);
     const dy = tf.tensor4d(normals(2 * 9 * 9 * 16, 3), [2, 9, 9, 16]);
-    return tf.grad((f: tf.Tensor4D) => tf.sum(tf.mul(tf.conv2d(x, f, 1, 'same'), dy)))(w);
+    return tf.grad((f) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, 1, 'same'), dy)))(w);
   });
 }
 
