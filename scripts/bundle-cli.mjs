@@ -82,7 +82,14 @@ const common = {
   target: 'node20',
   logLevel: 'warning',
   // import.meta.url does not exist in CommonJS: the bundle's own file URL stands in.
-  define: { 'import.meta.url': '__parqBundleUrl' },
+  // The version, which src/cli/main.ts otherwise reads from ../../package.json (not beside a
+  // bundle: every command failed with ENOENT before).
+  define: {
+    'import.meta.url': '__parqBundleUrl',
+    __PARQ_BUNDLED_VERSION__: JSON.stringify(
+      JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
+    ),
+  },
   banner: { js: "var __parqBundleUrl = require('url').pathToFileURL(__filename).href;" },
   // Optional native or browser-only modules tfjs mentions but Node does not need.
   external: ['worker_threads'],

@@ -70,7 +70,11 @@ export function topLevelOnly(argv: string[]): boolean {
   return words.length === 1 && words[0] === 'help' && flags.length === 0;
 }
 
+/** The version, where scripts/bundle-cli.mjs built the CLI into one file (no package.json beside it). */
+declare const __PARQ_BUNDLED_VERSION__: string | undefined;
+
 function packageVersion(): string {
+  if (typeof __PARQ_BUNDLED_VERSION__ === 'string') return __PARQ_BUNDLED_VERSION__;
   const pkg = new URL('../../package.json', import.meta.url);
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
