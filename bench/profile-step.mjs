@@ -11,14 +11,15 @@
 // own, calls and wall ms a step (the kernels above include them).
 // Usage (after `npm run build`):
 //   node bench/profile-step.mjs [--models lenet5,resnet20] [--batch 64] [--steps 3] [--qat]
-//                               [--stock] [--no-simd] [--simd] [--threads 1]
+//                               [--stock] [--no-simd] [--simd] [--simd128] [--threads 1]
+// The SIMD kernels run relaxed (as the CLI runs them); --simd128: the SIMD128 module.
 // --qat: QuantOptimizer (PARQ prox, 2-bit LSBQ) instead of plain momentum SGD.
 // --stock: the stock wasm kernels (only the missing Conv2DBackpropFilter added).
 // --no-simd: parq-ts's kernels without their WebAssembly SIMD paths (src/backend/wasm/simd):
 // the filter gradient on XNNPACK (conv / im2col), Sum and Mean stock.
 import * as tf from '@tensorflow/tfjs';
 import * as parq from '../dist/index.js';
-import { selectBackend } from '../dist/backend/select.js';
+import { selectBackend, wasmSimdInUse } from '../dist/backend/select.js';
 import { restoreStockWasmKernels } from '../dist/backend/wasm/register.js';
 import { buildModel, logitsModel } from '../dist/models/index.js';
 import { simdKernelsSwitch } from '../dist/backend/wasm/simd/index.js';
@@ -59,9 +60,14 @@ if (args.includes('--simd')) {
   };
 }
 
-const sel = await selectBackend('wasm', { threads, fastKernels: !stock });
+const sel = await selectBackend('wasm', {
+  threads,
+  fastKernels: !stock,
+  simd: args.includes('--simd128') ? 'simd128' : 'relaxed',
+});
 if (stock) restoreStockWasmKernels();
 if (sel.notice) console.log(`notice: ${sel.notice}`);
+console.log(`SIMD kernels: ${wasmSimdInUse() ?? 'none'}`);
 
 const SHAPES = { mlp: [784], lenet5: [28, 28, 1], resnet20: [32, 32, 3] };
 

@@ -81,9 +81,43 @@ export function range(...arrays: ArrayLike<number>[]): [number, number] {
   return [min, max];
 }
 
-/** Number of distinct values. */
+/**
+ * Number of distinct values, as a Set counts them (NaN once, -0 as 0). float32 arrays (the
+ * weights) go through an open-addressing table of their bits: the MLP's 268,800 float weights
+ * in ~8 ms, where a Set of them took ~110 ms (at each of the ~4-6 histogram snapshots of a run).
+ */
 export function distinctCount(values: ArrayLike<number>): number {
+  if (values instanceof Float32Array) return distinctFloat32(values);
   return new Set(Array.from(values)).size;
+}
+
+const CANONICAL_NAN = 0x7fc00000;
+
+function distinctFloat32(values: Float32Array): number {
+  const n = values.length;
+  if (n === 0) return 0;
+  const bits = new Uint32Array(values.buffer, values.byteOffset, n);
+  let log = 1;
+  while (1 << log < 2 * n) log++; // at most half full
+  const size = 1 << log;
+  const mask = size - 1;
+  const keys = new Uint32Array(size);
+  const used = new Uint8Array(size);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    let key = bits[i];
+    if (key === 0x80000000)
+      key = 0; // -0 is 0
+    else if ((key & 0x7f800000) === 0x7f800000 && (key & 0x7fffff) !== 0) key = CANONICAL_NAN;
+    let slot = Math.imul(key, 0x9e3779b1) >>> (32 - log);
+    while (used[slot] === 1 && keys[slot] !== key) slot = (slot + 1) & mask;
+    if (used[slot] === 0) {
+      used[slot] = 1;
+      keys[slot] = key;
+      count++;
+    }
+  }
+  return count;
 }
 
 /**

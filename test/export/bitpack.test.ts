@@ -119,6 +119,25 @@ describe('crc32', () => {
     const bytes = randomIndices(1000, 256, 5);
     expect(crc32(bytes.subarray(300), crc32(bytes.subarray(0, 300)))).toBe(crc32(bytes));
   });
+
+  it('equals the bit-at-a-time definition at every length and offset (8 bytes a step, tail)', () => {
+    const bitwise = (b: Uint8Array) => {
+      let c = 0xffffffff;
+      for (const byte of b) {
+        c ^= byte;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      }
+      return (c ^ 0xffffffff) >>> 0;
+    };
+    const bytes = randomIndices(70_000, 256, 9);
+    for (let offset = 0; offset < 9; offset++) {
+      for (let n = 0; n <= 40; n++) {
+        const piece = bytes.subarray(offset, offset + n);
+        expect(crc32(piece)).toBe(bitwise(piece));
+      }
+    }
+    expect(crc32(bytes.subarray(3))).toBe(bitwise(bytes.subarray(3)));
+  });
 });
 
 describe('float16', () => {

@@ -28,6 +28,19 @@ describe('distinct values per group', () => {
     expect(maxDistinctPerGroup(w, groupView([3, 2], { kind: 'channel' }))).toBe(3);
     expect(maxDistinctPerGroup(w, groupView([3, 2], { kind: 'tensor' }))).toBe(5);
   });
+
+  it('distinctCount counts as a Set does: float32 (a table of their bits) or other numbers', () => {
+    const few = Float32Array.from([0.5, -0, 0, NaN, 0.5, NaN, -1]);
+    expect(distinctCount(few)).toBe(new Set(few).size); // 4: 0.5, 0, NaN, -1
+    for (const n of [4096, 4097, 50_000]) {
+      const many = new Float32Array(n + 6);
+      for (let i = 0; i < n; i++) many[i] = Math.fround(Math.sin(i) * 1e3); // distinct, mostly
+      many.set([NaN, -0, 0, NaN, many[7], -many[3]], n);
+      expect(distinctCount(many)).toBe(new Set(many).size);
+      const doubles = Array.from(many, (v, i) => v + (i % 2) * 1e-12); // not float32
+      expect(distinctCount(doubles)).toBe(new Set(doubles).size);
+    }
+  });
 });
 
 describe('meanSd and snapshotEpochs', () => {
