@@ -6,8 +6,11 @@
 # conformance vectors, xz'd); OUT: where the logs and JSON go. With UNPACK_GL=1 (as root),
 # Debian's Vulkan and GL loader packages in ./.gl (libvulkan1 libegl1 libglvnd0 libopengl0
 # libgl1 libglx0 libgles2) are unpacked into / first: a bare machine may have the NVIDIA driver
-# but no Vulkan loader. BENCH_ARGS overrides the benchmark's arguments; WASM_THREADS (default:
-# all cores, 0 = skip) reruns wasm threaded; TRAIN=0 skips the two `parq train` runs.
+# but no Vulkan loader. BENCH_ARGS overrides the benchmark's arguments; WASM_THREADS (default 0
+# = skip; N: threads) reruns wasm threaded; TRAIN=0 skips the two short `parq train` runs.
+# Each step has a time limit, together ~425 s at most (a device session's 15 minutes hold the
+# machine's start, this and a rerun); the bench writes its JSON after every row, so a step cut
+# short keeps what it measured. `sh scripts/gpu-kit.sh` prepares KIT and .gl on a dev machine.
 set -u
 kit=${1:?usage: gpu-measure.sh KIT OUT}
 out=${2:?usage: gpu-measure.sh KIT OUT}
@@ -27,27 +30,28 @@ cd "$dir" || exit 1
 nvidia-smi -L 2>/dev/null
 echo "cores: $(nproc)"
 
-step() { # step NAME SECONDS COMMAND...: run with a time limit, log to OUT/NAME.log
+step() { # step NAME SECONDS COMMAND...: run with a time limit (then SIGKILL 10 s on: the CLI
+  # finishes its step on SIGTERM), log to OUT/NAME.log
   name=$1; limit=$2; shift 2
   echo "\$ $*" | tee "$out/$name.log"
   start=$(date +%s%N)
-  timeout "$limit" "$@" >> "$out/$name.log" 2>&1
+  timeout -k 10 "$limit" "$@" >> "$out/$name.log" 2>&1
   rc=$?
   ms=$((($(date +%s%N) - start) / 1000000))
   grep -v 'artificially reduced' "$out/$name.log" | tail -n +2
   echo "[$name: exit $rc, $ms ms wall]"
 }
 
-step conformance 120 ./node parq.cjs conformance vectors.json --backend webgpu
-step conformance-optimal 60 ./node parq.cjs conformance vectors-optimal.json --backend webgpu
+step conformance 45 ./node parq.cjs conformance vectors.json --backend webgpu
+step conformance-optimal 20 ./node parq.cjs conformance vectors-optimal.json --backend webgpu
 # shellcheck disable=SC2086
 step bench 300 ./node gpu-train.cjs ${BENCH_ARGS:---backends webgpu,wasm --kernels --composed --unfused --protocol} \
   --json "$out/gpu-train.json"
 if [ "${TRAIN:-1}" != 0 ]; then
-  step train-parq 150 ./node parq.cjs train --backend webgpu
-  step train-fp 150 ./node parq.cjs train --backend webgpu --method fp
+  step train-parq 30 ./node parq.cjs train --backend webgpu --epochs 3
+  step train-fp 30 ./node parq.cjs train --backend webgpu --method fp --epochs 3
 fi
-threads=${WASM_THREADS:-$(nproc)}
+threads=${WASM_THREADS:-0}
 if [ "$threads" != 0 ]; then
   step bench-wasm-threads 240 ./node gpu-train.cjs --backends wasm --wasm-threads "$threads" \
     --json "$out/gpu-train-wasm-threads.json"

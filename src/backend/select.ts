@@ -54,8 +54,9 @@ export interface SelectBackendOptions {
    */
   threads?: number;
   /**
-   * wasm only: which build of parq-ts's SIMD kernels runs. Unset (default): the runtime
-   * decides, relaxed SIMD where it has it on (Node 22+, Chrome 114+), else SIMD128.
+   * wasm only: which build of parq-ts's SIMD kernels runs (for the whole process, until
+   * chosen again). Unset (default): as before the call, at first the runtime's, relaxed SIMD
+   * where it has it on (Node 22+, Chrome 114+), else SIMD128.
    * 'relaxed': also where the runtime has it behind a flag (Node 20: turns V8's
    * --experimental-wasm-relaxed-simd on for the process, ./wasm/relaxed-simd-flag.ts), with a
    * notice where it cannot. 'simd128': the SIMD128 build on any runtime (the same results on
