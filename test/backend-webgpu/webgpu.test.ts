@@ -10,6 +10,7 @@ import { setupWebGPU, webgpuAdapter } from '../../src/backend/webgpu.js';
 import { selectBackend } from '../../src/backend/select.js';
 import { PROX_KERNEL, proxLoop } from '../../src/prox/fused-kernel.js';
 import { FUSED_STEP_KERNEL, fusedStepRuns } from '../../src/optim/fused-step.js';
+import { FusedBaseOptimizer } from '../../src/optim/fused-base.js';
 import { ProxHardQuant } from '../../src/prox/proxmap.js';
 import { ProxPARQ } from '../../src/prox/parq.js';
 import { ProxBinaryRelax } from '../../src/prox/binary-relax.js';
@@ -343,4 +344,33 @@ describe.runIf(setup.ok)('on a WebGPU adapter', () => {
     // take the other level
     expect(tensorAgrees(gpu.out, Array.from(cpu.out), 0.05)).toBe(true);
   });
+
+  // plain (fp) training: `parq train --method fp` takes FusedBaseOptimizer on every backend
+  it.each([
+    ['momentum', () => tf.train.momentum(0.05, 0.9)],
+    ['adam', () => tf.train.adam(0.01)],
+  ] as const)(
+    'FusedBaseOptimizer (%s): the fused kernel on webgpu, the same steps as cpu, no read-back, no leak',
+    async (name, base) => {
+      const engine = tf.engine();
+      const runKernel = engine.runKernel.bind(engine);
+      let fused = 0;
+      engine.runKernel = ((kernel: string, ...rest: unknown[]) => {
+        if (kernel === FUSED_STEP_KERNEL && tf.getBackend() === 'webgpu') fused++;
+        return (runKernel as (...a: unknown[]) => unknown)(kernel, ...rest);
+      }) as typeof engine.runKernel;
+      try {
+        const make = () => new FusedBaseOptimizer(base());
+        const cpu = await train('cpu', make, `fused_base_${name}`);
+        const gpu = await train('webgpu', make, `fused_base_${name}`);
+        expect(fused).toBe(12);
+        expect(gpu.stepReads).toBe(0);
+        expect(gpu.growth).toBe(0);
+        expect(cpu.growth).toBe(0);
+        expect(tensorAgrees(gpu.out, Array.from(cpu.out), 0)).toBe(true);
+      } finally {
+        engine.runKernel = runKernel;
+      }
+    },
+  );
 });
