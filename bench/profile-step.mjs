@@ -19,7 +19,8 @@
 // the filter gradient on XNNPACK (conv / im2col), Sum and Mean stock.
 import * as tf from '@tensorflow/tfjs';
 import * as parq from '../dist/index.js';
-import { selectBackend, wasmSimdInUse } from '../dist/backend/select.js';
+import { selectBackend } from '../dist/backend/select.js';
+import { wasmSimdInUse } from '../dist/backend/wasm/simd/index.js';
 import { restoreStockWasmKernels } from '../dist/backend/wasm/register.js';
 import { buildModel, logitsModel } from '../dist/models/index.js';
 import { simdKernelsSwitch } from '../dist/backend/wasm/simd/index.js';

@@ -264,7 +264,7 @@ async function child(threads) {
   const { selectBackend } = await import('../dist/backend/select.js');
   const { buildModel, logitsModel } = await import('../dist/models/index.js');
   const sel = await selectBackend('wasm', { threads, simd: simd128 ? 'simd128' : 'relaxed' });
-  const { wasmSimdInUse } = await import('../dist/backend/select.js');
+  const { wasmSimdInUse } = await import('../dist/backend/wasm/simd/index.js');
   const simd = wasmSimdInUse();
   const { simdProxFor } = await import('../dist/prox/simd/index.js');
   const { PROX_MODES } = await import('../dist/prox/kernel-modes.js');

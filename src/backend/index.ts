@@ -7,8 +7,8 @@ export {
   type BackendSelection,
   type SelectBackendOptions,
   type SimdChoice,
-  wasmSimdInUse,
 } from './select.js';
+export { wasmSimdInUse } from './wasm/simd/index.js';
 export { enableRelaxedSimd, type RelaxedSimdSetup } from './wasm/relaxed-simd-flag.js';
 export {
   WASM_FUSED_KERNELS,

@@ -12,13 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { enableRelaxedSimd } from './wasm/relaxed-simd-flag.js';
 import { registerWasmTrainingKernels, replaceSlowWasmKernels } from './wasm/register.js';
-import type { BackendWasm } from './wasm/kernel-utils.js';
-import {
-  simdKernelsFor,
-  simdKernelsSwitch,
-  simdKernelVariant,
-  type SimdKernelVariant,
-} from './wasm/simd/index.js';
+import { simdKernelsSwitch } from './wasm/simd/index.js';
 import { installThreadedWasm, threadedWasmThreads } from './wasm/threads.js';
 import { setupWebGPU } from './webgpu.js';
 
@@ -140,16 +134,6 @@ async function selectWasm(options: SelectBackendOptions): Promise<BackendSelecti
   if (!ok) return fallBackToCpu('the WebAssembly module failed to initialize');
   await tf.ready();
   return notice == null ? { backend: tf.getBackend() } : { backend: tf.getBackend(), notice };
-}
-
-/**
- * Which build of parq-ts's SIMD kernels the active wasm backend runs: 'relaxed', 'simd128',
- * or null (another backend, no SIMD, or the threaded build, whose shared heap they cannot
- * use).
- */
-export function wasmSimdInUse(): SimdKernelVariant | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  return simdKernelsFor(tf.backend() as unknown as BackendWasm) ? simdKernelVariant() : null;
 }
 
 async function fallBackToCpu(reason: string): Promise<BackendSelection> {

@@ -4,8 +4,6 @@ import { count } from '../util/text-format.js';
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { wasmSimdInUse } from '../backend/select.js';
-import type { SimdKernelVariant } from '../backend/wasm/simd/index.js';
 import { absoluteDatasetSpec, loadDataset } from '../data/load.js';
 import type { Dataset } from '../data/types.js';
 import { loadModelFromFile } from '../models/load.js';
@@ -23,7 +21,7 @@ import {
   resolveTrainConfig,
   type TrainConfig,
 } from '../train/config.js';
-import { describeDivergence, type RunMetrics } from '../train/metrics.js';
+import { describeBackend, describeDivergence, type RunMetrics } from '../train/metrics.js';
 import { claimOutDir } from '../train/out-dir.js';
 import { trainRun, type ResumeFrom, type TrainCallbacks } from '../train/run.js';
 import {
@@ -207,7 +205,7 @@ export async function trainCommand(
     process.stderr.write(`parq: the run diverged: ${where}; ${kept} (a lower --lr may help)\n`);
     return EXIT_FAILED;
   }
-  if (!quiet) process.stdout.write(`${summary(metrics, dataset, out, wasmSimdInUse())}\n`);
+  if (!quiet) process.stdout.write(`${summary(metrics, dataset, out)}\n`);
   else if (metrics.status === 'interrupted')
     process.stderr.write(`parq: interrupted; ${resumeHint(metrics, out)}\n`);
   disposeOptimizer(result.optimizer);
@@ -267,18 +265,8 @@ function resumeHint(m: RunMetrics, out: string | undefined): string {
   return `the checkpoint of epoch ${m.epochsDone} is in ${out}; continue with: parq train --resume ${out}`;
 }
 
-const SIMD_LABEL: Record<SimdKernelVariant, string> = {
-  relaxed: 'relaxed SIMD',
-  simd128: 'SIMD128',
-};
-
 /** The end-of-run summary printed on stdout. */
-export function summary(
-  m: RunMetrics,
-  dataset: Dataset,
-  out: string | undefined,
-  simd: SimdKernelVariant | null = null,
-): string {
+export function summary(m: RunMetrics, dataset: Dataset, out: string | undefined): string {
   const c = m.config;
   const lines: string[] = [];
   const method =
@@ -286,7 +274,7 @@ export function summary(
   lines.push('');
   lines.push(
     `${c.model} on ${dataset.name} (${m.dataset.trainSamples} train / ${m.dataset.testSamples} test) · ${method} · ` +
-      `${count(c.epochs, 'epoch')} · backend ${m.backend}${simd ? ` (${SIMD_LABEL[simd]})` : ''}`,
+      `${count(c.epochs, 'epoch')} · backend ${describeBackend(m)}`,
   );
   const epochs = m.epochs;
   const every = Math.max(1, Math.ceil(epochs.length / 25));

@@ -1,6 +1,11 @@
 /** The HTML report of one run, from its metrics alone (metrics.json re-renders it anywhere). */
 import { bitsLabel, describeGranularity, describeMethod, isQuantMethod } from '../train/config.js';
-import { describeDivergence, type HistogramSnapshot, type RunMetrics } from '../train/metrics.js';
+import {
+  describeBackend,
+  describeDivergence,
+  type HistogramSnapshot,
+  type RunMetrics,
+} from '../train/metrics.js';
 import { card, duration, num, page, pct, table } from './html.js';
 import { esc, histogramChart, lineChart, type Series } from './svg.js';
 import { grouped } from '../util/text-format.js';
@@ -22,7 +27,7 @@ export function renderRunReport(m: RunMetrics, opts: RunReportOptions = {}): str
   const parts: string[] = [];
   parts.push(`<h1>${esc(title)}</h1>`);
   parts.push(
-    `<p class="sub">${esc(statusText(m))} · backend <code>${esc(m.backend)}</code> · ` +
+    `<p class="sub">${esc(statusText(m))} · backend <code>${esc(describeBackend(m))}</code> · ` +
       `${m.dataset.trainSamples} train / ${m.dataset.testSamples} test samples · ` +
       `${m.stepsPerEpoch} steps an epoch · seed ${c.seed}</p>`,
   );

@@ -92,6 +92,7 @@ export {
 export { checkpointQatOptimizer } from './checkpoint-optimizer.js';
 export {
   METRICS_FORMAT,
+  describeBackend,
   snapshotEpochs,
   withoutTiming,
   type RunMetrics,

@@ -1,7 +1,7 @@
 /**
  * What a run records: plain JSON (metrics.json, checkpoints, the report's only input).
- * Everything outside `timing` is a pure function of (config, data, backend): two runs with
- * the same seed on the same backend give identical records.
+ * Everything outside `timing` is a pure function of (config, data, backend, and on wasm the
+ * SIMD build `simd`): two runs with the same seed on the same backend give identical records.
  */
 import type { TrainConfig } from './config.js';
 
@@ -112,6 +112,13 @@ export interface Divergence {
   cause: 'loss' | 'weights';
 }
 
+const SIMD_LABEL = { relaxed: 'relaxed SIMD', simd128: 'SIMD128' } as const;
+
+/** The backend of a run as people read it: `wasm (relaxed SIMD)`, `webgpu`. */
+export function describeBackend(m: Pick<RunMetrics, 'backend' | 'simd'>): string {
+  return m.simd ? `${m.backend} (${SIMD_LABEL[m.simd]})` : m.backend;
+}
+
 /** One line for a diverged run: where, and what was non-finite. */
 export function describeDivergence(d: Divergence): string {
   return d.cause === 'loss'
@@ -124,6 +131,12 @@ export interface RunMetrics {
   config: TrainConfig;
   dataset: DatasetInfo;
   backend: string;
+  /**
+   * wasm: the build of parq-ts's SIMD kernels the run (its latest segment) took, `relaxed`
+   * (fused multiply-adds) or `simd128`; they round convolutions differently, so a CNN run is a
+   * pure function of (config, data, backend, simd). Absent elsewhere (and in older files).
+   */
+  simd?: 'relaxed' | 'simd128';
   /**
    * `complete` when all epochs ran; `stopped` (stop-after), `interrupted`, `diverged` (a
    * non-finite loss or weight: see `diverged`), or `running`.

@@ -14,6 +14,7 @@
  * `diverged` before its epoch is recorded or checkpointed: the last checkpoint stays finite.
  */
 import * as tf from '@tensorflow/tfjs';
+import { wasmSimdInUse } from '../backend/wasm/simd/index.js';
 import { batchOrder, gatherBatch } from '../data/batches.js';
 import type { Dataset } from '../data/types.js';
 import { scheduledLearningRate, setLearningRate } from '../optim/learning-rate.js';
@@ -199,6 +200,9 @@ export async function trainRun(
       metrics = structuredClone(resume.state.metrics);
       metrics.status = 'running';
       metrics.backend = options.backend ?? tf.getBackend();
+      const simd = wasmSimdInUse();
+      if (simd) metrics.simd = simd;
+      else delete metrics.simd;
       metrics.timing.segments.push(new Date(started).toISOString());
     } else {
       metrics = {
@@ -206,6 +210,7 @@ export async function trainRun(
         config: structuredClone(config),
         dataset: datasetInfo(dataset),
         backend: options.backend ?? tf.getBackend(),
+        ...simdOf(),
         status: 'running',
         stepsPerEpoch: steps,
         totalSteps,
@@ -569,6 +574,12 @@ function checkResumable(
       `resume: ${state.metrics.stepsPerEpoch} steps an epoch in the checkpoint, ${steps} now`,
     );
   }
+}
+
+/** `{ simd }` where parq-ts's SIMD kernels run (wasm), else nothing (the field stays out). */
+function simdOf(): Pick<RunMetrics, 'simd'> {
+  const simd = wasmSimdInUse();
+  return simd ? { simd } : {};
 }
 
 /** Lets timers, I/O and signal handlers run (setImmediate in node, a macrotask elsewhere). */

@@ -6,8 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { enableRelaxedSimd } from '../../src/backend/wasm/relaxed-simd-flag.js';
-import { relaxedSimdCompiles } from '../../src/backend/wasm/simd/index.js';
-import { selectBackend, wasmSimdInUse } from '../../src/backend/select.js';
+import { relaxedSimdCompiles, wasmSimdInUse } from '../../src/backend/wasm/simd/index.js';
+import { selectBackend } from '../../src/backend/select.js';
 import { simdProxVariant } from '../../src/prox/simd/index.js';
 import { normals } from '../helpers.js';
 

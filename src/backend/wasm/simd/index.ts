@@ -2,6 +2,7 @@
 // imports the backend's memory, so it reads and writes tensors in place (pointers are byte
 // addresses in that heap). Null where they cannot run: no WebAssembly SIMD, the memory not
 // found, or a shared memory (the threaded build): the kernels then keep their other paths.
+import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '../kernel-utils.js';
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
@@ -397,4 +398,14 @@ export function simdKernelsFor(
 /** The byte address of a float32 tensor in the wasm heap. */
 export function addressOf(backend: BackendWasm, info: { dataId: object }): number {
   return (backend.dataIdMap.get(info.dataId) as { memoryOffset: number }).memoryOffset;
+}
+
+/**
+ * Which build of these kernels the active tfjs backend runs: 'relaxed' or 'simd128' on wasm,
+ * null elsewhere (another backend, no SIMD, or the threaded build, whose shared heap they
+ * cannot use). Runs record it (RunMetrics.simd): the two builds round convolutions differently.
+ */
+export function wasmSimdInUse(): SimdKernelVariant | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  return simdKernelsFor(tf.backend() as unknown as BackendWasm) ? simdKernelVariant() : null;
 }
