@@ -37,3 +37,22 @@ export function heavyTailed(n: number, seed: number): Float32Array {
 }
 
 export const distinct = (xs: ArrayLike<number>): number => new Set(Array.from(xs)).size;
+
+/** Counts the calls of kernel `name` (on any backend) while `f` runs. */
+export async function countKernel<T>(
+  name: string,
+  f: () => Promise<T>,
+): Promise<{ result: T; calls: number }> {
+  const engine = tf.engine();
+  const runKernel = engine.runKernel.bind(engine);
+  let calls = 0;
+  engine.runKernel = ((kernel: string, ...rest: unknown[]) => {
+    if (kernel === name) calls++;
+    return (runKernel as (...a: unknown[]) => unknown)(kernel, ...rest);
+  }) as typeof engine.runKernel;
+  try {
+    return { result: await f(), calls };
+  } finally {
+    engine.runKernel = runKernel;
+  }
+}

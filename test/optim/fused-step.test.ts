@@ -23,7 +23,7 @@ import {
 import type { Granularity } from '../../src/quant/grouping.js';
 import { FUSED_STEP_KERNEL, fusedStepRuns } from '../../src/optim/fused-step.js';
 import { simdStats } from '../../src/prox/simd/index.js';
-import { normals, useBackend } from '../helpers.js';
+import { countKernel, normals, useBackend } from '../helpers.js';
 import { setLearningRate } from '../../src/optim/learning-rate.js';
 
 /** A map of one's own: no kernel mode, so the fused step runs the update alone. */
@@ -75,20 +75,7 @@ interface Case {
 }
 
 /** Counts the fused kernel's calls while `f` runs. */
-function countFused<T>(f: () => Promise<T>): Promise<{ result: T; calls: number }> {
-  const engine = tf.engine();
-  const runKernel = engine.runKernel.bind(engine);
-  let calls = 0;
-  engine.runKernel = ((name: string, ...rest: unknown[]) => {
-    if (name === FUSED_STEP_KERNEL) calls++;
-    return (runKernel as (...a: unknown[]) => unknown)(name, ...rest);
-  }) as typeof engine.runKernel;
-  return f()
-    .then((result) => ({ result, calls }))
-    .finally(() => {
-      engine.runKernel = runKernel;
-    });
-}
+const countFused = <T>(f: () => Promise<T>) => countKernel(FUSED_STEP_KERNEL, f);
 
 /**
  * Trains a two-layer net (w1 [150, 130]: 19,500 weights, more than one slab per tensor and

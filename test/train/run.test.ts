@@ -15,7 +15,7 @@ import {
   type CheckpointData,
   type TrainConfig,
 } from '../../src/train/index.js';
-import { useBackend } from '../helpers.js';
+import { countKernel, useBackend } from '../helpers.js';
 import { blobs } from './fixtures.js';
 
 beforeAll(() => useBackend('wasm'));
@@ -25,27 +25,28 @@ const data = blobs();
 const tiny = (over: Partial<TrainConfig> = {}): TrainConfig =>
   resolveTrainConfig({ data: 'blobs', hidden: [16], batchSize: 16, lr: 0.1, epochs: 3, ...over });
 
-/** Counts the calls of kernel `name` while `f` runs. */
-async function countKernel<T>(
-  name: string,
-  f: () => Promise<T>,
-): Promise<{ result: T; calls: number }> {
-  const engine = tf.engine();
-  const runKernel = engine.runKernel.bind(engine);
-  let calls = 0;
-  engine.runKernel = ((kernel: string, ...rest: unknown[]) => {
-    if (kernel === name) calls++;
-    return (runKernel as (...a: unknown[]) => unknown)(kernel, ...rest);
-  }) as typeof engine.runKernel;
-  try {
-    return { result: await f(), calls };
-  } finally {
-    engine.runKernel = runKernel;
-  }
-}
-
 async function weightsOf(model: tf.LayersModel): Promise<Float32Array[]> {
   return Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
+}
+
+/**
+ * Runs `config` on from the checkpoint `saved` and expects the weights and metrics (timing
+ * aside) of `whole`, the same run in one go. Returns the resumed run (the caller disposes it).
+ */
+async function expectResumedAsWhole(
+  config: TrainConfig,
+  saved: CheckpointData,
+  whole: Awaited<ReturnType<typeof trainRun>>,
+) {
+  const model = await tf.loadLayersModel(tf.io.fromMemory(saved.model));
+  const rest = await trainRun(config, {
+    dataset: data,
+    model,
+    resume: { state: saved.state, optimizerData: saved.optimizerData },
+  });
+  expect(await weightsOf(rest.model)).toEqual(await weightsOf(whole.model));
+  expect(withoutTiming(rest.metrics)).toEqual(withoutTiming(whole.metrics));
+  return rest;
 }
 
 describe('trainRun', () => {
@@ -134,14 +135,7 @@ describe('trainRun', () => {
     first.model.dispose();
     const saved = ckpt as CheckpointData;
     expect(saved.state).toMatchObject({ epoch: 2, step: 24, dataOrder: { seed: 0, nextEpoch: 2 } });
-    const model = await tf.loadLayersModel(tf.io.fromMemory(saved.model));
-    const rest = await trainRun(config, {
-      dataset: data,
-      model,
-      resume: { state: saved.state, optimizerData: saved.optimizerData },
-    });
-    expect(await weightsOf(rest.model)).toEqual(await weightsOf(whole.model));
-    expect(withoutTiming(rest.metrics)).toEqual(withoutTiming(whole.metrics));
+    const rest = await expectResumedAsWhole(config, saved, whole);
     expect(rest.metrics.timing.segments).toHaveLength(2);
     for (const r of [whole, rest]) {
       disposeOptimizer(r.optimizer);
@@ -239,14 +233,7 @@ describe('trainRun', () => {
       saved.state.optimizer.specs.map((s) => s.name),
     );
     disposeOptimizer(base);
-    const model = await tf.loadLayersModel(tf.io.fromMemory(saved.model));
-    const rest = await trainRun(config, {
-      dataset: data,
-      model,
-      resume: { state: saved.state, optimizerData: saved.optimizerData },
-    });
-    expect(await weightsOf(rest.model)).toEqual(await weightsOf(whole.model));
-    expect(withoutTiming(rest.metrics)).toEqual(withoutTiming(whole.metrics));
+    const rest = await expectResumedAsWhole(config, saved, whole);
     for (const r of [whole, rest]) {
       disposeOptimizer(r.optimizer);
       r.model.dispose();
