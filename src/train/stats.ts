@@ -96,19 +96,21 @@ const CANONICAL_NAN = 0x7fc00000;
 function distinctFloat32(values: Float32Array): number {
   const n = values.length;
   if (n === 0) return 0;
+  if (n > 2 ** 28) return new Set(values).size; // past a 2^29-slot table
   const bits = new Uint32Array(values.buffer, values.byteOffset, n);
   let log = 1;
-  while (1 << log < 2 * n) log++; // at most half full
-  const size = 1 << log;
-  const mask = size - 1;
-  const keys = new Uint32Array(size);
-  const used = new Uint8Array(size);
+  while (2 ** log < 2 * n) log++; // at most half full
+  const mask = 2 ** log - 1;
+  const keys = new Uint32Array(mask + 1);
+  const used = new Uint8Array(mask + 1);
   let count = 0;
   for (let i = 0; i < n; i++) {
     let key = bits[i];
-    if (key === 0x80000000)
+    if (key === 0x80000000) {
       key = 0; // -0 is 0
-    else if ((key & 0x7f800000) === 0x7f800000 && (key & 0x7fffff) !== 0) key = CANONICAL_NAN;
+    } else if ((key & 0x7f800000) === 0x7f800000 && (key & 0x7fffff) !== 0) {
+      key = CANONICAL_NAN; // every NaN is one value
+    }
     let slot = Math.imul(key, 0x9e3779b1) >>> (32 - log);
     while (used[slot] === 1 && keys[slot] !== key) slot = (slot + 1) & mask;
     if (used[slot] === 0) {
