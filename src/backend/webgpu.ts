@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWebGPUConvFilterGrad } from './webgpu-conv-filter-grad.js';
 import { registerWebGPUProxKernel } from './webgpu-prox.js';
 import { registerWebGPUFusedStep } from './webgpu-fused-step.js';
+import { isNode } from '../util/runtime.js';
 
 export interface WebGPUOptions {
   /**
@@ -61,8 +62,6 @@ let released = false;
 
 const oneLine = (e: unknown): string =>
   (e instanceof Error ? e.message : String(e)).split('\n')[0].trim();
-
-const isNode = (): boolean => typeof process !== 'undefined' && !!process.versions?.node;
 
 function describeAdapter(adapter: AdapterLike): string {
   const info = adapter.info ?? {};

@@ -14,6 +14,7 @@ import { decodeFloat16 } from './float16.js';
 import { readPathBytes } from './path-bytes.js';
 import { indexBits, packedIndexBytes } from '../quant/bit-width.js';
 import { formatBytes, grouped, rounded } from '../util/text-format.js';
+import { isNode } from '../util/runtime.js';
 import {
   describeBits,
   FLAG_HEAD_DEFLATE,
@@ -497,9 +498,6 @@ export function checkTopology(
 
 /** A source of packed bytes: a path (Node) or URL (fetched), or the bytes themselves. */
 export type PackedSource = string | ArrayBuffer | ArrayBufferView;
-
-const isNode = (): boolean =>
-  typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 /** Reads the bytes of a source: paths (Node, also `file://`) from disk, other strings by fetch. */
 export async function readPackedSource(source: PackedSource): Promise<Uint8Array> {

@@ -7,6 +7,7 @@
  * process (a V8 flag: it applies to every module compiled after it, none compiled before).
  * Node only: a browser has the feature or has not.
  */
+import { nodeVersion } from '../../util/runtime.js';
 import { forgetUncompiledModules, relaxedSimdCompiles } from './simd/index.js';
 
 const V8_FLAG = '--experimental-wasm-relaxed-simd';
@@ -20,8 +21,7 @@ export type RelaxedSimdSetup = { ok: true; flag: boolean } | { ok: false; reason
  */
 export async function enableRelaxedSimd(): Promise<RelaxedSimdSetup> {
   if (relaxedSimdCompiles()) return { ok: true, flag: false };
-  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions
-    ?.node;
+  const node = nodeVersion();
   if (node === undefined) return { ok: false, reason: 'this runtime has no relaxed SIMD' };
   const v8 = await import('node:v8');
   v8.setFlagsFromString(V8_FLAG);

@@ -16,6 +16,7 @@
 // tf.ready()); it refuses (and changes nothing) afterwards.
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
+import { isNode } from '../../util/runtime.js';
 
 export type ThreadedWasmSetup = { ok: true; threads: number } | { ok: false; reason: string };
 
@@ -51,7 +52,7 @@ export async function installThreadedWasm(threads: number): Promise<ThreadedWasm
   if (!Number.isInteger(threads) || threads < 1) {
     return { ok: false, reason: `threads must be a positive integer, got ${threads}` };
   }
-  if (typeof process === 'undefined' || process.versions?.node == null) {
+  if (!isNode()) {
     return { ok: false, reason: 'not Node (browsers use tfjs-backend-wasm threads as is)' };
   }
   if (typeof SharedArrayBuffer === 'undefined') {
