@@ -9,6 +9,8 @@ import {
 
 export const BACKEND_NAMES = BACKEND_CHOICES;
 export const SIMD_NAMES = SIMD_CHOICES;
+/** The SIMD build every command runs unless told (`--simd`): relaxed, as Node 22 and Chrome run. */
+export const DEFAULT_SIMD: SimdChoice = 'relaxed';
 
 export interface UseBackendOptions {
   /** wasm in node: threads of the wasm backend (1 = the single-threaded SIMD build). */
@@ -26,7 +28,7 @@ export interface UseBackendOptions {
 export async function useBackend(name: string, opts: UseBackendOptions = {}): Promise<string> {
   const { backend, notice } = await selectBackend(name as BackendChoice, {
     threads: opts.threads,
-    simd: (opts.simd ?? 'relaxed') as SimdChoice,
+    simd: (opts.simd ?? DEFAULT_SIMD) as SimdChoice,
   });
   if (notice && !opts.quiet) process.stderr.write(`parq: ${notice}\n`);
   return backend;

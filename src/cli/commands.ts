@@ -1,6 +1,6 @@
 /** Every command of `parq`, in full (their options and actions): imports tfjs. */
 import { Option, type Command } from 'commander';
-import { SIMD_NAMES, useBackend } from './backend-option.js';
+import { DEFAULT_SIMD, SIMD_NAMES, useBackend } from './backend-option.js';
 import { registerCompare } from './compare.js';
 import { conformanceCommand } from './conformance.js';
 import { registerEval } from './eval.js';
@@ -35,7 +35,7 @@ export function registerCommands(program: Command, setCode: (code: number) => vo
     .addOption(
       new Option('--simd <build>', 'wasm SIMD kernels (as parq train --simd)')
         .choices([...SIMD_NAMES])
-        .default('relaxed'),
+        .default(DEFAULT_SIMD),
     )
     .option('-v, --verbose', 'list every case')
     .option('--json', 'print the results as one JSON object')

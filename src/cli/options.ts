@@ -19,7 +19,7 @@ import {
 import { formatLayerBits } from '../train/layer-bits.js';
 import { methodsReading } from '../train/methods.js';
 import { choice, fieldWords, flagOf, int, type Field } from '../train/schema.js';
-import { BACKEND_NAMES, SIMD_NAMES } from './backend-option.js';
+import { BACKEND_NAMES, DEFAULT_SIMD, SIMD_NAMES } from './backend-option.js';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
   return (v) => {
@@ -104,7 +104,7 @@ const RUN_FLAGS = {
     },
   }),
   simd: choice({
-    default: 'relaxed',
+    default: DEFAULT_SIMD,
     choices: SIMD_NAMES,
     help: "wasm SIMD kernels: relaxed (fused multiply-adds; turns on Node 20's V8 flag for it) or simd128 (the same results on every machine)",
     appliesWhen: {
